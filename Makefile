@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: demo test lint typecheck bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.stamp-base: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-all: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[all,dev]'
+	touch $@ $(VENV)/.stamp-base
+
+demo: $(VENV)/.stamp-base
+	$(PY) examples/quickstart.py
+
+lint: $(VENV)/.stamp-all
+	$(VENV)/bin/ruff check guardrail adapters tests examples benchmarks
+	$(VENV)/bin/ruff format --check guardrail adapters tests examples benchmarks
+
+typecheck: $(VENV)/.stamp-all
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.stamp-all
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

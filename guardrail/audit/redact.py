@@ -1,0 +1,79 @@
+"""Redaction applied before any sink sees an argument: secrets never leave the process."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+
+SECRET_KEYS = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|authori[sz]ation|cookie|"
+    r"credential|private[_-]?key|session[_-]?id|^pin$|^cvv$|^ssn$",
+    re.IGNORECASE,
+)
+SECRET_VALUES = (
+    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
+    re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
+    re.compile(r"\b(sk|pk|rk)[-_](live|test|proj)?[-_]?[A-Za-z0-9]{16,}"),  # Stripe/OpenAI style
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),  # Slack tokens
+)
+_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class Redactor:
+    """Replaces secret-looking keys and values; truncates long strings; bounds nesting."""
+
+    def __init__(self, *, max_length: int = 256, max_depth: int = 4, max_items: int = 50) -> None:
+        self.max_length = max_length
+        self.max_depth = max_depth
+        self.max_items = max_items
+
+    def arguments(self, args: Mapping[str, Any], fields: Iterable[str] = ()) -> dict[str, Any]:
+        hidden = set(fields)
+        return {
+            str(key): REDACTED if key in hidden else self.value(value, key=str(key))
+            for key, value in args.items()
+        }
+
+    def value(self, value: Any, *, key: str = "", depth: int = 0) -> Any:
+        if key and SECRET_KEYS.search(key):
+            return REDACTED
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if depth >= self.max_depth:
+            return "[...]"
+        if isinstance(value, Mapping):
+            items = list(value.items())[: self.max_items]
+            return {str(k): self.value(v, key=str(k), depth=depth + 1) for k, v in items}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.value(v, depth=depth + 1) for v in list(value)[: self.max_items]]
+        return self.text(repr(value))
+
+    def text(self, text: str) -> str:
+        for pattern in SECRET_VALUES:
+            text = pattern.sub(REDACTED, text)
+        text = _CARD.sub(self._card, text)
+        if len(text) > self.max_length:
+            text = f"{text[: self.max_length]}...[{len(text) - self.max_length} more chars]"
+        return text
+
+    @staticmethod
+    def _card(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return REDACTED if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()

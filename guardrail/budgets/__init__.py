@@ -1,0 +1,5 @@
+"""Budgets and rate limits."""
+
+from guardrail.budgets.limit import Limit
+
+__all__ = ["Limit"]

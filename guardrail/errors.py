@@ -1,0 +1,131 @@
+"""One exception hierarchy, rooted at :class:`GuardrailError`.
+
+Runtime denials (``PermissionDenied``, ``BudgetExceeded``, ``AuthenticationError``)
+share :class:`GuardrailDenied` so an adapter can turn any of them into a tool error
+the model can read. Developer mistakes are :class:`ConfigurationError`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guardrail.identity import Principal
+
+
+class GuardrailError(Exception):
+    """Root of every error guardrail raises."""
+
+
+class ConfigurationError(GuardrailError):
+    """The guard, a policy or an adapter was set up wrongly (a developer mistake)."""
+
+
+class PolicyError(ConfigurationError):
+    """A policy file or object is malformed; the message says where."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        rule: str | None = None,
+        field: str | None = None,
+        kind: str = "rule",
+    ) -> None:
+        self.source = source
+        self.rule = rule
+        self.field = field
+        where = ", ".join(
+            part
+            for part in (
+                f"file {source}" if source else "",
+                f"{kind} {rule!r}" if rule else "",
+                f"field {field!r}" if field else "",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class GuardrailDenied(GuardrailError):
+    """A call was refused. ``tool`` and ``principal`` say which and for whom."""
+
+    decision_kind = "denied"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tool: str | None = None,
+        principal: Principal | None = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = message
+        self.tool = tool
+        self.principal = principal
+        self.rule = rule
+
+
+class AuthenticationError(GuardrailDenied):
+    """No principal, or a token that failed verification; ``reason`` says why."""
+
+    decision_kind = "auth_failed"
+
+
+class PermissionDenied(GuardrailDenied):
+    """The policy does not allow this principal to make this call."""
+
+    decision_kind = "denied"
+
+
+class ArgumentError(GuardrailDenied):
+    """The arguments do not fit the tool's signature or type hints."""
+
+    decision_kind = "denied"
+
+
+class BudgetExceeded(GuardrailDenied):
+    """A limit would be exceeded; names the limit, its key and when it resets."""
+
+    decision_kind = "budget_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        level: str,
+        key: str,
+        used: float,
+        maximum: float,
+        retry_after: float | None,
+        tool: str | None = None,
+        principal: Principal | None = None,
+    ) -> None:
+        super().__init__(message, tool=tool, principal=principal, rule=None)
+        self.limit = limit
+        self.level = level
+        self.key = key
+        self.used = used
+        self.maximum = maximum
+        self.retry_after = retry_after
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "limit": self.limit,
+            "level": self.level,
+            "key": self.key,
+            "used": self.used,
+            "maximum": self.maximum,
+            "retry_after": self.retry_after,
+        }
+
+
+class BackendError(GuardrailError):
+    """A budget store (e.g. Redis) failed; raised from the original exception."""
+
+
+class AuditError(GuardrailError):
+    """An audit record could not be written, so the tool did not run."""

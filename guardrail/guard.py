@@ -1,0 +1,240 @@
+"""``Guard``: the decorator, ``call``/``acall`` by name, and the wiring of the pipeline."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, ParamSpec, TypeVar, overload
+
+from guardrail.audit.trail import AuditSink, AuditTrail
+from guardrail.auth.base import Authenticator
+from guardrail.checks import PolicyChecker
+from guardrail.errors import ArgumentError, ConfigurationError
+from guardrail.identity import ActingAs, Principal, current_principal
+from guardrail.pipeline import Call, Engine, Step
+from guardrail.policy.decision import Decision
+from guardrail.policy.evaluator import Region
+from guardrail.policy.policy import Policy
+from guardrail.tools import ArgBinder, ToolSpec
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Guard:
+    """Puts every tool call through authenticate -> authorize -> budget -> audit.
+
+    ``policy`` is a :class:`Policy` or a path to a policy file. ``authenticator``
+    turns bearer tokens into principals (``acting_as(token)``). ``audit`` lists
+    the sinks that must keep a record of every call; a sink that fails stops the
+    call before the tool runs.
+    """
+
+    def __init__(
+        self,
+        policy: Policy | str | Path,
+        *,
+        authenticator: Authenticator | None = None,
+        audit: Iterable[AuditSink] = (),
+    ) -> None:
+        self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
+        self.authenticator = authenticator
+        self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
+        self.tools: dict[str, ToolSpec] = {}
+        self.steps: list[Step] = [PolicyChecker(self.policy)]
+        self.engine = Engine(self.steps, self.audit)
+
+    # -- identity -----------------------------------------------------------------
+
+    def authenticate(self, token: str) -> Principal:
+        if self.authenticator is None:
+            raise ConfigurationError("acting_as(token) needs Guard(authenticator=...)")
+        return self.authenticator.authenticate(token)
+
+    def acting_as(self, who: Principal | str) -> ActingAs:
+        """Bind a principal (or the one a bearer token proves) for a ``with`` block."""
+        principal = who if isinstance(who, Principal) else self.authenticate(who)
+        return ActingAs(principal)
+
+    # -- registering tools --------------------------------------------------------
+
+    @overload
+    def tool(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+    @overload
+    def tool(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+        redact: Iterable[str] = (),
+        expose: Literal["agent", "skill"] = "agent",
+        validate: bool = True,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    def tool(
+        self,
+        fn: Callable[P, R] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+        redact: Iterable[str] = (),
+        expose: Literal["agent", "skill"] = "agent",
+        validate: bool = True,
+    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+        """Guard a function, sync or async, plain or method.
+
+        Use bare (``@guard.tool``) or configured (``@guard.tool(cost=2, scopes=["crm"])``).
+        The wrapper keeps the name, docstring and signature (``__wrapped__``).
+        """
+
+        def decorate(inner: Callable[P, R]) -> Callable[P, R]:
+            spec = self.register(
+                inner,
+                name=name,
+                description=description,
+                cost=cost,
+                scopes=scopes,
+                redact=redact,
+                expose=expose,
+                validate=validate,
+            )
+            return self._guarded(spec)
+
+        return decorate(fn) if fn is not None else decorate
+
+    def register(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+        redact: Iterable[str] = (),
+        expose: Literal["agent", "skill"] = "agent",
+        validate: bool = True,
+        binder: ArgBinder | None = None,
+    ) -> ToolSpec:
+        """Add a tool to this guard without wrapping it (adapters use this)."""
+        spec = ToolSpec(
+            name=name or fn.__name__,
+            fn=fn,
+            description=description if description is not None else inspect.getdoc(fn) or "",
+            cost=cost,
+            scopes=frozenset(scopes),
+            redact=tuple(redact),
+            expose=expose,
+            is_async=inspect.iscoroutinefunction(fn),
+            binder=binder if binder is not None else ArgBinder(fn, validate=validate),
+        )
+        known = self.tools.get(spec.name)
+        if known is not None and known.fn is not fn:
+            raise ConfigurationError(f"a different tool is already registered as {spec.name!r}")
+        self.tools[spec.name] = spec
+        return spec
+
+    def _guarded(self, spec: ToolSpec) -> Callable[..., Any]:
+        binder = spec.binder
+        assert binder is not None
+        engine = self.engine
+
+        if spec.is_async:
+
+            @functools.wraps(spec.fn)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                call = self.new_call(spec, args, kwargs)
+                a, kw = binder.invoke_args(args, call.args)
+                return await engine.run_async(call, spec.fn, a, kw)
+
+            return run_async
+
+        @functools.wraps(spec.fn)
+        def run_sync(*args: Any, **kwargs: Any) -> Any:
+            call = self.new_call(spec, args, kwargs)
+            a, kw = binder.invoke_args(args, call.args)
+            return engine.run_sync(call, spec.fn, a, kw)
+
+        return run_sync
+
+    def new_call(
+        self,
+        spec: ToolSpec,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        *,
+        principal: Principal | None = None,
+        tool_call_id: str | None = None,
+    ) -> Call:
+        """Bind arguments and the current principal; an argument error is audited as a denial."""
+        who = principal if principal is not None else current_principal()
+        assert spec.binder is not None
+        try:
+            bound = spec.binder.bind(tuple(args), kwargs)
+        except ArgumentError as exc:
+            call = Call(tool=spec, args=dict(kwargs), principal=who, tool_call_id=tool_call_id)
+            self.engine.refuse(call, exc)
+            raise
+        return Call(tool=spec, args=bound, principal=who, tool_call_id=tool_call_id)
+
+    # -- calling by name ----------------------------------------------------------
+
+    def call(self, name: str, args: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        """Run the registered sync tool ``name`` with keyword ``args`` through the pipeline."""
+        spec = self._spec(name)
+        if spec.is_async:
+            raise ConfigurationError(f"{name!r} is async: use `await guard.acall(...)`")
+        call = self.new_call(spec, (), args or {}, **options)
+        a, kw = spec.binder.invoke_args((), call.args)  # type: ignore[union-attr]
+        return self.engine.run_sync(call, spec.fn, a, kw)
+
+    async def acall(self, name: str, args: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        """Run the registered tool ``name`` (async or sync) through the pipeline."""
+        spec = self._spec(name)
+        call = self.new_call(spec, (), args or {}, **options)
+        a, kw = spec.binder.invoke_args((), call.args)  # type: ignore[union-attr]
+        if spec.is_async:
+            return await self.engine.run_async(call, spec.fn, a, kw)
+        return self.engine.run_sync(call, spec.fn, a, kw)
+
+    def _spec(self, name: str) -> ToolSpec:
+        try:
+            return self.tools[name]
+        except KeyError:
+            raise ConfigurationError(f"no tool named {name!r} is registered") from None
+
+    # -- asking the policy --------------------------------------------------------
+
+    def check(
+        self, tool: str, args: Mapping[str, Any] | None = None, principal: Principal | None = None
+    ) -> Decision:
+        """What the policy would decide, without running or recording anything."""
+        who = principal if principal is not None else current_principal()
+        return self.policy.decide(tool, who, args or {})
+
+    def visible_tools(
+        self, principal: Principal | None = None, names: Iterable[str] | None = None
+    ) -> list[str]:
+        """The tools ``principal`` may call with at least some arguments."""
+        who = principal if principal is not None else current_principal()
+        if names is None:
+            names = [n for n, s in self.tools.items() if s.expose == "agent"]
+        return [
+            name
+            for name in self.policy.visible_tools(who, names)
+            if name not in self.tools or self.tools[name].scopes <= (who.scopes if who else set())
+        ]
+
+    def regions(self, tool: str, principal: Principal | None = None) -> list[Region]:
+        """Argument regions ``principal`` may use for ``tool`` (for narrowing schemas)."""
+        who = principal if principal is not None else current_principal()
+        return self.policy.regions(tool, who)

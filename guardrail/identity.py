@@ -1,0 +1,105 @@
+"""Who a call is made as: :class:`Principal` and the current-principal context."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Principal(BaseModel):
+    """A verified user (or workload) on whose behalf a tool runs.
+
+    ``token`` keeps the raw bearer token so a tool can call downstream systems as
+    the user; it is a ``SecretStr`` and never appears in audit records or spans.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str = Field(min_length=1)
+    org: str | None = None
+    teams: tuple[str, ...] = ()
+    roles: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    attributes: Mapping[str, Any] = Field(default_factory=dict)
+    issuer: str | None = None
+    token: SecretStr | None = Field(default=None, repr=False)
+    expires_at: float | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.subject, self.org, self.issuer, self.teams))
+
+    def describe(self) -> str:
+        """A short human form for error messages: ``alice (org acme)``."""
+        return f"{self.subject} (org {self.org})" if self.org else self.subject
+
+
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "guardrail_principal", default=None
+)
+
+
+def current_principal() -> Principal | None:
+    """The principal bound by the innermost ``acting_as`` in this context, if any."""
+    return _current.get()
+
+
+class ActingAs:
+    """Binds a principal for a ``with`` or ``async with`` block.
+
+    The binding lives in a ContextVar: asyncio tasks created inside the block see
+    it; threads do not unless the callable is wrapped with :func:`carry_principal`.
+    """
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self._tokens: list[contextvars.Token[Principal | None]] = []
+
+    def __enter__(self) -> Principal:
+        self._tokens.append(_current.set(self.principal))
+        return self.principal
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _current.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> Principal:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def carry_principal(fn: Callable[P, R]) -> Callable[P, R]:
+    """Wrap ``fn`` so it runs with the current principal, e.g. in a thread pool.
+
+    ``executor.submit(carry_principal(work), ...)``: the context is captured now,
+    when the wrapper is made, not when the worker thread runs it.
+    """
+    principal = _current.get()
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = _current.set(principal)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _current.reset(token)
+
+    return run

@@ -1,0 +1,167 @@
+"""The call pipeline: one engine, driven by a sync and an async runner.
+
+A call goes through ``steps`` in order (authorize, reserve budget, ...). Each step
+may refuse by raising :class:`GuardrailDenied`; steps that were entered are then
+unwound in reverse. The recorder writes the intent before the tool runs and the
+outcome after it, or one refusal record. Everything here is synchronous and
+does no I/O of its own, so the two runners differ only in ``await``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from guardrail.errors import AuditError, GuardrailDenied
+from guardrail.identity import Principal
+from guardrail.policy.decision import Decision
+from guardrail.tools import ToolSpec
+
+
+@dataclass(slots=True, kw_only=True)
+class Call:
+    """One tool call as it moves through the pipeline."""
+
+    tool: ToolSpec
+    args: dict[str, Any]
+    principal: Principal | None
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    tool_call_id: str | None = None
+    session: str | None = None
+    started: float = field(default_factory=time.time)
+    started_ns: int = field(default_factory=time.perf_counter_ns)
+    decision: Decision | None = None
+    refusal: GuardrailDenied | None = None
+    error: BaseException | None = None
+    reserved: float | None = None
+    reported_cost: float | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    """Scratch space for steps (a reservation, a span, ...), keyed by step."""
+
+    def duration_ms(self) -> float:
+        return (time.perf_counter_ns() - self.started_ns) / 1e6
+
+    @property
+    def cost(self) -> float | None:
+        """The settled cost: what the tool reported, else what was reserved."""
+        return self.reported_cost if self.reported_cost is not None else self.reserved
+
+
+class Step(Protocol):
+    """A stage of the pipeline. ``enter`` may refuse; ``exit`` always runs once entered."""
+
+    def enter(self, call: Call) -> None: ...
+
+    def exit(self, call: Call, error: BaseException | None) -> None: ...
+
+
+class Recorder(Protocol):
+    """Writes the audit trail: intent and outcome of a call that ran, or its refusal."""
+
+    def intent(self, call: Call) -> None: ...
+
+    def outcome(self, call: Call) -> None: ...
+
+    def refusal(self, call: Call) -> None: ...
+
+
+_current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
+    "guardrail_call", default=None
+)
+
+
+def current_call() -> Call | None:
+    """The guarded call whose tool body is running in this context, if any."""
+    return _current_call.get()
+
+
+def report_cost(amount: float) -> None:
+    """Report the real cost of the running tool (e.g. tokens used), settled after it returns."""
+    call = _current_call.get()
+    if call is None:
+        raise RuntimeError("report_cost() called outside a guarded tool")
+    call.reported_cost = float(amount)
+
+
+class Engine:
+    """Runs a call through the steps and the recorder; owns no framework or I/O."""
+
+    def __init__(self, steps: Sequence[Step], recorder: Recorder) -> None:
+        self.steps = tuple(steps)
+        self.recorder = recorder
+
+    def begin(self, call: Call) -> None:
+        entered: list[Step] = []
+        try:
+            for step in self.steps:
+                step.enter(call)
+                entered.append(step)
+        except GuardrailDenied as refusal:
+            try:
+                self.refuse(call, refusal)
+            finally:
+                self._unwind(entered, call, refusal)
+            raise
+        except BaseException as exc:
+            self._unwind(entered, call, exc)
+            raise
+        try:
+            self.recorder.intent(call)
+        except BaseException as exc:
+            # Fail closed: no intent record, no tool run.
+            self._unwind(entered, call, exc)
+            if isinstance(exc, AuditError):
+                raise
+            raise AuditError(
+                f"cannot write the audit intent for {call.tool.name!r}: {exc}"
+            ) from exc
+        call.state["_entered"] = entered
+
+    def refuse(self, call: Call, refusal: GuardrailDenied) -> None:
+        """Record that ``call`` was refused (it never reached its tool)."""
+        call.refusal = refusal
+        self.recorder.refusal(call)
+
+    def finish(self, call: Call, error: BaseException | None) -> None:
+        call.error = error
+        try:
+            self._unwind(call.state.pop("_entered", ()), call, error)
+        finally:
+            self.recorder.outcome(call)
+
+    @staticmethod
+    def _unwind(entered: Sequence[Step], call: Call, error: BaseException | None) -> None:
+        for step in reversed(entered):
+            step.exit(call, error)
+
+    def run_sync(self, call: Call, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+        self.begin(call)
+        token = _current_call.set(call)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            _current_call.reset(token)
+            self.finish(call, exc)
+            raise
+        _current_call.reset(token)
+        self.finish(call, None)
+        return result
+
+    async def run_async(
+        self, call: Call, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
+    ) -> Any:
+        self.begin(call)
+        token = _current_call.set(call)
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            _current_call.reset(token)
+            self.finish(call, exc)
+            raise
+        _current_call.reset(token)
+        self.finish(call, None)
+        return result

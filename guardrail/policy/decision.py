@@ -1,0 +1,20 @@
+"""The outcome of a policy evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a call is allowed, which rule decided it and a reason a human can read.
+
+    ``rule`` is ``None`` when nothing matched and the default (deny) decided.
+    """
+
+    allowed: bool
+    rule: str | None
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed

@@ -1,0 +1,158 @@
+"""The compiled policy: one evaluator behind every enforcement point.
+
+Listing tools, narrowing their schemas and checking a call all ask this object,
+so what a user is shown and what they may call cannot disagree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from guardrail.identity import Principal
+from guardrail.policy.constraints import MISSING, ArgCheck, ResolvedOp, passes
+from guardrail.policy.decision import Decision
+from guardrail.policy.model import Rule
+
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_MAX_MEMO = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    order: int
+    rule: Rule
+    checks: tuple[ArgCheck, ...]
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    def failure(self, args: Mapping[str, Any], principal: Principal | None) -> str | None:
+        for check in self.checks:
+            reason = check.failure(args, principal)
+            if reason is not None:
+                return reason
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRules:
+    """The rules whose globs match one tool name, in policy order."""
+
+    deny: tuple[CompiledRule, ...]
+    allow: tuple[CompiledRule, ...]
+
+
+Region = Mapping[str, tuple[ResolvedOp, ...]]
+"""Argument name -> operators that one allow rule puts on it, resolved for a principal."""
+
+
+class Evaluator:
+    """Rules indexed by exact tool name, globs matched once per tool name and memoized."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self._exact: dict[str, list[CompiledRule]] = {}
+        self._globbed: list[tuple[re.Pattern[str], CompiledRule]] = []
+        for order, rule in enumerate(rules):
+            compiled = CompiledRule(
+                order, rule, tuple(ArgCheck.compile(a, c) for a, c in rule.args.items())
+            )
+            for pattern in rule.tools:
+                if _GLOB_CHARS.search(pattern):
+                    self._globbed.append((re.compile(fnmatch.translate(pattern)), compiled))
+                else:
+                    self._exact.setdefault(pattern, []).append(compiled)
+        self._memo: dict[str, ToolRules] = {}
+
+    def rules_for(self, tool: str) -> ToolRules:
+        found = self._memo.get(tool)
+        if found is None:
+            found = self._match(tool)
+            if len(self._memo) >= _MAX_MEMO:
+                self._memo.clear()
+            self._memo[tool] = found
+        return found
+
+    def _match(self, tool: str) -> ToolRules:
+        matched = {c.order: c for c in self._exact.get(tool, ())}
+        matched.update((c.order, c) for pat, c in self._globbed if pat.fullmatch(tool))
+        ordered = [matched[k] for k in sorted(matched)]
+        return ToolRules(
+            deny=tuple(c for c in ordered if c.rule.deny),
+            allow=tuple(c for c in ordered if c.rule.allow),
+        )
+
+    def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
+        """Deny beats allow; nothing matching means deny."""
+        rules = self.rules_for(tool)
+        for compiled in rules.deny:
+            if compiled.rule.when.matches(principal) and compiled.failure(args, principal) is None:
+                return Decision(False, compiled.id, f"rule {compiled.id!r} denies {tool!r}")
+        first_failure: tuple[str, str] | None = None
+        for compiled in rules.allow:
+            if not compiled.rule.when.matches(principal):
+                continue
+            failure = compiled.failure(args, principal)
+            if failure is None:
+                return Decision(True, compiled.id, f"allowed by rule {compiled.id!r}")
+            if first_failure is None:
+                first_failure = (compiled.id, failure)
+        if first_failure is not None:
+            rule_id, failure = first_failure
+            return Decision(False, rule_id, f"rule {rule_id!r} allows {tool!r} only when {failure}")
+        who = principal.describe() if principal else "an anonymous caller"
+        return Decision(False, None, f"no rule allows {who} to call {tool!r} (default deny)")
+
+    def regions(self, tool: str, principal: Principal | None) -> list[Region]:
+        """The argument regions this principal may call ``tool`` with, one per allow rule.
+
+        Empty when the tool is hidden: no allow rule applies, a deny rule without
+        argument constraints applies, or every applicable rule is unsatisfiable.
+        A region with no entries means "any arguments".
+        """
+        rules = self.rules_for(tool)
+        if any(c.rule.when.matches(principal) and not c.checks for c in rules.deny):
+            return []
+        regions: list[Region] = []
+        for compiled in rules.allow:
+            if not compiled.rule.when.matches(principal):
+                continue
+            region = {check.arg: check.resolve(principal) for check in compiled.checks}
+            if all(satisfiable(ops) for ops in region.values()):
+                regions.append(region)
+        return regions
+
+    def visible(self, principal: Principal | None, names: Iterable[str]) -> list[str]:
+        return [name for name in names if self.regions(name, principal)]
+
+
+def satisfiable(ops: Sequence[ResolvedOp]) -> bool:
+    """Whether some value passes every operator (exact for eq/in/min/max; regex assumed)."""
+    by_op: dict[str, list[Any]] = {}
+    for op in ops:
+        if op.value is MISSING:
+            return False
+        by_op.setdefault(op.op, []).append(op.value)
+    candidates: list[Any] | None = None
+    if "eq" in by_op:
+        candidates = by_op["eq"][:1] if all(v == by_op["eq"][0] for v in by_op["eq"]) else []
+    for allowed in by_op.get("in", []):
+        pool = list(allowed) if isinstance(allowed, list | tuple | set | frozenset) else []
+        candidates = pool if candidates is None else [c for c in candidates if c in pool]
+    if candidates is not None:
+        return any(_value_passes(c, by_op) for c in candidates)
+    lows = [v for v in by_op.get("min", []) if isinstance(v, int | float)]
+    highs = [v for v in by_op.get("max", []) if isinstance(v, int | float)]
+    if len(lows) != len(by_op.get("min", [])) or len(highs) != len(by_op.get("max", [])):
+        return False
+    if lows and highs and max(lows) > min(highs):
+        return False
+    return all(isinstance(n, int | float) and n >= 0 for n in by_op.get("max_length", []))
+
+
+def _value_passes(value: Any, by_op: Mapping[str, list[Any]]) -> bool:
+    return all(passes(op, value, operand) for op, operands in by_op.items() for operand in operands)

@@ -1,0 +1,113 @@
+"""The policy as data: rules, principal conditions and argument constraints.
+
+A policy is default deny. A rule *matches* a call when one of its tool globs
+matches the tool name, its ``when`` condition holds for the principal and every
+argument constraint holds. The call is allowed when some ``allow`` rule matches
+and no ``deny`` rule does: deny beats allow.
+
+Constraint values may refer to the caller: a string ``$principal.subject`` or
+``principal.attributes.regions`` is resolved against the principal at call time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from guardrail.conditions import Condition
+
+PRINCIPAL_PREFIXES = ("$principal.", "principal.")
+
+
+def is_principal_ref(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PRINCIPAL_PREFIXES)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Constraint(_Strict):
+    """Declarative checks on one argument; all given operators must hold."""
+
+    eq: Any = None
+    ne: Any = None
+    in_: tuple[Any, ...] | str | None = Field(default=None, alias="in")
+    not_in: tuple[Any, ...] | str | None = None
+    min: int | float | str | None = None
+    max: int | float | str | None = None
+    regex: str | None = None
+    max_length: int | str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_means_absent(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and not data:
+            raise ValueError("a constraint needs at least one operator")
+        return data
+
+    @field_validator("in_", "not_in", mode="before")
+    @classmethod
+    def _list_or_reference(cls, value: Any) -> Any:
+        if value is None or is_principal_ref(value):
+            return value
+        if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError("must be a list of values or a principal reference")
+        return tuple(value)
+
+    @field_validator("min", "max", "max_length", mode="before")
+    @classmethod
+    def _number_or_reference(cls, value: Any) -> Any:
+        if isinstance(value, str) and not is_principal_ref(value):
+            raise ValueError("must be a number or a principal reference")
+        return value
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            import re
+
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from exc
+        return value
+
+    def operators(self) -> dict[str, Any]:
+        """The operators set on this constraint, by their policy-file names."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+class Rule(_Strict):
+    """One allow or deny rule over a set of tool-name globs."""
+
+    id: str = Field(min_length=1)
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    when: Condition = Condition()
+    args: Mapping[str, Constraint] = Field(default_factory=dict)
+    description: str | None = None
+
+    @field_validator("allow", "deny", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _exactly_one_effect(self) -> Rule:
+        if bool(self.allow) == bool(self.deny):
+            raise ValueError("a rule needs exactly one of 'allow' or 'deny' (a list of tool globs)")
+        return self
+
+    @property
+    def effect(self) -> str:
+        return "allow" if self.allow else "deny"
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        return self.allow or self.deny

@@ -1,0 +1,57 @@
+"""Test helpers for code that uses guardrail: capture audit events, make principals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from guardrail.audit.event import AuditEvent
+from guardrail.guard import Guard
+from guardrail.identity import Principal
+
+
+class MemorySink:
+    """Keeps events in a list. ``events`` in the order they were written."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def write(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+
+@contextmanager
+def capture_audit(guard: Guard) -> Iterator[list[AuditEvent]]:
+    """Collect every audit event ``guard`` writes inside the block::
+
+    with capture_audit(guard) as events:
+        refund("A-17", 40.0)
+    assert events[-1].decision == "allowed"
+    """
+    sink = MemorySink()
+    guard.audit.add(sink)
+    try:
+        yield sink.events
+    finally:
+        guard.audit.remove(sink)
+
+
+def make_principal(
+    subject: str = "test-user",
+    *,
+    roles: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    teams: Iterable[str] = (),
+    org: str | None = None,
+    **attributes: Any,
+) -> Principal:
+    """A principal for tests, with keyword arguments as attributes."""
+    return Principal(
+        subject=subject,
+        org=org,
+        teams=tuple(teams),
+        roles=frozenset(roles),
+        scopes=frozenset(scopes),
+        attributes=attributes,
+    )
