@@ -238,3 +238,27 @@ class Guard:
         """Argument regions ``principal`` may use for ``tool`` (for narrowing schemas)."""
         who = principal if principal is not None else current_principal()
         return self.policy.regions(tool, who)
+
+    # -- frameworks -----------------------------------------------------------------
+
+    def wrap(self, obj: Any) -> Any:
+        """Govern a framework object (LangChain tools, an MCP session, ...) with this guard.
+
+        A list or tuple is wrapped item by item. The adapter is chosen by
+        ``supports(obj)`` among those registered under ``guardrail.adapters``.
+        """
+        from guardrail.adapters import registry
+
+        if isinstance(obj, list | tuple):
+            return type(obj)(self.wrap(item) for item in obj)
+        return registry.for_object(obj).wrap(obj, self)
+
+    def visible(self, obj: Any, principal: Principal | None = None) -> Any:
+        """What of ``obj`` (tools, a tool list) ``principal`` may see, schemas narrowed."""
+        from guardrail.adapters import registry
+
+        who = principal if principal is not None else current_principal()
+        if isinstance(obj, list | tuple):
+            shown = [self.visible(item, who) for item in obj]
+            return type(obj)(item for item in shown if item is not None)
+        return registry.for_object(obj).visible(obj, self, who)

@@ -1,0 +1,104 @@
+"""Framework adapters as plugins, found through the ``guardrail.adapters`` entry-point group.
+
+An adapter says whether it ``supports`` an object (a LangChain tool, an MCP
+session, ...) and ``wrap``s it so its calls go through a guard. The loader
+imports each registered adapter lazily and skips one whose framework is not
+installed, so ``import guardrail`` never imports a framework.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from guardrail.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from guardrail.guard import Guard
+    from guardrail.identity import Principal
+
+GROUP = "guardrail.adapters"
+log = logging.getLogger(__name__)
+
+
+class Adapter(ABC):
+    """Base class for framework adapters.
+
+    Subclasses set ``name`` and ``extra`` (the pip extra that installs the
+    framework) and implement :meth:`supports` and :meth:`wrap`; :meth:`visible`
+    is optional (filters and narrows what a principal is shown).
+    """
+
+    name: ClassVar[str] = ""
+    extra: ClassVar[str | None] = None
+
+    @abstractmethod
+    def supports(self, obj: Any) -> bool:
+        """True when this adapter knows how to wrap ``obj``."""
+
+    @abstractmethod
+    def wrap(self, obj: Any, guard: Guard) -> Any:
+        """Return ``obj`` governed by ``guard``."""
+
+    def visible(self, obj: Any, guard: Guard, principal: Principal | None) -> Any:
+        """What of ``obj`` ``principal`` may see (tools filtered, schemas narrowed)."""
+        raise ConfigurationError(f"the {self.name} adapter does not filter objects")
+
+
+class AdapterRegistry:
+    """Adapters loaded from entry points, plus any registered in code."""
+
+    def __init__(self, entry_point_source: Iterable[EntryPoint] | None = None) -> None:
+        self._source = entry_point_source
+        self._adapters: list[Adapter] | None = None
+        self._missing: dict[str, str] = {}
+        self._extra: list[Adapter] = []
+        self._lock = threading.Lock()
+
+    def register(self, adapter: Adapter) -> None:
+        """Add an adapter in code (tried before those from entry points)."""
+        self._extra.insert(0, adapter)
+
+    def adapters(self) -> list[Adapter]:
+        with self._lock:
+            if self._adapters is None:
+                self._adapters = self._load()
+            return [*self._extra, *self._adapters]
+
+    def _load(self) -> list[Adapter]:
+        found: list[Adapter] = []
+        source = self._source if self._source is not None else entry_points(group=GROUP)
+        for ep in source:
+            try:
+                adapter_cls = ep.load()
+            except ModuleNotFoundError as exc:
+                # The framework is not installed: skip, remember what to install.
+                self._missing[ep.name] = str(exc.name)
+                continue
+            adapter = adapter_cls()
+            if not isinstance(adapter, Adapter):
+                raise ConfigurationError(f"entry point {ep.value!r} is not a guardrail Adapter")
+            found.append(adapter)
+        return found
+
+    def for_object(self, obj: Any) -> Adapter:
+        for adapter in self.adapters():
+            if adapter.supports(obj):
+                return adapter
+        hint = "".join(
+            f"\n  - the {name!r} adapter is installed but its framework ({module}) is not: "
+            f'pip install "guardrail[{name}]"'
+            for name, module in self._missing.items()
+        )
+        raise ConfigurationError(
+            f"no guardrail adapter supports {type(obj).__module__}.{type(obj).__qualname__}; "
+            f"wrap plain functions with @guard.tool, or install an adapter extra "
+            f'(pip install "guardrail[langchain]" or "guardrail[mcp]").{hint}'
+        )
+
+
+registry = AdapterRegistry()
