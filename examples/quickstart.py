@@ -25,11 +25,19 @@ ISSUER, AUDIENCE = "https://idp.example.test/", "support-agent"
 POLICY = Policy.from_dict(
     {
         "rules": [
-            {"id": "support-refunds", "allow": ["refund", "lookup_order"],
-             "when": {"roles": ["support"]}, "args": {"amount": {"max": 100}}},
+            {
+                "id": "support-refunds",
+                "allow": ["refund", "lookup_order"],
+                "when": {"roles": ["support"]},
+                "args": {"amount": {"max": 100}},
+            },
             {"id": "support-lookups", "allow": ["lookup_order"], "when": {"roles": ["support"]}},
-            {"id": "own-orders-only", "allow": ["lookup_order"], "when": {"roles": ["customer"]},
-             "args": {"customer_id": {"eq": "$principal.subject"}}},
+            {
+                "id": "own-orders-only",
+                "allow": ["lookup_order"],
+                "when": {"roles": ["customer"]},
+                "args": {"customer_id": {"eq": "$principal.subject"}},
+            },
         ]
     }
 )
@@ -67,8 +75,14 @@ def main() -> None:
 
     def token(subject: str, roles: list[str], ttl: int = 300) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "roles": roles,
-                  "iat": now, "exp": now + ttl}
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "roles": roles,
+            "iat": now,
+            "exp": now + ttl,
+        }
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "demo-key"})
 
     with jwks_server(public_jwk) as jwks_url:

@@ -26,8 +26,12 @@ from guardrail.testing import capture_audit, make_principal
 POLICY = Policy.from_dict(
     {
         "rules": [
-            {"id": "support", "allow": ["refund", "arefund", "Shop.*", "report", "whoami*"],
-             "when": {"roles": "support"}, "args": {"amount": {"max": 100}}},
+            {
+                "id": "support",
+                "allow": ["refund", "arefund", "Shop.*", "report", "whoami*"],
+                "when": {"roles": "support"},
+                "args": {"amount": {"max": 100}},
+            },
             {"id": "reports", "allow": ["report", "whoami*"], "when": {"roles": "support"}},
         ]
     }
@@ -247,7 +251,9 @@ def test_carry_principal_into_a_thread_pool(guard: Guard) -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     roles=st.sets(st.sampled_from(["support", "admin", "guest"])),
-    amount=st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**6, 10**6)),
+    amount=st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**6), 10**6)
+    ),
     anonymous=st.booleans(),
 )
 def test_a_denied_call_never_runs_the_tool(roles: set[str], amount: float, anonymous: bool) -> None:

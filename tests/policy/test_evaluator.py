@@ -29,7 +29,11 @@ def test_deny_beats_allow_regardless_of_order() -> None:
     """A matching deny rule wins even when an allow rule comes first."""
     p = policy(
         {"id": "allow", "allow": "refund", "when": {"roles": "support"}},
-        {"id": "no-contractors", "deny": "refund", "when": {"attributes": {"employment": "contractor"}}},
+        {
+            "id": "no-contractors",
+            "deny": "refund",
+            "when": {"attributes": {"employment": "contractor"}},
+        },
     )
     assert p.decide("refund", ALICE).allowed
     decision = p.decide("refund", BOB)
@@ -90,7 +94,9 @@ def test_numeric_operators_refuse_non_numbers() -> None:
 
 def test_constraint_referencing_the_principal() -> None:
     """User A may read A's record, not B's ("only your own records")."""
-    p = policy({"id": "own", "allow": "get_order", "args": {"customer_id": {"eq": "$principal.subject"}}})
+    p = policy(
+        {"id": "own", "allow": "get_order", "args": {"customer_id": {"eq": "$principal.subject"}}}
+    )
     assert p.decide("get_order", ALICE, {"customer_id": "alice"}).allowed
     denied = p.decide("get_order", ALICE, {"customer_id": "bob"})
     assert not denied.allowed
@@ -99,7 +105,9 @@ def test_constraint_referencing_the_principal() -> None:
 
 def test_constraint_referencing_principal_attributes_list() -> None:
     """`in: principal.attributes.regions` resolves per caller; a missing attribute never passes."""
-    p = policy({"id": "r", "allow": "deploy", "args": {"region": {"in": "principal.attributes.regions"}}})
+    p = policy(
+        {"id": "r", "allow": "deploy", "args": {"region": {"in": "principal.attributes.regions"}}}
+    )
     assert p.decide("deploy", BOB, {"region": "eu"}).allowed
     assert not p.decide("deploy", BOB, {"region": "apac"}).allowed
     assert not p.decide("deploy", ALICE, {"region": "eu"}).allowed
@@ -136,10 +144,18 @@ def test_anonymous_rules_apply_only_without_a_principal() -> None:
 def test_visible_tools_and_regions() -> None:
     """A tool is visible when some allow rule applies and no unconditional deny does."""
     p = policy(
-        {"id": "refunds", "allow": ["refund", "lookup_*"], "when": {"roles": "support"},
-         "args": {"amount": {"max": 100}}},
+        {
+            "id": "refunds",
+            "allow": ["refund", "lookup_*"],
+            "when": {"roles": "support"},
+            "args": {"amount": {"max": 100}},
+        },
         {"id": "impossible", "allow": "broken", "args": {"n": {"min": 5, "max": 1}}},
-        {"id": "no-contractors", "deny": "refund", "when": {"attributes": {"employment": "contractor"}}},
+        {
+            "id": "no-contractors",
+            "deny": "refund",
+            "when": {"attributes": {"employment": "contractor"}},
+        },
     )
     names = ["refund", "lookup_order", "broken", "delete"]
     assert p.visible_tools(ALICE, names) == ["refund", "lookup_order"]
@@ -150,7 +166,10 @@ def test_visible_tools_and_regions() -> None:
 
 def test_many_rules_are_indexed_not_scanned() -> None:
     """Exact tool names resolve through the index; a 20,000-rule policy decides correctly."""
-    rules = [{"id": f"r{i}", "allow": f"tool_{i}", "when": {"roles": f"role_{i % 7}"}} for i in range(20_000)]
+    rules = [
+        {"id": f"r{i}", "allow": f"tool_{i}", "when": {"roles": f"role_{i % 7}"}}
+        for i in range(20_000)
+    ]
     p = policy(*rules)
     who = make_principal("u", roles=["role_3"])
     assert p.decide("tool_10", who).allowed

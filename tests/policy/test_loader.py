@@ -55,10 +55,22 @@ def _write(tmp_path: Path, suffix: str, text: str) -> Path:
     ("text", "expected"),
     [
         ("rules:\n  - id: r\n    allow: a: b\n", ["line 3", "YAML syntax error"]),
-        ("rules:\n  - id: r\n    allow: [a]\n    colour: red\n", ["rule 'r'", "field 'colour'", "unknown field"]),
-        ("rules:\n  - id: r\n    allow: [a]\n    args: {n: {max: ten}}\n", ["rule 'r'", "args.n.max", "number"]),
-        ("rules:\n  - id: r\n    allow: [a]\n    args: {n: {between: 3}}\n", ["rule 'r'", "unknown operator 'between'"]),
-        ("rules:\n  - id: r\n    allow: [a]\n    args: {n: {regex: '('}}\n", ["rule 'r'", "regular expression"]),
+        (
+            "rules:\n  - id: r\n    allow: [a]\n    colour: red\n",
+            ["rule 'r'", "field 'colour'", "unknown field"],
+        ),
+        (
+            "rules:\n  - id: r\n    allow: [a]\n    args: {n: {max: ten}}\n",
+            ["rule 'r'", "args.n.max", "number"],
+        ),
+        (
+            "rules:\n  - id: r\n    allow: [a]\n    args: {n: {between: 3}}\n",
+            ["rule 'r'", "unknown operator 'between'"],
+        ),
+        (
+            "rules:\n  - id: r\n    allow: [a]\n    args: {n: {regex: '('}}\n",
+            ["rule 'r'", "regular expression"],
+        ),
         ("rules:\n  - id: r\n", ["rule 'r'", "exactly one of 'allow' or 'deny'"]),
         ("rules:\n  - allow: [a]\n", ["rule '#1'", "field 'id'"]),
         ("rules:\n  - {id: r, allow: a}\n  - {id: r, allow: b}\n", ["duplicate rule id 'r'"]),
@@ -66,7 +78,9 @@ def _write(tmp_path: Path, suffix: str, text: str) -> Path:
         ("- just\n- a list\n", ["must be a mapping"]),
     ],
 )
-def test_malformed_files_name_file_rule_and_field(tmp_path: Path, text: str, expected: list[str]) -> None:
+def test_malformed_files_name_file_rule_and_field(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
     """Each kind of mistake raises PolicyError saying where it is."""
     path = tmp_path / "bad.yaml"
     path.write_text(text)
