@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from guardrail.errors import AuthenticationError, PermissionDenied
+from guardrail.identity import Principal
 from guardrail.pipeline import Call
 from guardrail.policy.decision import Decision
 from guardrail.policy.policy import Policy
@@ -16,6 +19,12 @@ class PolicyChecker:
 
     def enter(self, call: Call) -> None:
         tool, principal = call.tool, call.principal
+        if principal is not None and _expired(principal):
+            raise AuthenticationError(
+                f"the token of {principal.describe()} expired during acting_as(...)",
+                tool=tool.name,
+                principal=principal,
+            )
         if tool.expose == "skill":
             self._skill_step(call)
             return
@@ -60,3 +69,7 @@ class PolicyChecker:
 
     def exit(self, call: Call, error: BaseException | None) -> None:
         pass
+
+
+def _expired(principal: Principal) -> bool:
+    return principal.expires_at is not None and principal.expires_at <= time.time()

@@ -276,3 +276,16 @@ def test_a_denied_call_never_runs_the_tool(roles: set[str], amount: float, anony
     except (PermissionDenied, AuthenticationError):
         assert not allowed
     assert bool(ran) is allowed
+
+
+def test_a_principal_whose_token_expired_is_refused(guard: Guard) -> None:
+    """A token valid at acting_as(...) but expired by call time no longer acts."""
+    import time
+
+    @guard.tool(name="whoami_late")
+    def whoami() -> str:
+        raise AssertionError("must not run")
+
+    expired = SUPPORT.model_copy(update={"expires_at": time.time() - 1})
+    with guard.acting_as(expired), pytest.raises(AuthenticationError, match="expired"):
+        whoami()
