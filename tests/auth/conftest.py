@@ -75,11 +75,15 @@ def auth(make_auth: Any) -> JWTAuthenticator:
 
 
 @pytest.fixture
-def token(rsa_signer: SigningKey, clock: FakeClock) -> Any:
-    """``token(key=rsa_signer, **claims)``: a token for this issuer and audience."""
+def token(rsa_signer: SigningKey) -> Any:
+    """``token(key=rsa_signer, **claims)``: a token for this issuer and audience.
+
+    Times are real (PyJWT checks them against the system clock); the fake clock
+    only drives the caches.
+    """
 
     def make(key: SigningKey | None = None, **options: Any) -> str:
-        options = {"issuer": ISSUER, "audience": AUDIENCE, "now": clock.now, **options}
+        options = {"issuer": ISSUER, "audience": AUDIENCE, **options}
         return mint(key or rsa_signer, **options)
 
     return make
