@@ -69,6 +69,13 @@ class ClaimMap:
     attributes: Mapping[str, str] | Sequence[str] = field(default_factory=dict)
     """Claim path -> attribute name; a plain list keeps each path as the name."""
 
+    def __post_init__(self) -> None:
+        # A bare string is one path, not a sequence of one-letter paths.
+        for name in ("scopes", "roles", "teams", "org", "attributes"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+
     def principal(self, claims: Mapping[str, Any], token: str) -> Principal:
         """Build the principal for verified ``claims``; ``token`` is kept as a secret."""
         subject = claim_at(claims, self.subject)

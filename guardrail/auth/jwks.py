@@ -21,10 +21,20 @@ from urllib.parse import urlsplit
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
+from guardrail.auth.compact import shown
 from guardrail.auth.keys import VerificationKey, usable_algorithms
 from guardrail.errors import AuthenticationError, ConfigurationError
 
 log = logging.getLogger("guardrail.auth")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect could move key discovery to another host or down to plain http.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 MAX_JWKS_BYTES = 512 * 1024
 
@@ -68,22 +78,27 @@ class JWKSCache:
     def key(self, kid: str | None) -> VerificationKey:
         """The key for ``kid``, refreshing the set if it is stale or lacks ``kid``."""
         current = self._set
-        if current is not None and not self._stale(current):
-            found = self._pick(current, kid)
-            if found is not None:
-                return found
-        with self._lock:
+        found = self._pick(current, kid)
+        if found is not None and current is not None and not self._stale(current):
+            return found
+        if found is not None and not self._lock.acquire(blocking=False):
+            return found  # stale but known: serve it while another thread refreshes
+        if found is None:
+            self._lock.acquire()
+        try:
             # Another thread may have refreshed while this one waited.
             current = self._set
             if current is None or self._stale(current) or self._pick(current, kid) is None:
                 self._refresh_if_allowed()
                 current = self._set
+        finally:
+            self._lock.release()
         if current is None:
             raise AuthenticationError(f"signing keys unavailable ({self._last_error})")
         found = self._pick(current, kid)
         if found is None:
             raise AuthenticationError(
-                f"unknown signing key {kid!r}" if kid else "token has no 'kid' header"
+                f"unknown signing key {shown(kid)}" if kid else "token has no 'kid' header"
             )
         return found
 
@@ -97,7 +112,9 @@ class JWKSCache:
         return self._clock() - current.fetched_at >= self.ttl
 
     @staticmethod
-    def _pick(current: _KeySet, kid: str | None) -> VerificationKey | None:
+    def _pick(current: _KeySet | None, kid: str | None) -> VerificationKey | None:
+        if current is None:
+            return None
         if kid is None and len(current.keys) == 1:
             return next(iter(current.keys.values()))
         return current.keys.get(kid) if kid is not None else None
@@ -118,11 +135,12 @@ class JWKSCache:
     def _fetch(self) -> dict[str | None, VerificationKey]:
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 body = response.read(MAX_JWKS_BYTES + 1)
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise AuthenticationError(f"JWKS fetch failed: HTTP {exc.code}") from exc
+            note = " (redirects are not followed)" if 300 <= exc.code < 400 else ""
+            raise AuthenticationError(f"JWKS fetch failed: HTTP {exc.code}{note}") from exc
         except (OSError, ValueError) as exc:
             raise AuthenticationError(f"JWKS fetch failed: {type(exc).__name__}") from exc
         if len(body) > MAX_JWKS_BYTES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -111,16 +112,21 @@ class JWTAuthenticator:
     def authenticate(self, token: str) -> Principal:
         """The principal ``token`` proves, from the cache when already verified."""
         digest = self._digest(token)
-        if digest is not None:
-            with self._lock:
-                cached = self._cache.get(digest)
-            if cached is not None and (cached.expires_at or 0) > self._clock():
-                return cached
+        cached = self._cached(digest)
+        if cached is not None:
+            return cached
         principal = self.claims.principal(self.verify(token), token)
         if digest is not None:
             with self._lock:
                 self._cache[digest] = principal
         return principal
+
+    async def aauthenticate(self, token: str) -> Principal:
+        """``authenticate`` for event loops: cache hits inline, misses on a worker thread."""
+        cached = self._cached(self._digest(token))
+        if cached is not None:
+            return cached
+        return await asyncio.to_thread(self.authenticate, token)
 
     def verify(self, token: str) -> dict[str, Any]:
         """Fully verify ``token`` (no cache) and return its claims."""
@@ -171,6 +177,15 @@ class JWTAuthenticator:
             return self._key
         assert self.jwks is not None
         return self.jwks.key(kid)
+
+    def _cached(self, digest: bytes | None) -> Principal | None:
+        if digest is None:
+            return None
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None and (cached.expires_at or 0) > self._clock():
+            return cached
+        return None
 
     def _digest(self, token: object) -> bytes | None:
         if self.cache_ttl <= 0 or not isinstance(token, str) or len(token) > self.max_token_bytes:

@@ -30,10 +30,17 @@ class MultiIssuerAuthenticator:
 
     def authenticate(self, token: str) -> Principal:
         """The principal ``token`` proves, verified by the authenticator of its issuer."""
+        return self._route(token).authenticate(token)
+
+    async def aauthenticate(self, token: str) -> Principal:
+        """``authenticate`` for event loops (see :meth:`JWTAuthenticator.aauthenticate`)."""
+        return await self._route(token).aauthenticate(token)
+
+    def _route(self, token: str) -> JWTAuthenticator:
         issuer = compact.parse(token, self.max_token_bytes).unverified_claims().get("iss")
         if not isinstance(issuer, str):
             raise AuthenticationError("token has no 'iss' claim")
         authenticator = self.by_issuer.get(issuer)
         if authenticator is None:
             raise AuthenticationError(f"unknown issuer {compact.shown(issuer)}")
-        return authenticator.authenticate(token)
+        return authenticator

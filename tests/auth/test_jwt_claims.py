@@ -105,3 +105,11 @@ def test_keycloak_token_end_to_end(auth: Any, token: Mint) -> None:
     assert principal.roles == {"support", "offline_access", "/emea"}
     assert principal.scopes == {"openid", "profile", "refunds"}
     assert principal.org == "acme"
+
+
+def test_single_path_given_as_string() -> None:
+    """``roles="realm_access.roles"`` means one path, not one per character."""
+    claim_map = ClaimMap(roles="realm_access.roles", org="tenant")
+    principal = _principal({"realm_access": {"roles": ["a"]}, "tenant": "t"}, claim_map)
+    assert principal.roles == {"a"}
+    assert principal.org == "t"

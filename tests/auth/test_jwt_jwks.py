@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -198,3 +199,33 @@ def test_jwks_url_must_be_http() -> None:
     """``file://`` and other schemes are refused at construction."""
     with pytest.raises(ConfigurationError):
         JWKSCache("file:///etc/passwd", algorithms=frozenset({"RS256"}))
+
+
+def test_redirects_are_not_followed(
+    make_auth: Any, jwks: JWKSServer, token: Mint, rsa_signer: SigningKey
+) -> None:
+    """A JWKS URL that redirects (even to a valid key set) is a failed fetch."""
+    with JWKSServer([rsa_signer]) as elsewhere:
+        jwks.redirect(elsewhere.url)
+        assert _refused(make_auth(), token()) == (
+            "signing keys unavailable (JWKS fetch failed: HTTP 302 (redirects are not followed))"
+        )
+        assert elsewhere.fetches == 0
+    jwks.recover()
+
+
+def test_stale_known_key_served_during_slow_refresh(
+    make_auth: Any, jwks: JWKSServer, token: Mint, clock: Any
+) -> None:
+    """While one thread waits on a slow refresh, others keep using the stale key set."""
+    auth = make_auth(jwks_ttl=60)
+    auth.authenticate(token(lifetime=3600))
+    clock.advance(61)
+    jwks.delay = 1.0
+    refresher = threading.Thread(target=auth.authenticate, args=(token(subject="r"),))
+    refresher.start()
+    while jwks.fetches < 2:  # wait for the refresh request to reach the server
+        time.sleep(0.01)
+    assert auth.authenticate(token(subject="meanwhile")).subject == "meanwhile"
+    assert refresher.is_alive()
+    refresher.join()

@@ -165,7 +165,7 @@ def test_jku_and_embedded_jwk_headers_are_never_followed(
     """A token pointing at the attacker's own JWKS (jku/x5u) or embedding a key is refused."""
     attacker = ec_key("attacker")
     with JWKSServer([attacker]) as evil:
-        headers = {"jku": evil.url, "x5u": evil.url, "jwk": attacker.jwk}
+        headers = {"jku": evil.url, "x5u": evil.url, "jwk": attacker.jwk, "x5c": ["MIIB"]}
         raw = mint(attacker, issuer=ISSUER, audience=AUDIENCE, headers=headers)
         with pytest.raises(AuthenticationError, match="unknown signing key 'attacker'"):
             auth.authenticate(raw)
@@ -176,3 +176,13 @@ def test_verify_returns_claims_without_caching(auth: JWTAuthenticator, token: Mi
     """``verify`` is the uncached check; it returns the verified claims."""
     claims = auth.verify(token(subject="erin", tenant="acme"))
     assert claims["sub"] == "erin" and claims["tenant"] == "acme"
+
+
+async def test_aauthenticate_caches_and_offloads(auth: JWTAuthenticator, token: Mint) -> None:
+    """The async entry point verifies (off the loop) and then answers from the cache."""
+    raw = token(subject="async-alice")
+    first = await auth.aauthenticate(raw)
+    assert first.subject == "async-alice"
+    assert await auth.aauthenticate(raw) is first
+    with pytest.raises(AuthenticationError, match="wrong audience"):
+        await auth.aauthenticate(token(audience="billing"))

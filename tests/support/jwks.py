@@ -151,6 +151,7 @@ class JWKSServer:
         self._lock = threading.Lock()
         self._document: bytes = b""
         self._status = 200
+        self._location: str | None = None
         self._fetches = 0
         self.delay = 0.0
         """Seconds each response waits (to test timeouts)."""
@@ -192,9 +193,16 @@ class JWKSServer:
         with self._lock:
             self._status = status
 
+    def redirect(self, location: str, status: int = 302) -> None:
+        """Answer every request with a redirect to ``location`` until :meth:`recover`."""
+        with self._lock:
+            self._status = status
+            self._location = location
+
     def recover(self) -> None:
         with self._lock:
             self._status = 200
+            self._location = None
 
     def start(self) -> JWKSServer:
         if self._thread is None:
@@ -222,24 +230,26 @@ class JWKSServer:
     ) -> None:
         self.stop()
 
-    def _respond(self, path: str) -> tuple[int, bytes, float]:
+    def _respond(self, path: str) -> tuple[int, bytes, float, str | None]:
         with self._lock:
             if path.split("?")[0] != self.path:
-                return 404, b"{}", 0.0
+                return 404, b"{}", 0.0, None
             self._fetches += 1
-            return self._status, self._document, self.delay
+            return self._status, self._document, self.delay, self._location
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                status, body, delay = server._respond(self.path)
+                status, body, delay, location = server._respond(self.path)
                 if delay:
                     time.sleep(delay)
                 if status != 200:
                     body = b'{"error": "unavailable"}'
                 self.send_response(status)
+                if location is not None:
+                    self.send_header("Location", location)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
