@@ -229,3 +229,10 @@ def test_stale_known_key_served_during_slow_refresh(
     assert auth.authenticate(token(subject="meanwhile")).subject == "meanwhile"
     assert refresher.is_alive()
     refresher.join()
+
+
+def test_weak_rsa_key_is_refused(make_auth: Any, jwks: JWKSServer, token: Mint) -> None:
+    """A 1024-bit RSA key from the JWKS does not verify anything."""
+    weak = rsa_key("weak", bits=1024)
+    jwks.set_keys(weak)
+    assert _refused(make_auth(), token(weak)) == "signing key rejected (too weak or wrong type)"

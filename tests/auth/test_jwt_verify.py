@@ -112,6 +112,18 @@ CASES: dict[str, tuple[Callable[[Mint, SigningKey], str], str]] = {
     ),
     "unknown kid": (lambda t, k: t(headers={"kid": "nope"}), "unknown signing key 'nope'"),
     "tampered payload": (lambda t, k: _tampered(t), "invalid signature"),
+    "issued in the future": (
+        lambda t, k: t(now=time.time() + 600, lifetime=60),
+        "token issued in the future (iat)",
+    ),
+    "no alg": (
+        lambda t, k: compose({"kid": "rsa-1"}, standard_claims(ISSUER, AUDIENCE)),
+        "token header has no 'alg'",
+    ),
+    "kid not a string": (
+        lambda t, k: compose({"alg": "RS256", "kid": 7}, standard_claims(ISSUER, AUDIENCE)),
+        "malformed token header ('kid' must be a string)",
+    ),
     "oversized": (lambda t, k: _oversized(t), "token too large"),
     "not three segments": (
         lambda t, k: "abc.def",

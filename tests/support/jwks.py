@@ -20,6 +20,7 @@ import base64
 import json
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from jwt.warnings import InsecureKeyLengthWarning
 
 __all__ = [
     "JWKSServer",
@@ -73,12 +75,15 @@ class SigningKey:
     def sign(self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None) -> str:
         """A signed JWT; ``headers`` add to ``{"kid": kid}``, a ``None`` value drops a header."""
         header = {"kid": self.kid, **(headers or {})}
-        return jwt.encode(
-            dict(claims),
-            self.private_key,
-            algorithm=self.alg,
-            headers={k: v for k, v in header.items() if v is not None},
-        )
+        with warnings.catch_warnings():
+            # Tests mint with deliberately weak keys to check the verifier refuses them.
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            return jwt.encode(
+                dict(claims),
+                self.private_key,
+                algorithm=self.alg,
+                headers={k: v for k, v in header.items() if v is not None},
+            )
 
 
 def rsa_key(kid: str = "rsa-1", *, alg: str = "RS256", bits: int = 2048) -> SigningKey:
