@@ -21,7 +21,7 @@ import json
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -44,7 +44,11 @@ __all__ = [
     "standard_claims",
 ]
 
-_CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
+_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "ES256": ec.SECP256R1,
+    "ES384": ec.SECP384R1,
+    "ES512": ec.SECP521R1,
+}
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,11 @@ class SigningKey:
     @property
     def jwk(self) -> dict[str, Any]:
         """The public JWK, with ``kid``, ``alg`` and ``use: sig``."""
-        algorithm = RSAAlgorithm if self.alg.startswith(("RS", "PS")) else ECAlgorithm
-        data: dict[str, Any] = algorithm.to_jwk(self.public_key, as_dict=True)
+        public = self.public_key
+        if isinstance(public, rsa.RSAPublicKey):
+            data = RSAAlgorithm.to_jwk(public, as_dict=True)
+        else:
+            data = ECAlgorithm.to_jwk(public, as_dict=True)
         return {**data, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
     @property
