@@ -32,6 +32,14 @@ def claim_at(claims: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def _seconds(value: Any) -> float | None:
+    # PyJWT accepts any exp that int() takes, e.g. "1700000000".
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _strings(value: Any, *, split: bool) -> list[str]:
     if isinstance(value, str):
         return value.split() if split else [value]
@@ -92,7 +100,7 @@ class ClaimMap:
             attributes=self._attributes(claims),
             issuer=iss if isinstance(iss, str) else None,
             token=SecretStr(token),
-            expires_at=float(exp) if isinstance(exp, int | float) else None,
+            expires_at=_seconds(exp),
         )
 
     def _org(self, claims: Mapping[str, Any]) -> str | None:

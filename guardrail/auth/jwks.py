@@ -7,6 +7,7 @@ reason (stale set, unknown ``kid``, failing endpoint).
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
@@ -130,7 +131,8 @@ class JWKSCache:
             self._set = _KeySet(self._fetch(), now)
         except AuthenticationError as exc:
             self._last_error = exc.reason
-            log.warning("JWKS refresh from %s failed: %s; keeping last good keys", self.url, exc)
+            kept = "keeping the last good keys" if self._set is not None else "no keys yet"
+            log.warning("JWKS refresh from %s failed: %s; %s", self.url, exc, kept)
 
     def _fetch(self) -> dict[str | None, VerificationKey]:
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
@@ -141,7 +143,7 @@ class JWKSCache:
             exc.close()
             note = " (redirects are not followed)" if 300 <= exc.code < 400 else ""
             raise AuthenticationError(f"JWKS fetch failed: HTTP {exc.code}{note}") from exc
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             raise AuthenticationError(f"JWKS fetch failed: {type(exc).__name__}") from exc
         if len(body) > MAX_JWKS_BYTES:
             raise AuthenticationError(f"JWKS fetch failed: response over {MAX_JWKS_BYTES} bytes")
@@ -170,8 +172,8 @@ class JWKSCache:
             return None
         try:
             public = PyJWK(entry).key
-        except PyJWTError:
-            return None
+        except (PyJWTError, ValueError, TypeError, KeyError):
+            return None  # one malformed entry must not discard the whole set
         kid = entry.get("kid")
         pinned = entry.get("alg")
         algorithms = usable_algorithms(public, self.algorithms)

@@ -113,3 +113,8 @@ def test_single_path_given_as_string() -> None:
     principal = _principal({"realm_access": {"roles": ["a"]}, "tenant": "t"}, claim_map)
     assert principal.roles == {"a"}
     assert principal.org == "t"
+
+
+def test_numeric_string_exp_still_sets_expiry() -> None:
+    """PyJWT accepts ``"exp": "2000000000"``; the principal still knows when it expires."""
+    assert _principal({"exp": "2000000000"}).expires_at == 2_000_000_000.0
