@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from guardrail import Guard, GuardrailError, JWTAuthenticator, Policy
+from guardrail import AuthenticationError, Guard, JWTAuthenticator, PermissionDenied, Policy
 
 ISSUER, AUDIENCE = "https://idp.example.test/", "support-agent"
 
@@ -112,16 +112,25 @@ def main() -> None:
             ("lookup_order carol", lambda: lookup_order("carol")),
             ("lookup_order dave", lambda: lookup_order("dave")),
         ]
-        print(f"{'user':18} {'call':20} outcome")
-        print(f"{'-' * 18} {'-' * 20} {'-' * 60}")
+        print(f"{'user':18} {'call':20} {'outcome':28} why")
+        print(f"{'-' * 18} {'-' * 20} {'-' * 28} {'-' * 40}")
         for user, bearer in users.items():
             for label, run in calls:
-                try:
-                    with guard.acting_as(bearer):
-                        outcome = f"allowed: {run()}"
-                except GuardrailError as exc:
-                    outcome = f"{type(exc).__name__}: {exc}"
-                print(f"{user:18} {label:20} {outcome}")
+                outcome, why = attempt(guard, bearer, run)
+                print(f"{user:18} {label:20} {outcome:28} {why}")
+
+
+def attempt(guard: Guard, bearer: str, run: Callable[[], str]) -> tuple[str, str]:
+    """Run one call as the token's user; classify what happened."""
+    try:
+        with guard.acting_as(bearer):
+            return "allowed", run()
+    except AuthenticationError as exc:
+        return "rejected token", exc.reason
+    except PermissionDenied as exc:
+        if exc.rule is None:
+            return "denied by role", "no rule allows this user"
+        return "denied by arg constraint", exc.reason.split(": ", 1)[-1]
 
 
 if __name__ == "__main__":

@@ -79,12 +79,9 @@ def _principal(args: argparse.Namespace) -> Principal | None:
             raise ConfigurationError(f"--principal is not a valid principal: {exc}") from None
     if not (args.issuer and args.audience and args.jwks_url):
         raise ConfigurationError("--token needs --issuer, --audience and --jwks-url to verify it")
-    import importlib
+    from guardrail.auth.jwt import JWTAuthenticator
 
-    from guardrail.auth.base import Authenticator
-
-    jwt_module = importlib.import_module("guardrail.auth.jwt")  # lands with the JWT work
-    authenticator: Authenticator = jwt_module.JWTAuthenticator(
+    authenticator = JWTAuthenticator(
         issuer=args.issuer, audience=args.audience, jwks_url=args.jwks_url
     )
     return authenticator.authenticate(args.token)
