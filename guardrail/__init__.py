@@ -2,6 +2,14 @@
 and on the record."""
 
 from guardrail.auth.base import Authenticator, StaticAuthenticator
+from guardrail.budgets import (
+    BudgetKeeper,
+    Ledger,
+    LedgerUnavailable,
+    MemoryLedger,
+    Usage,
+    ledger_from_uri,
+)
 from guardrail.budgets.limit import Limit
 from guardrail.conditions import Condition
 from guardrail.errors import (
@@ -28,6 +36,7 @@ __all__ = [
     "Authenticator",
     "BackendError",
     "BudgetExceeded",
+    "BudgetKeeper",
     "Condition",
     "ConfigurationError",
     "Constraint",
@@ -35,15 +44,20 @@ __all__ = [
     "Guard",
     "GuardrailDenied",
     "GuardrailError",
+    "Ledger",
+    "LedgerUnavailable",
     "Limit",
+    "MemoryLedger",
     "PermissionDenied",
     "Policy",
     "PolicyError",
     "Principal",
     "Rule",
     "StaticAuthenticator",
+    "Usage",
     "carry_principal",
     "current_call",
     "current_principal",
+    "ledger_from_uri",
     "report_cost",
 ]
