@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,22 +35,40 @@ _DAY = 86400
 
 @dataclass(slots=True)
 class _Window:
-    """Entries inside a sliding window (or in-flight slots): id -> (time, micro-amount)."""
+    """Entries inside a sliding window (or in-flight slots): id -> (time, micro-amount).
+
+    ``order`` lists (time, id) oldest first so trimming pops from the left; ids that
+    were released stay there until trimmed, and it is compacted when mostly stale.
+    """
 
     entries: dict[str, tuple[float, int]] = field(default_factory=dict)
+    order: deque[tuple[float, str]] = field(default_factory=deque)
     total: int = 0
     expires: float = 0.0
 
+    def add(self, rid: str, at: float, amount: int) -> None:
+        self.entries[rid] = (at, amount)
+        self.order.append((at, rid))
+        self.total += amount
+
+    def discard(self, rid: str) -> None:
+        entry = self.entries.pop(rid, None)
+        if entry is not None:
+            self.total -= entry[1]
+        if len(self.order) > 2 * len(self.entries) + 16:
+            self.order = deque((at, r) for r, (at, _) in self.entries.items())
+
     def trim(self, cut: float) -> None:
-        for rid, (at, amount) in list(self.entries.items()):
-            if at > cut:
-                break
-            del self.entries[rid]
-            self.total -= amount
+        order, entries = self.order, self.entries
+        while order and order[0][0] <= cut:
+            _, rid = order.popleft()
+            entry = entries.pop(rid, None)
+            if entry is not None:
+                self.total -= entry[1]
 
     def retry_after(self, now: float, span: float, amount: int, maximum: int) -> float | None:
         freed = 0
-        for at, held in self.entries.values():
+        for at, held in sorted(self.entries.values()):
             freed += held
             if self.total - freed + amount <= maximum:
                 return at + span - now
@@ -110,8 +129,7 @@ class MemoryLedger(Ledger):
             for charge, (slot, state, reset) in zip(charges, found, strict=True):
                 amount = to_micro(charge.amount)
                 if isinstance(state, _Window):
-                    state.entries[rid] = (now, amount)
-                    state.total += amount
+                    state.add(rid, now, amount)
                     state.expires = now + charge.span
                 else:
                     state.used += amount
@@ -131,9 +149,9 @@ class MemoryLedger(Ledger):
                     if entry is not None:
                         if new > 0:
                             state.entries[reservation.id] = (entry[0], new)
+                            state.total += new - entry[1]
                         else:
-                            del state.entries[reservation.id]
-                        state.total += new - old
+                            state.discard(reservation.id)
                 elif isinstance(state, _Counter):
                     state.used += new - old
                 out.append(from_micro(self._used(state)) if state is not None else 0.0)
