@@ -1,0 +1,129 @@
+"""Per-call cost of budget checks: memory vs Redis ledger, beside a raw Redis INCR.
+
+Run from the repository root::
+
+    python -m benchmarks.budgets_bench [--calls 5000] [--runs 7]
+
+Starts its own ``redis-server`` (tests/support/redis_server.py). Each figure is
+the median over ``--runs`` runs of the mean per-call time in a run, with the
+fastest and slowest run beside it. Three limits are checked per call (user calls
+per minute, team cost per day, user concurrency), as ONE script round trip to
+Redis for the reservation and one for the settlement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+
+from guardrail import Guard, Policy
+from guardrail.budgets import Charge, Ledger, MemoryLedger, Reservation
+from guardrail.budgets.redis_ledger import RedisLedger
+from guardrail.testing import make_principal
+from tests.support.redis_server import RedisServer
+
+LIMITS = [
+    {"id": "user-rate", "per": "user", "calls": "1000000000/minute"},
+    {"id": "team-spend", "per": "team", "cost": 1e9, "period": "day"},
+    {"id": "in-flight", "per": "user", "concurrent": 1000},
+]
+
+
+def charges() -> list[Charge]:
+    tag = uuid.uuid4().hex[:6]  # fresh keys for each scenario
+    return [
+        Charge(f"{tag}:user-rate:alice", "window", 1, 1e9, 60),
+        Charge(f"{tag}:team-spend:payments", "day", 2, 1e12),
+        Charge(f"{tag}:in-flight:alice", "concurrent", 1, 1e9, 3600),
+    ]
+
+
+def reserve_settle(ledger: Ledger) -> Callable[[], None]:
+    batch = charges()
+
+    def one() -> None:
+        held = ledger.reserve(batch, rid=uuid.uuid4().hex)
+        assert isinstance(held, Reservation)
+        ledger.settle(held, [1, 1.5, 0])  # reported cost differs; slot released
+
+    return one
+
+
+def reserve_only(ledger: Ledger) -> Callable[[], None]:
+    batch = charges()
+    return lambda: ledger.reserve(batch, rid=uuid.uuid4().hex) and None
+
+
+def guarded_call(ledger: Ledger) -> Callable[[], None]:
+    policy = Policy.model_validate({"rules": [{"id": "all", "allow": ["*"]}], "limits": LIMITS})
+    guard = Guard(policy, ledger=ledger)
+
+    @guard.tool(cost=2)
+    def tool() -> None:
+        return None
+
+    alice = make_principal("alice", teams=["payments"])
+
+    def one() -> None:
+        with guard.acting_as(alice):
+            tool()
+
+    return one
+
+
+def measure(fn: Callable[[], None], calls: int, runs: int) -> tuple[float, float, float]:
+    """(median, min, max) over ``runs`` of the mean microseconds per call."""
+    for _ in range(min(calls, 200)):
+        fn()  # warm up: connections, script cache, caches
+    per_call = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        per_call.append((time.perf_counter() - start) / calls * 1e6)
+    return statistics.median(per_call), min(per_call), max(per_call)
+
+
+def script_calls(ledger: RedisLedger) -> int:
+    stats = ledger.client.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("evalsha", "eval"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5000, help="calls per run")
+    parser.add_argument("--runs", type=int, default=7, help="runs per figure")
+    opts = parser.parse_args()
+    rows: list[tuple[str, tuple[float, float, float]]] = []
+    with RedisServer() as server:
+        redis_ledger = RedisLedger.from_url(server.url, prefix="bench:")
+        client = redis_ledger.client
+        rows.append(("redis INCR round trip (raw redis-py)", measure(
+            lambda: client.incr("bench:raw") and None, opts.calls, opts.runs)))  # fmt: skip
+        rows.append(("memory ledger reserve+settle, 3 limits",
+                     measure(reserve_settle(MemoryLedger()), opts.calls, opts.runs)))  # fmt: skip
+        rows.append(("redis ledger reserve, 3 limits (1 round trip)",
+                     measure(reserve_only(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
+        rows.append(("redis ledger reserve+settle, 3 limits (2 round trips)",
+                     measure(reserve_settle(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
+        rows.append(("guarded call, memory ledger, 3 limits",
+                     measure(guarded_call(MemoryLedger()), opts.calls, opts.runs)))  # fmt: skip
+        rows.append(("guarded call, redis ledger, 3 limits",
+                     measure(guarded_call(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
+        before = script_calls(redis_ledger)
+        reserve_only(redis_ledger)()
+        per_reservation = script_calls(redis_ledger) - before
+        redis_ledger.close()
+    width = max(len(name) for name, _ in rows)
+    print(f"{'per call (us)':<{width}}  {'median':>8}  {'min':>8}  {'max':>8}")
+    for name, (med, low, high) in rows:
+        print(f"{name:<{width}}  {med:8.1f}  {low:8.1f}  {high:8.1f}")
+    print(f"\nRedis script calls per reservation of 3 limits: {per_reservation}")
+    print(f"{opts.runs} runs x {opts.calls} calls; redis-server on 127.0.0.1, same host")
+
+
+if __name__ == "__main__":
+    main()
