@@ -20,7 +20,13 @@ from typing import Any, Literal
 
 from guardrail.budgets.ledger import Charge, Held, Kind, Ledger, Refusal, Reservation
 from guardrail.budgets.limit import Limit
-from guardrail.errors import BackendError, BudgetExceeded, GuardrailDenied
+from guardrail.errors import (
+    AuditError,
+    BackendError,
+    BudgetExceeded,
+    ConfigurationError,
+    GuardrailDenied,
+)
 from guardrail.identity import Principal
 from guardrail.pipeline import Call
 
@@ -85,6 +91,11 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
     return [{"user": subject, "tool": tool, "user+tool": f"{subject}/{tool}", "global": "*"}[per]]
 
 
+def _never_ran(call: Call, error: BaseException | None) -> bool:
+    """A later step refused the call, or its intent record failed: the tool never ran."""
+    return call.refusal is not None or isinstance(error, AuditError)
+
+
 def _args_digest(args: dict[str, Any]) -> str:
     canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -115,7 +126,7 @@ class BudgetKeeper:
         lease: float = 3600.0,
     ) -> None:
         if on_error not in ("deny", "allow"):
-            raise ValueError("on_error must be 'deny' or 'allow'")
+            raise ConfigurationError(f"on_ledger_error must be 'deny' or 'allow', not {on_error!r}")
         self.limits = tuple(limits)
         self.ledger = ledger
         self.on_error = on_error
@@ -214,7 +225,7 @@ class BudgetKeeper:
     @staticmethod
     def _final(limit: Limit, held: Held, call: Call, error: BaseException | None) -> float:
         """What a held charge amounts to once the call is over."""
-        if limit.concurrent is not None:
+        if limit.concurrent is not None or _never_ran(call, error):
             return 0.0
         if limit.cost is None:
             return held.charge.amount  # a failed call is still a call (runaway loops)

@@ -45,6 +45,7 @@ class _Window:
     order: deque[tuple[float, str]] = field(default_factory=deque)
     total: int = 0
     expires: float = 0.0
+    """When the cache drops it: kept at least one span past the newest entry."""
 
     def add(self, rid: str, at: float, amount: int) -> None:
         self.entries[rid] = (at, amount)
@@ -78,7 +79,8 @@ class _Window:
 @dataclass(slots=True)
 class _Counter:
     used: int = 0
-    expires: float = math.inf
+    expires: float = 0.0
+    """When the cache drops it; 0 until it is first stored."""
 
 
 def _bucket(kind: str, key: str, now: float) -> tuple[str, float | None]:
@@ -130,11 +132,16 @@ class MemoryLedger(Ledger):
                 amount = to_micro(charge.amount)
                 if isinstance(state, _Window):
                     state.add(rid, now, amount)
-                    state.expires = now + charge.span
+                    # (Re)insert only when the cached expiry would not outlive this entry,
+                    # so a busy key is not pushed onto the cache's expiry heap per call.
+                    if state.expires < now + charge.span:
+                        state.expires = now + 2 * charge.span
+                        self._keys[slot] = state
                 else:
                     state.used += amount
-                    state.expires = math.inf if reset is None else reset + _DAY
-                self._keys[slot] = state
+                    if not state.expires:  # new counter: lives until after its period
+                        state.expires = math.inf if reset is None else reset + _DAY
+                        self._keys[slot] = state
                 held.append(Held(charge, slot, from_micro(self._used(state)), reset))
             return Reservation(rid, tuple(held))
 

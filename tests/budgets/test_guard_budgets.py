@@ -278,3 +278,35 @@ def test_per_tool_and_user_tool_keys(ledger: Ledger) -> None:
     rows = {(u.limit, u.key): u.used for u in guard.usage(ALICE)}
     assert rows == {("per-tool", "a"): 2, ("per-tool", "b"): 1, ("mine", "alice/a"): 1,
                     ("mine", "alice/b"): 1}  # fmt: skip
+
+
+class _Refuser:
+    """A later pipeline step that refuses every call."""
+
+    def enter(self, call: Any) -> None:
+        from guardrail import PermissionDenied
+
+        raise PermissionDenied("refused by a later step", tool=call.tool.name)
+
+    def exit(self, call: Any, error: BaseException | None) -> None:
+        return None
+
+
+def test_a_call_refused_by_a_later_step_is_not_charged(ledger: Ledger) -> None:
+    """Budget reserved, then a later step refuses: the tool never ran, nothing stays charged."""
+    from guardrail import PermissionDenied
+
+    guard = guard_with(
+        ledger,
+        {"id": "rate", "per": "user", "calls": 5, "window": "1m"},
+        {"id": "spend", "per": "user", "cost": 10, "period": "day"},
+    )
+    guard.engine.steps = (*guard.engine.steps, _Refuser())
+
+    @guard.tool(cost=3)
+    def act() -> None:
+        return None
+
+    with guard.acting_as(ALICE), pytest.raises(PermissionDenied):
+        act()
+    assert {u.limit: u.used for u in guard.usage(ALICE)} == {"rate": 0, "spend": 0}

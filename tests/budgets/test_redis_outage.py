@@ -86,3 +86,26 @@ def test_script_is_reloaded_after_a_flush(redis_server: RedisServer) -> None:
         act()
         with pytest.raises(BudgetExceeded):
             act()
+
+
+def test_redis_dying_while_the_tool_runs_keeps_the_result(own_redis: RedisServer) -> None:
+    """Reserved, then Redis dies mid-call: the tool's result is returned, the settle
+    failure is on the outcome record."""
+    policy = Policy.model_validate(
+        {
+            "rules": [{"id": "everyone", "allow": ["*"]}],
+            "limits": [{"id": "one-at-a-time", "per": "user", "concurrent": 1}],
+        }
+    )
+    guard = Guard(policy, ledger=own_redis.url)
+
+    @guard.tool
+    def act() -> str:
+        own_redis.stop()
+        return "result"
+
+    with guard.acting_as(ALICE), capture_audit(guard) as events:
+        assert act() == "result"
+    outcome = events[-1]
+    assert (outcome.phase, outcome.decision, outcome.outcome) == ("outcome", "allowed", "ok")
+    assert outcome.detail["budget_ledger"].startswith("settle failed: ")
