@@ -132,7 +132,8 @@ local function reserve()
     local kind, amount, span = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 4])
     local slot = slots[i]
     if kind == 'w' or kind == 'c' then
-      redis.call('ZADD', slot, now, rid .. '|' .. amount)
+      -- Members are built from the ARGV strings: Lua's number formatting is not exact.
+      redis.call('ZADD', slot, now, rid .. '|' .. ARGV[b + 2])
       redis.call('INCRBY', slot .. ':sum', amount)
       redis.call('PEXPIRE', slot, span + 1000)
       redis.call('PEXPIRE', slot .. ':sum', span + 1000)
@@ -154,11 +155,11 @@ local function settle()
     local kind, old, new = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
     local slot, u = KEYS[i], 0
     if kind == 'w' or kind == 'c' then
-      local member = rid .. '|' .. old
+      local member = rid .. '|' .. ARGV[b + 2]
       local score = redis.call('ZSCORE', slot, member)
       if score then
         redis.call('ZREM', slot, member)
-        if new > 0 then redis.call('ZADD', slot, score, rid .. '|' .. new) end
+        if new > 0 then redis.call('ZADD', slot, score, rid .. '|' .. ARGV[b + 3]) end
         u = redis.call('INCRBY', slot .. ':sum', new - old)
       else
         u = tonumber(redis.call('GET', slot .. ':sum') or '0')
@@ -179,7 +180,7 @@ local function usage()
     local kind, span = ARGV[b + 1], tonumber(ARGV[b + 4])
     local u, reset = 0, -1
     if kind == 'w' or kind == 'c' then
-      local live = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. (now - span), '+inf', 'WITHSCORES')
+      local live = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. string.format('%d', now - span), '+inf', 'WITHSCORES')
       for j = 1, #live, 2 do u = u + amount_of(live[j]) end
       if kind == 'w' and #live > 0 then reset = tonumber(live[2]) + span end
     else
