@@ -7,6 +7,7 @@ from guardrail.budgets import (
     Ledger,
     LedgerUnavailable,
     MemoryLedger,
+    RedisLedger,
     Usage,
     ledger_from_uri,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Principal",
+    "RedisLedger",
     "Rule",
     "StaticAuthenticator",
     "Usage",

@@ -35,7 +35,7 @@ Backends: :class:`MemoryLedger` (default, one lock, keys in a cachetools TLRU
 cache evicted when they can no longer count) and ``RedisLedger`` (one Lua script,
 ``guardrail/resources/redis/ledger.lua``, one round trip per reservation covering
 every key, time from Redis ``TIME``). Choose by object or URI with
-:func:`ledger_from_uri`. The Redis backend imports redis only when built.
+:func:`ledger_from_uri`. ``RedisLedger`` imports redis only when built.
 """
 
 from guardrail.budgets.keeper import BudgetKeeper, LedgerUnavailable, Usage
@@ -51,6 +51,7 @@ from guardrail.budgets.ledger import (
 )
 from guardrail.budgets.limit import Limit
 from guardrail.budgets.memory import MemoryLedger
+from guardrail.budgets.redis_ledger import RedisLedger
 from guardrail.budgets.session import SessionScope, current_session
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "Limit",
     "MemoryLedger",
     "Reading",
+    "RedisLedger",
     "Refusal",
     "Reservation",
     "SessionScope",
@@ -70,12 +72,3 @@ __all__ = [
     "ledger_from_uri",
     "register_scheme",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # RedisLedger on demand, so `import guardrail` never imports redis.
-    if name == "RedisLedger":
-        from guardrail.budgets.redis_ledger import RedisLedger
-
-        return RedisLedger
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
