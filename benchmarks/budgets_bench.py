@@ -25,11 +25,13 @@ from guardrail.budgets.redis_ledger import RedisLedger
 from guardrail.testing import make_principal
 from tests.support.redis_server import RedisServer
 
-LIMITS = [
+RATE_LIMITS = [
     {"id": "user-rate", "per": "user", "calls": "1000000000/minute"},
     {"id": "team-spend", "per": "team", "cost": 1e9, "period": "day"},
-    {"id": "in-flight", "per": "user", "concurrent": 1000},
+    {"id": "org-calls", "per": "org", "calls": 1e9, "period": "month"},
 ]
+# With a concurrent limit the slot must be given back after the call: a 2nd trip.
+SLOT_LIMITS = [*RATE_LIMITS[:2], {"id": "in-flight", "per": "user", "concurrent": 1000}]
 
 
 def charges() -> list[Charge]:
@@ -57,15 +59,15 @@ def reserve_only(ledger: Ledger) -> Callable[[], None]:
     return lambda: ledger.reserve(batch, rid=uuid.uuid4().hex) and None
 
 
-def guarded_call(ledger: Ledger) -> Callable[[], None]:
-    policy = Policy.model_validate({"rules": [{"id": "all", "allow": ["*"]}], "limits": LIMITS})
+def guarded_call(ledger: Ledger, limits: list[dict[str, object]]) -> Callable[[], None]:
+    policy = Policy.model_validate({"rules": [{"id": "all", "allow": ["*"]}], "limits": limits})
     guard = Guard(policy, ledger=ledger)
 
     @guard.tool(cost=2)
     def tool() -> None:
         return None
 
-    alice = make_principal("alice", teams=["payments"])
+    alice = make_principal("alice", teams=["payments"], org="acme")
 
     def one() -> None:
         with guard.acting_as(alice):
@@ -109,19 +111,30 @@ def main() -> None:
                      measure(reserve_only(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
         rows.append(("redis ledger reserve+settle, 3 limits (2 round trips)",
                      measure(reserve_settle(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
-        rows.append(("guarded call, memory ledger, 3 limits",
-                     measure(guarded_call(MemoryLedger()), opts.calls, opts.runs)))  # fmt: skip
-        rows.append(("guarded call, redis ledger, 3 limits",
-                     measure(guarded_call(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
-        before = script_calls(redis_ledger)
-        reserve_only(redis_ledger)()
-        per_reservation = script_calls(redis_ledger) - before
+        scenarios = [
+            ("guarded call, no limits (pipeline baseline)", MemoryLedger(), []),
+            ("guarded call, memory ledger, 3 limits", MemoryLedger(), RATE_LIMITS),
+            ("guarded call, redis ledger, 3 limits (1 round trip)", redis_ledger, RATE_LIMITS),
+            ("guarded call, redis ledger, 2 limits + concurrent (2 trips)", redis_ledger,
+             SLOT_LIMITS),
+        ]  # fmt: skip
+        for name, ledger, limits in scenarios:
+            rows.append((name, measure(guarded_call(ledger, limits), opts.calls, opts.runs)))
+        trips = []
+        for limits in (RATE_LIMITS, SLOT_LIMITS):
+            call = guarded_call(redis_ledger, limits)
+            before = script_calls(redis_ledger)
+            call()
+            trips.append(script_calls(redis_ledger) - before)
         redis_ledger.close()
     width = max(len(name) for name, _ in rows)
     print(f"{'per call (us)':<{width}}  {'median':>8}  {'min':>8}  {'max':>8}")
     for name, (med, low, high) in rows:
         print(f"{name:<{width}}  {med:8.1f}  {low:8.1f}  {high:8.1f}")
-    print(f"\nRedis script calls per reservation of 3 limits: {per_reservation}")
+    print(
+        f"\nRedis round trips per guarded call: {trips[0]} with 3 limits, "
+        f"{trips[1]} with a concurrent limit (reserve + release)"
+    )
     print(f"{opts.runs} runs x {opts.calls} calls; redis-server on 127.0.0.1, same host")
 
 

@@ -59,7 +59,8 @@ class Limit(BaseModel):
     tools: tuple[str, ...] = ("*",)
     when: Condition = Condition()
     refund_on_error: bool = True
-    """Release the cost reservation when the tool raises or is cancelled (cost limits)."""
+    """Release the cost reservation when the tool raises or is cancelled (cost limits;
+    a cost the tool reported with ``report_cost`` before failing is still charged)."""
     identical: bool = False
     """Count only calls of the same tool with identical arguments (runaway-loop
     detection): ``{per: session, calls: 3/minute, identical: true}`` denies the 4th

@@ -118,15 +118,15 @@ def test_settle_refunds_or_charges_extra(ledger: Ledger) -> None:
 
 
 def test_a_sliding_window_forgets_old_entries(ledger: Ledger) -> None:
-    """Entries leave a 0.3 s window when it slides past them; retry_after says when."""
-    charge = [Charge("slide", "window", 1, 2, 0.3)]
+    """Entries leave a 0.5 s window when it slides past them; retry_after says when."""
+    charge = [Charge("slide", "window", 1, 2, 0.5)]
     assert isinstance(ledger.reserve(charge, rid="a"), Reservation)
     assert isinstance(ledger.reserve(charge, rid="b"), Reservation)
     refusal = ledger.reserve(charge, rid="c")
     assert isinstance(refusal, Refusal)
     assert refusal.retry_after is not None
-    assert 0 < refusal.retry_after <= 0.3
-    time.sleep(0.35)
+    assert 0 < refusal.retry_after <= 0.5
+    time.sleep(0.55)
     assert isinstance(ledger.reserve(charge, rid="d"), Reservation)
     assert ledger.usage(charge)[0].used == 1
 
