@@ -83,7 +83,8 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
     subject = principal.subject if principal is not None else "anonymous"
     per = limit.per
     if per == "team":
-        return list(principal.teams) if principal is not None else []
+        # dict.fromkeys: a team listed twice is still one key, charged once.
+        return list(dict.fromkeys(principal.teams)) if principal is not None else []
     if per == "org":
         return [principal.org] if principal is not None and principal.org else []
     if per == "session":

@@ -310,3 +310,20 @@ def test_a_call_refused_by_a_later_step_is_not_charged(ledger: Ledger) -> None:
     with guard.acting_as(ALICE), pytest.raises(PermissionDenied):
         act()
     assert {u.limit: u.used for u in guard.usage(ALICE)} == {"rate": 0, "spend": 0}
+
+
+def test_a_team_listed_twice_is_charged_once(ledger: Ledger) -> None:
+    """Duplicate team claims do not double-charge (or double-count) the team key."""
+    guard = guard_with(ledger, {"id": "team-calls", "per": "team", "calls": 2})
+
+    @guard.tool
+    def act() -> None:
+        return None
+
+    twice = make_principal("tess", teams=["ops", "ops"])
+    with guard.acting_as(twice):
+        act()
+        act()
+        with pytest.raises(BudgetExceeded):
+            act()
+    assert [(u.key, u.used) for u in guard.usage(twice)] == [("ops", 2)]
