@@ -318,7 +318,7 @@ def _message(tool: str, planned: _Planned, refusal: Refusal) -> str:
     if refusal.retry_after is not None:
         when = f" Retry after {refusal.retry_after:.0f}s."
     elif charge.amount > charge.maximum:
-        when = f" This call's cost {charge.amount:g} is more than the whole limit."
+        when = f" This call needs {charge.amount:g}, more than the whole limit."
     else:
         when = ""
     if limit.identical:

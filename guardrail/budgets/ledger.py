@@ -102,7 +102,11 @@ class Ledger(ABC):
 
     @abstractmethod
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
-        """Check every charge; charge them all, or none. ``rid`` is unique per call."""
+        """Check every charge; charge them all, or none.
+
+        ``rid`` names the reservation; it must be unique across every process that
+        shares the ledger (the keeper uses the call's random id).
+        """
 
     @abstractmethod
     def settle(self, reservation: Reservation, amounts: Sequence[float]) -> tuple[float, ...]:

@@ -327,3 +327,35 @@ def test_a_team_listed_twice_is_charged_once(ledger: Ledger) -> None:
         with pytest.raises(BudgetExceeded):
             act()
     assert [(u.key, u.used) for u in guard.usage(twice)] == [("ops", 2)]
+
+
+def test_exactly_at_the_cap_passes_and_a_cost_above_the_cap_charges_nothing(
+    ledger: Ledger,
+) -> None:
+    """Spending up to exactly the cap is allowed; a single call costing more than the
+    whole cap is refused at once (no retry time) and charges no limit at all."""
+    guard = guard_with(
+        ledger,
+        {"id": "spend", "per": "user", "cost": 10, "period": "day"},
+        {"id": "rate", "per": "user", "calls": 100, "window": "1h"},
+    )
+
+    @guard.tool(cost=5)
+    def half() -> None:
+        return None
+
+    @guard.tool(cost=11)
+    def huge() -> None:
+        return None
+
+    with guard.acting_as(BOB):
+        with pytest.raises(BudgetExceeded) as caught:
+            huge()
+        assert caught.value.retry_after is None
+        assert "more than the whole limit" in str(caught.value)
+        assert {u.limit: u.used for u in guard.usage(BOB)} == {"spend": 0, "rate": 0}
+        half()
+        half()  # 10 of 10: exactly at the cap
+        with pytest.raises(BudgetExceeded):
+            half()
+    assert {u.limit: u.used for u in guard.usage(BOB)} == {"spend": 10, "rate": 2}
