@@ -133,6 +133,7 @@ class BudgetKeeper:
         self.on_error = on_error
         self.lease = lease
         self._by_tool: dict[str, tuple[Limit, ...]] = {}
+        self._shapes = {limit.id: self._shape(limit) for limit in self.limits}
 
     # -- planning (no I/O) --------------------------------------------------------
 
@@ -168,16 +169,18 @@ class BudgetKeeper:
         return planned
 
     def _charge(self, limit: Limit, key: str, cost: float | None) -> Charge:
-        kind: Kind = "total"
-        span = 0.0
+        kind, span, maximum, is_cost = self._shapes[limit.id]
+        amount = (cost or 0.0) if is_cost else 1.0
+        return Charge(key=key, kind=kind, amount=amount, maximum=maximum, span=span)
+
+    def _shape(self, limit: Limit) -> tuple[Kind, float, float, bool]:
+        """How a limit's charges look: kind, span, maximum, counts cost (computed once)."""
         if limit.concurrent is not None:
-            kind, span = "concurrent", self.lease
-        elif limit.window is not None:
-            kind, span = "window", limit.window
-        elif limit.period is not None:
-            kind = limit.period
-        amount = (cost or 0.0) if limit.cost is not None else 1.0
-        return Charge(key=key, kind=kind, amount=amount, maximum=limit.maximum, span=span)
+            return "concurrent", self.lease, limit.maximum, False
+        if limit.window is not None:
+            return "window", limit.window, limit.maximum, limit.cost is not None
+        kind: Kind = limit.period or "total"
+        return kind, 0.0, limit.maximum, limit.cost is not None
 
     # -- the pipeline step -------------------------------------------------------
 

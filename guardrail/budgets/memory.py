@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from cachetools import TLRUCache
 
@@ -90,9 +91,16 @@ def _bucket(kind: str, key: str, now: float) -> tuple[str, float | None]:
     day = math.floor(now / _DAY)
     if kind == "day":
         return f"{key}:{day}", float((day + 1) * _DAY)
-    at = datetime.fromtimestamp(now, UTC)
+    month, reset = _month_of(day)
+    return f"{key}:{month}", reset
+
+
+@lru_cache(maxsize=64)
+def _month_of(day: int) -> tuple[int, float]:
+    """``yyyymm`` of a day since the epoch, and when the next month starts (UTC)."""
+    at = datetime.fromtimestamp(day * _DAY, UTC)
     year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
-    return f"{key}:{at.year * 100 + at.month}", datetime(year, month, 1, tzinfo=UTC).timestamp()
+    return at.year * 100 + at.month, datetime(year, month, 1, tzinfo=UTC).timestamp()
 
 
 def _ttu(_key: str, value: _Window | _Counter, _now: float) -> float:
@@ -114,22 +122,17 @@ class MemoryLedger(Ledger):
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
         with self._lock:
             now = self.clock()
-            found = [self._load(charge, now) for charge in charges]
-            for index, (charge, (_slot, state, reset)) in enumerate(
-                zip(charges, found, strict=True)
-            ):
-                used, amount, maximum = (
-                    self._used(state),
-                    to_micro(charge.amount),
-                    to_micro(charge.maximum),
-                )
+            found = []
+            for index, charge in enumerate(charges):
+                slot, state, reset = self._load(charge, now)
+                amount, maximum = to_micro(charge.amount), to_micro(charge.maximum)
+                used = self._used(state)
                 if used + amount > maximum:
-                    return Refusal(
-                        index, from_micro(used), self._retry(charge, state, now, reset), reset
-                    )
+                    retry = self._retry(charge, state, now, reset, amount, maximum)
+                    return Refusal(index, from_micro(used), retry, reset)
+                found.append((charge, slot, state, reset, amount))
             held = []
-            for charge, (slot, state, reset) in zip(charges, found, strict=True):
-                amount = to_micro(charge.amount)
+            for charge, slot, state, reset, amount in found:
                 if isinstance(state, _Window):
                     state.add(rid, now, amount)
                     # (Re)insert only when the cached expiry would not outlive this entry,
@@ -149,7 +152,7 @@ class MemoryLedger(Ledger):
         out = []
         with self._lock:
             for held, amount in zip(reservation.held, amounts, strict=True):
-                state = self._keys.get(held.slot)
+                state = self._get(held.slot)
                 old, new = to_micro(held.charge.amount), to_micro(amount)
                 if isinstance(state, _Window):
                     entry = state.entries.get(reservation.id)
@@ -170,7 +173,7 @@ class MemoryLedger(Ledger):
             now = self.clock()
             for charge in charges:
                 if charge.kind in ("window", "concurrent"):
-                    state = self._keys.get(charge.key)
+                    state = self._get(charge.key)
                     live = (
                         []
                         if not isinstance(state, _Window)
@@ -184,19 +187,25 @@ class MemoryLedger(Ledger):
                     readings.append(Reading(from_micro(sum(a for _, a in live)), reset))
                 else:
                     slot, reset = _bucket(charge.kind, charge.key, now)
-                    counter = self._keys.get(slot)
+                    counter = self._get(slot)
                     readings.append(Reading(from_micro(self._used(counter)), reset))
         return readings
 
+    def _get(self, slot: str) -> _Window | _Counter | None:
+        try:
+            return self._keys[slot]
+        except KeyError:  # absent or expired
+            return None
+
     def _load(self, charge: Charge, now: float) -> tuple[str, _Window | _Counter, float | None]:
         if charge.kind in ("window", "concurrent"):
-            window = self._keys.get(charge.key)
+            window = self._get(charge.key)
             if not isinstance(window, _Window):
                 window = _Window()
             window.trim(now - charge.span)
             return charge.key, window, None
         slot, reset = _bucket(charge.kind, charge.key, now)
-        counter = self._keys.get(slot)
+        counter = self._get(slot)
         return slot, counter if isinstance(counter, _Counter) else _Counter(), reset
 
     @staticmethod
@@ -207,9 +216,13 @@ class MemoryLedger(Ledger):
 
     @staticmethod
     def _retry(
-        charge: Charge, state: _Window | _Counter, now: float, reset: float | None
+        charge: Charge,
+        state: _Window | _Counter,
+        now: float,
+        reset: float | None,
+        amount: int,
+        maximum: int,
     ) -> float | None:
-        amount, maximum = to_micro(charge.amount), to_micro(charge.maximum)
         if amount > maximum:
             return None
         if charge.kind == "window" and isinstance(state, _Window):
