@@ -79,6 +79,7 @@ local function trim(key, span)
     redis.call('ZREMRANGEBYSCORE', key, '-inf', cut)
     redis.call('DECRBY', key .. ':sum', freed)
   end
+  -- An empty (or evicted) set means nothing in the window, whatever KEY:sum says.
   if redis.call('EXISTS', key) == 0 then
     redis.call('DEL', key .. ':sum')
     return 0
@@ -139,7 +140,10 @@ local function reserve()
       redis.call('PEXPIRE', slot .. ':sum', span + 1000)
     else
       redis.call('INCRBY', slot, amount)
-      if resets[i] >= 0 then redis.call('PEXPIREAT', slot, resets[i] + DAY) end
+      if resets[i] >= 0 and used[i] == 0 then
+        -- A new counter: it lives one day past its period (late settlements).
+        redis.call('PEXPIREAT', slot, resets[i] + DAY)
+      end
     end
     out[#out + 1] = slot
     out[#out + 1] = used[i] + amount
