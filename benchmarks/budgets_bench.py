@@ -34,12 +34,18 @@ RATE_LIMITS = [
 SLOT_LIMITS = [*RATE_LIMITS[:2], {"id": "in-flight", "per": "user", "concurrent": 1000}]
 
 
-def charges() -> list[Charge]:
+def charges(*, slot: bool = True) -> list[Charge]:
+    """User calls per minute, team cost per day, and a concurrency slot (or org per month)."""
     tag = uuid.uuid4().hex[:6]  # fresh keys for each scenario
+    third = (
+        Charge(f"{tag}:in-flight:alice", "concurrent", 1, 1e9, 3600)
+        if slot
+        else Charge(f"{tag}:org-calls:acme", "month", 1, 1e12)
+    )
     return [
         Charge(f"{tag}:user-rate:alice", "window", 1, 1e9, 60),
         Charge(f"{tag}:team-spend:payments", "day", 2, 1e12),
-        Charge(f"{tag}:in-flight:alice", "concurrent", 1, 1e9, 3600),
+        third,
     ]
 
 
@@ -55,7 +61,7 @@ def reserve_settle(ledger: Ledger) -> Callable[[], None]:
 
 
 def reserve_only(ledger: Ledger) -> Callable[[], None]:
-    batch = charges()
+    batch = charges(slot=False)
     return lambda: ledger.reserve(batch, rid=uuid.uuid4().hex) and None
 
 
@@ -76,17 +82,28 @@ def guarded_call(ledger: Ledger, limits: list[dict[str, object]]) -> Callable[[]
     return one
 
 
-def measure(fn: Callable[[], None], calls: int, runs: int) -> tuple[float, float, float]:
-    """(median, min, max) over ``runs`` of the mean microseconds per call."""
-    for _ in range(min(calls, 200)):
-        fn()  # warm up: connections, script cache, caches
-    per_call = []
+def measure(
+    scenarios: list[tuple[str, Callable[[], None]]], calls: int, runs: int
+) -> list[tuple[str, tuple[float, float, float]]]:
+    """(median, min, max) over ``runs`` of the mean microseconds per call, per scenario.
+
+    Runs are interleaved (scenario A, B, C, A, B, C, ...) so that load from other
+    processes on the machine spreads over every scenario alike.
+    """
+    for _, fn in scenarios:
+        for _ in range(min(calls, 200)):
+            fn()  # warm up: connections, script cache, caches
+    per_call: dict[str, list[float]] = {name: [] for name, _ in scenarios}
     for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per_call.append((time.perf_counter() - start) / calls * 1e6)
-    return statistics.median(per_call), min(per_call), max(per_call)
+        for name, fn in scenarios:
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            per_call[name].append((time.perf_counter() - start) / calls * 1e6)
+    return [
+        (name, (statistics.median(times), min(times), max(times)))
+        for name, times in per_call.items()
+    ]
 
 
 def script_calls(ledger: RedisLedger) -> int:
@@ -99,27 +116,22 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000, help="calls per run")
     parser.add_argument("--runs", type=int, default=7, help="runs per figure")
     opts = parser.parse_args()
-    rows: list[tuple[str, tuple[float, float, float]]] = []
     with RedisServer() as server:
         redis_ledger = RedisLedger.from_url(server.url, prefix="bench:")
         client = redis_ledger.client
-        rows.append(("redis INCR round trip (raw redis-py)", measure(
-            lambda: client.incr("bench:raw") and None, opts.calls, opts.runs)))  # fmt: skip
-        rows.append(("memory ledger reserve+settle, 3 limits",
-                     measure(reserve_settle(MemoryLedger()), opts.calls, opts.runs)))  # fmt: skip
-        rows.append(("redis ledger reserve, 3 limits (1 round trip)",
-                     measure(reserve_only(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
-        rows.append(("redis ledger reserve+settle, 3 limits (2 round trips)",
-                     measure(reserve_settle(redis_ledger), opts.calls, opts.runs)))  # fmt: skip
-        scenarios = [
-            ("guarded call, no limits (pipeline baseline)", MemoryLedger(), []),
-            ("guarded call, memory ledger, 3 limits", MemoryLedger(), RATE_LIMITS),
-            ("guarded call, redis ledger, 3 limits (1 round trip)", redis_ledger, RATE_LIMITS),
-            ("guarded call, redis ledger, 2 limits + concurrent (2 trips)", redis_ledger,
-             SLOT_LIMITS),
+        scenarios: list[tuple[str, Callable[[], None]]] = [
+            ("redis INCR round trip (raw redis-py)", lambda: client.incr("bench:raw") and None),
+            ("memory ledger reserve+settle, 3 limits", reserve_settle(MemoryLedger())),
+            ("redis ledger reserve, 3 limits (1 round trip)", reserve_only(redis_ledger)),
+            ("redis ledger reserve+settle, 3 limits (2 round trips)", reserve_settle(redis_ledger)),
+            ("guarded call, no limits (pipeline baseline)", guarded_call(MemoryLedger(), [])),
+            ("guarded call, memory ledger, 3 limits", guarded_call(MemoryLedger(), RATE_LIMITS)),
+            ("guarded call, redis ledger, 3 limits (1 round trip)",
+             guarded_call(redis_ledger, RATE_LIMITS)),
+            ("guarded call, redis ledger, 2 limits + concurrent (2 trips)",
+             guarded_call(redis_ledger, SLOT_LIMITS)),
         ]  # fmt: skip
-        for name, ledger, limits in scenarios:
-            rows.append((name, measure(guarded_call(ledger, limits), opts.calls, opts.runs)))
+        rows = measure(scenarios, opts.calls, opts.runs)
         trips = []
         for limits in (RATE_LIMITS, SLOT_LIMITS):
             call = guarded_call(redis_ledger, limits)
@@ -135,7 +147,10 @@ def main() -> None:
         f"\nRedis round trips per guarded call: {trips[0]} with 3 limits, "
         f"{trips[1]} with a concurrent limit (reserve + release)"
     )
-    print(f"{opts.runs} runs x {opts.calls} calls; redis-server on 127.0.0.1, same host")
+    print(
+        f"{opts.runs} interleaved runs x {opts.calls} calls per scenario; "
+        "redis-server on 127.0.0.1, same host"
+    )
 
 
 if __name__ == "__main__":
