@@ -77,7 +77,7 @@ class AdapterRegistry:
                 adapter_cls = ep.load()
             except ModuleNotFoundError as exc:
                 # The framework is not installed: skip, remember what to install.
-                self._missing[ep.name] = str(exc.name)
+                self._missing[ep.name] = _install_hint(ep, str(exc.name))
                 continue
             adapter = adapter_cls()
             if not isinstance(adapter, Adapter):
@@ -90,15 +90,22 @@ class AdapterRegistry:
             if adapter.supports(obj):
                 return adapter
         hint = "".join(
-            f"\n  - the {name!r} adapter is installed but its framework ({module}) is not: "
-            f'pip install "guardrail[{name}]"'
-            for name, module in self._missing.items()
+            f"\n  - the {name!r} adapter is installed but {missing}"
+            for name, missing in self._missing.items()
         )
         raise ConfigurationError(
             f"no guardrail adapter supports {type(obj).__module__}.{type(obj).__qualname__}; "
             f"wrap plain functions with @guard.tool, or install an adapter extra "
             f'(pip install "guardrail[langchain]" or "guardrail[mcp]").{hint}'
         )
+
+
+def _install_hint(ep: EntryPoint, module: str) -> str:
+    """What to install for an adapter whose import failed on ``module``."""
+    dist = ep.dist.name if ep.dist is not None else None
+    if dist is None or dist == "guardrail":
+        return f'its framework ({module}) is not: pip install "guardrail[{ep.name}]"'
+    return f"its framework ({module}) is not: install what {dist} needs ({module})"
 
 
 registry = AdapterRegistry()
