@@ -24,9 +24,11 @@ def denial_text(exc: GuardrailDenied) -> str:
         )
     if isinstance(exc, ArgumentError):
         return f"{_PREFIX}: {exc.reason}. Fix the arguments and call again."
-    rule = f"rule {exc.rule!r}" if exc.rule else "no rule allows it"
+    if exc.rule is None:
+        return f"{_PREFIX}: {exc.reason}. This user may not do this; tell them, do not retry."
+    rule = "" if repr(exc.rule) in exc.reason else f" (rule {exc.rule!r})"
     return (
-        f"{_PREFIX} ({rule}): {exc.reason}. Do not retry with the same arguments; "
+        f"{_PREFIX}{rule}: {exc.reason}. Do not retry with the same arguments; "
         "use arguments the rule allows, or tell the user it is not permitted."
     )
 
