@@ -137,7 +137,7 @@ def _constrain(
         for keyword, kind in _SIZE_KEYWORDS.items():
             if kind not in types:
                 out.pop(keyword, None)
-    _check_feasible(prop, out, types)
+    _check_feasible(prop, out, types, ops)
     has_default = "default" in prop
     default_ok = has_default and all(passes(op.op, prop["default"], op.value) for op in ops)
     return out, not default_ok
@@ -235,25 +235,56 @@ def _conjoin(prop: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
 
 
 def _check_feasible(
-    prop: Mapping[str, Any], out: dict[str, Any], types: tuple[str, ...] | None
+    prop: Mapping[str, Any],
+    out: dict[str, Any],
+    types: tuple[str, ...] | None,
+    ops: Sequence[ResolvedOp],
 ) -> None:
+    """Raise when no value fits: exact for enums and numeric ranges, regex assumed."""
     merged = _conjoin(prop, out)
-    if "enum" in merged:
-        kept = [v for v in merged["enum"] if _type_fits(v, types)]
-        if not kept:
-            raise _Unsatisfiable
-        if "enum" in out:
-            out["enum"] = kept
     low: Any = merged.get("minimum")
     high: Any = merged.get("maximum")
-    if _number(low) and _number(high):
-        if low > high:
+    if "enum" in merged:
+        kept = [
+            v
+            for v in merged["enum"]
+            if _type_fits(v, types) and _in_range(v, low, high) and _passes_all(v, ops)
+        ]
+        if not kept:
             raise _Unsatisfiable
-        if types == ("integer",) and math.ceil(low) > math.floor(high):
-            raise _Unsatisfiable
+        if kept != merged["enum"]:
+            out["enum"] = kept
+        return
     for keyword in _SIZE_KEYWORDS:
         if _number(out.get(keyword)) and out[keyword] < 0:
             raise _Unsatisfiable
+    if not (_number(low) and _number(high)):
+        return  # an open range holds infinitely many values; ne/not_in exclude finitely many
+    if low > high:
+        raise _Unsatisfiable
+    if types == ("integer",):
+        first, last = math.ceil(low), math.floor(high)
+        excluded = sum(1 for op in ops if op.op == "ne") + sum(
+            len(_listed(op.value)) for op in ops if op.op == "not_in"
+        )
+        if first > last:
+            raise _Unsatisfiable
+        if last - first + 1 <= excluded and not any(
+            _passes_all(v, ops) for v in range(first, last + 1)
+        ):
+            raise _Unsatisfiable
+    elif low == high and not _passes_all(low, ops):
+        raise _Unsatisfiable
+
+
+def _in_range(value: Any, low: Any, high: Any) -> bool:
+    if not _number(value):
+        return True
+    return not (_number(low) and value < low) and not (_number(high) and value > high)
+
+
+def _passes_all(value: Any, ops: Sequence[ResolvedOp]) -> bool:
+    return all(passes(op.op, value, op.value) for op in ops)
 
 
 def _number(value: Any) -> bool:

@@ -145,13 +145,21 @@ def satisfiable(ops: Sequence[ResolvedOp]) -> bool:
         candidates = pool if candidates is None else [c for c in candidates if c in pool]
     if candidates is not None:
         return any(_value_passes(c, by_op) for c in candidates)
-    lows = [v for v in by_op.get("min", []) if isinstance(v, int | float)]
-    highs = [v for v in by_op.get("max", []) if isinstance(v, int | float)]
+    bounded = "min" in by_op or "max" in by_op
+    if bounded and ("regex" in by_op or "max_length" in by_op):
+        return False  # min/max need a number; regex a string, max_length a length
+    lows = [v for v in by_op.get("min", []) if _is_bound(v)]
+    highs = [v for v in by_op.get("max", []) if _is_bound(v)]
     if len(lows) != len(by_op.get("min", [])) or len(highs) != len(by_op.get("max", [])):
         return False
     if lows and highs and max(lows) > min(highs):
         return False
     return all(isinstance(n, int | float) and n >= 0 for n in by_op.get("max_length", []))
+
+
+def _is_bound(value: Any) -> bool:
+    # What passes() accepts as a min/max operand: a number, not a bool, not NaN.
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 def _value_passes(value: Any, by_op: Mapping[str, list[Any]]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 _TYPES = {
@@ -26,7 +27,7 @@ def _eq(a: Any, b: Any) -> bool:
 
 def admits(schema: dict[str, Any], value: Any) -> bool:
     """Whether ``value`` is valid against ``schema`` (subset of draft 2020-12)."""
-    checks = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "type": lambda t: any(_TYPES[x](value) for x in ([t] if isinstance(t, str) else t)),
         "enum": lambda e: any(_eq(value, x) for x in e),
         "const": lambda c: _eq(value, c),

@@ -18,7 +18,7 @@ from guardrail import Guard, Principal
 from guardrail.testing import capture_audit
 
 
-def _script() -> list[AIMessage]:
+def _script() -> list[BaseMessage]:
     def call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
         return {"name": name, "args": args, "id": call_id}
 

@@ -14,7 +14,7 @@ from lc_jsonschema import admits
 from guardrail import Guard, Policy, Principal
 
 try:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - jsonschema comes with the mcp extra
     Draft202012Validator = None
 
@@ -29,6 +29,11 @@ constraint = st.one_of(
     st.fixed_dictionaries({"min": values, "max": values}),
     st.fixed_dictionaries({"in": st.lists(values, min_size=1, max_size=4), "max": values}),
     st.fixed_dictionaries({"eq": values}),
+    st.fixed_dictionaries({"min": values, "max": values, "ne": values}),
+    st.fixed_dictionaries({"not_in": st.lists(values, max_size=3), "max": values}),
+    # Operators an integer argument can never pass: the tool must be hidden.
+    st.fixed_dictionaries({"regex": st.just("[0-9]+")}),
+    st.fixed_dictionaries({"max_length": st.integers(0, 3)}),
 )
 roles = st.sampled_from(["a", "b", "c"])
 rule = st.fixed_dictionaries(

@@ -139,3 +139,15 @@ def test_principal_references_are_resolved_per_user() -> None:
     shown = narrow_schema(BASE, guard.regions("pay", eu))
     assert shown is not None and shown["properties"]["currency"]["enum"] == ["EUR"]
     assert narrow_schema(BASE, guard.regions("pay", nobody)) is None
+
+
+def test_satisfiable_knows_operators_need_different_types() -> None:
+    """The evaluator hides a tool whose rule needs a number and a string at once (core fix)."""
+    from guardrail.policy.evaluator import satisfiable
+
+    assert not satisfiable([ResolvedOp("min", 1), ResolvedOp("regex", "a+")])
+    assert not satisfiable([ResolvedOp("max", 1), ResolvedOp("max_length", 3)])
+    assert not satisfiable([ResolvedOp("min", True)])
+    assert not satisfiable([ResolvedOp("max", float("nan"))])
+    assert satisfiable([ResolvedOp("min", 1), ResolvedOp("max", 1)])
+    assert satisfiable([ResolvedOp("regex", "a+"), ResolvedOp("max_length", 3)])
