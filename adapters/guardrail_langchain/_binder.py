@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, Tool
 from pydantic import ValidationError
 
 from guardrail import ArgumentError, Guard
@@ -61,7 +61,11 @@ class ToolArgBinder(ArgBinder):
         if isinstance(parsed, str):
             names = [name for name in self.names if name != "kwargs"]
             return {names[0] if names else "tool_input": parsed}
-        return self.tool._filter_injected_args(parsed)
+        parsed = self.tool._filter_injected_args(parsed)
+        if isinstance(self.tool, Tool) and not self.tool.args_schema and len(parsed) == 1:
+            # A single-input Tool gets the one value whatever its key ("__arg1" from OpenAI).
+            return {"tool_input": next(iter(parsed.values()))}
+        return parsed
 
     def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
         return bound

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from langchain_core.messages import ToolMessage
-from langchain_core.tools import BaseTool, ToolException
+from langchain_core.tools import BaseTool, Tool, ToolException
 from langchain_core.tools.base import ArgsSchema
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field, PrivateAttr
@@ -76,6 +76,12 @@ class GuardedTool(BaseTool):
     def around(cls, inner: BaseTool, guard: Guard, *, on_denied: OnDenied = "message") -> Any:
         """Wrap ``inner``; its name is registered with ``guard``."""
         copied = {field: getattr(inner, field) for field in _COPIED}
+        if is_legacy(inner):
+            legacy = GuardedLegacyTool(
+                inner=inner, guard=guard, on_denied=on_denied, func=None, **copied
+            )
+            legacy._spec = register_tool(guard, inner)
+            return legacy
         tool = cls(inner=inner, guard=guard, on_denied=on_denied, **copied)
         tool._spec = register_tool(guard, inner)
         return tool
@@ -106,12 +112,19 @@ class GuardedTool(BaseTool):
         if not self.guard.visible_tools(principal, [self.name]):
             return None
         base: dict[str, Any] = convert_to_openai_tool(self.inner)["function"].get("parameters", {})
-        narrowed = narrow_schema(base, self.guard.regions(self.name, principal))
+        regions = self.guard.regions(self.name, principal)
+        if is_legacy(self.inner):
+            # The policy calls a single-input tool's argument "tool_input"; OpenAI sees "__arg1".
+            regions = [{_legacy_name(k): ops for k, ops in r.items()} for r in regions]
+        narrowed = narrow_schema(base, regions)
         if narrowed is None:
             return None
         if narrowed == base:
             return self
-        return self.model_copy(update={"narrowed_schema": narrowed})
+        update: dict[str, Any] = {"narrowed_schema": narrowed}
+        if is_legacy(self.inner):
+            update["args_schema"] = narrowed  # else OpenAI conversion ignores the narrowing
+        return self.model_copy(update=update)
 
     # -- running ------------------------------------------------------------------
 
@@ -186,6 +199,19 @@ class GuardedTool(BaseTool):
             status="error",
             artifact={"guardrail": denial_details(exc)},
         )
+
+
+class GuardedLegacyTool(GuardedTool, Tool):
+    """A guarded single-string-input ``Tool``; being a ``Tool`` keeps its OpenAI form."""
+
+
+def is_legacy(tool: BaseTool) -> bool:
+    """A ``Tool`` without ``args_schema``: one string input, shown to OpenAI as ``__arg1``."""
+    return isinstance(tool, Tool) and not tool.args_schema
+
+
+def _legacy_name(arg: str) -> str:
+    return "__arg1" if arg == "tool_input" else arg
 
 
 def _unhandled(output: Any) -> Any:

@@ -18,7 +18,7 @@ from guardrail import Guard, Principal
 from guardrail.testing import capture_audit
 
 
-def _script() -> list[BaseMessage]:
+def _script() -> list[AIMessage]:
     def call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
         return {"name": name, "args": args, "id": call_id}
 
@@ -83,7 +83,8 @@ async def test_async_loop_two_users(guard: Guard, support: Principal, stranger: 
     tools = guard.wrap([make_decorated()])
     outcomes = {}
     for user in (support, stranger):
-        model = FakeMessagesListChatModel(responses=_script())
+        responses: list[BaseMessage] = [*_script()]
+        model = FakeMessagesListChatModel(responses=responses)
         async with guard.acting_as(user):
             transcript = await _arun(model, tools, {})
         assert transcript[-1].content == "Refund handled."

@@ -20,7 +20,7 @@ from lc_support import (
     tool_call,
 )
 
-from guardrail import Guard, PermissionDenied, Principal
+from guardrail import Guard, PermissionDenied, Policy, Principal
 from guardrail.testing import capture_audit
 
 
@@ -204,3 +204,32 @@ def test_guard_call_by_name_runs_the_tool(guard: Guard, support: Principal) -> N
         assert guard.call("refund", {"order_id": "D", "amount": 5}) == "refunded 5 EUR on D"
         with pytest.raises(PermissionDenied):
             guard.call("refund", {"order_id": "D", "amount": 500})
+
+
+def test_legacy_single_input_tool(guard: Guard, manager: Principal, support: Principal) -> None:
+    """A plain `Tool` keeps its `__arg1` OpenAI form; string and ToolCall input are both checked."""
+    from langchain_core.tools import Tool
+
+    search = Tool(name="lookup_order", func=lambda q: f"order {q}", description="Find an order.")
+    wrapped = guard.wrap(search)
+    assert convert_to_openai_tool(wrapped) == convert_to_openai_tool(search)
+    guard = Guard(
+        Policy.model_validate(
+            {
+                "rules": [
+                    {
+                        "id": "short",
+                        "allow": ["lookup_order"],
+                        "args": {"tool_input": {"max_length": 4}},
+                    }
+                ]
+            }
+        )
+    )
+    wrapped = guard.wrap(search)
+    shown = convert_to_openai_tool(guard.visible(search, support))["function"]["parameters"]
+    assert shown["properties"]["__arg1"]["maxLength"] == 4
+    with guard.acting_as(support):
+        assert wrapped.invoke("A-17") == "order A-17"
+        assert wrapped.invoke(tool_call("lookup_order", {"__arg1": "A-1"})).content == "order A-1"
+        assert wrapped.invoke(tool_call("lookup_order", {"__arg1": "A-1234"})).status == "error"
