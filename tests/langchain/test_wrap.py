@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from guardrail_langchain import GuardedTool, GuardedToolkit
 from langchain_core.messages import ToolMessage
-from langchain_core.tools import BaseTool, ToolException
+from langchain_core.tools import BaseTool, ToolException, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from lc_support import (
     ShopToolkit,
@@ -233,3 +233,42 @@ def test_legacy_single_input_tool(guard: Guard, manager: Principal, support: Pri
         assert wrapped.invoke("A-17") == "order A-17"
         assert wrapped.invoke(tool_call("lookup_order", {"__arg1": "A-1"})).content == "order A-1"
         assert wrapped.invoke(tool_call("lookup_order", {"__arg1": "A-1234"})).status == "error"
+
+
+def test_tool_fields_and_artifacts_pass_through(guard: Guard, manager: Principal) -> None:
+    """return_direct, response_format, extras and artifacts are the inner tool's."""
+
+    @tool(response_format="content_and_artifact", return_direct=True, extras={"defer": True})
+    def export(order_id: str) -> tuple[str, dict[str, str]]:
+        """Export an order."""
+        return f"exported {order_id}", {"order_id": order_id}
+
+    wrapped = guard.wrap(export)
+    for field in ("return_direct", "response_format", "extras", "name", "description"):
+        assert getattr(wrapped, field) == getattr(export, field)
+    assert convert_to_openai_tool(wrapped) == convert_to_openai_tool(export)
+    with guard.acting_as(manager):
+        out = wrapped.invoke(tool_call("export", {"order_id": "E"}))
+        assert (out.content, out.artifact) == ("exported E", {"order_id": "E"})
+        (streamed,) = wrapped.stream(tool_call("export", {"order_id": "F"}))
+        assert streamed.content == "exported F"
+
+
+def test_metadata_sets_scopes_and_cost(guard: Guard, manager: Principal) -> None:
+    """tool.metadata["guardrail"] declares scopes the caller must hold, and a cost."""
+
+    @tool
+    def close_ticket(ticket_id: str) -> str:
+        """Close a ticket."""
+        return f"closed {ticket_id}"
+
+    close_ticket.metadata = {"guardrail": {"scopes": ["crm:write"], "cost": 2}}
+
+    wrapped = guard.wrap(close_ticket)
+    assert guard.tools["close_ticket"].cost == 2
+    assert guard.visible([close_ticket], manager) == []
+    with guard.acting_as(manager):
+        out = wrapped.invoke(tool_call("close_ticket", {"ticket_id": "T"}))
+    assert out.status == "error" and "missing scope(s) crm:write" in str(out.content)
+    scoped = manager.model_copy(update={"scopes": frozenset({"crm:write"})})
+    assert [t.name for t in guard.visible([close_ticket], scoped)] == ["close_ticket"]
