@@ -8,11 +8,12 @@ installed, so ``import guardrail`` never imports a framework.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from importlib.metadata import EntryPoint, entry_points
+from collections.abc import Iterable, Mapping
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from guardrail.errors import ConfigurationError
@@ -35,6 +36,12 @@ class Adapter(ABC):
 
     name: ClassVar[str] = ""
     extra: ClassVar[str | None] = None
+    requires: ClassVar[Mapping[str, str]] = {}
+    """Distribution name -> lowest supported version, e.g. ``{"langchain-core": "1.0"}``.
+
+    Checked when the adapter is loaded from its entry point; an adapter whose
+    framework is older is skipped with a hint, like one whose framework is missing.
+    """
 
     @abstractmethod
     def supports(self, obj: Any) -> bool:
@@ -79,6 +86,10 @@ class AdapterRegistry:
                 # The framework is not installed: skip, remember what to install.
                 self._missing[ep.name] = _install_hint(ep, str(exc.name))
                 continue
+            too_old = _too_old(getattr(adapter_cls, "requires", {}))
+            if too_old:
+                self._missing[ep.name] = too_old
+                continue
             adapter = adapter_cls()
             if not isinstance(adapter, Adapter):
                 raise ConfigurationError(f"entry point {ep.value!r} is not a guardrail Adapter")
@@ -106,6 +117,31 @@ def _install_hint(ep: EntryPoint, module: str) -> str:
     if dist is None or dist == "guardrail":
         return f'its framework ({module}) is not: pip install "guardrail[{ep.name}]"'
     return f"its framework ({module}) is not: install what {dist} needs ({module})"
+
+
+def _too_old(requires: Mapping[str, str]) -> str | None:
+    """Why the installed frameworks do not meet ``requires``, or ``None`` when they do."""
+    for dist, lowest in requires.items():
+        try:
+            found = version(dist)
+        except PackageNotFoundError:
+            return (
+                f"it needs {dist}>={lowest}, which is not installed: pip install '{dist}>={lowest}'"
+            )
+        if _release(found) < _release(lowest):
+            return f"it needs {dist}>={lowest}, found {found}: pip install -U '{dist}>={lowest}'"
+    return None
+
+
+def _release(text: str) -> tuple[int, ...]:
+    """``"1.8.3"`` -> ``(1, 8, 3)``; pre-release and local suffixes are ignored."""
+    parts: list[int] = []
+    for part in text.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
 
 
 registry = AdapterRegistry()

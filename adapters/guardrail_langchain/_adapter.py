@@ -65,6 +65,7 @@ class LangChainAdapter(Adapter):
 
     name = "langchain"
     extra = "langchain"
+    requires = {"langchain-core": "1.0"}
 
     def __init__(self, *, on_denied: OnDenied = "message") -> None:
         self.on_denied: OnDenied = on_denied

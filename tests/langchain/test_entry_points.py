@@ -36,6 +36,11 @@ class GadgetAdapter(Adapter):
 
     def wrap(self, obj, guard):
         return guard.tool(name=obj.name)(obj.run)
+
+
+class GizmoAdapter(GadgetAdapter):
+    name = "gizmo"
+    requires = {"guardrail": "99.0"}  # newer than what is installed: must be skipped
 '''
 
 
@@ -52,6 +57,7 @@ def _install(site: Path) -> None:
             [guardrail.adapters]
             gadget = guardrail_gadget:GadgetAdapter
             widget = guardrail_widget:WidgetAdapter
+            gizmo = guardrail_gadget:GizmoAdapter
             """
         ),
         encoding="utf-8",
@@ -74,7 +80,7 @@ def test_registry_loads_the_entry_point(site: Path) -> None:
     """AdapterRegistry() finds the new adapter next to langchain and skips the broken one."""
     names = [adapter.name for adapter in AdapterRegistry().adapters()]
     assert "gadget" in names and "langchain" in names
-    assert "widget" not in names
+    assert "widget" not in names and "gizmo" not in names
 
 
 def test_guard_wrap_uses_the_third_party_adapter(
@@ -95,8 +101,21 @@ def test_guard_wrap_uses_the_third_party_adapter(
         assert run(3) == "gadget at 3"
     with guard.acting_as(make_principal("sam")), pytest.raises(PermissionDenied):
         run(3)
+    with pytest.raises(ConfigurationError, match=r"'gizmo' adapter.*needs guardrail>=99.0, found"):
+        guard.wrap(object())
     with pytest.raises(
         ConfigurationError,
         match=r"'widget' adapter.*widget_framework_not_installed.*guardrail-gadget",
     ):
         guard.wrap(object())
+
+
+def test_template_adapter_is_a_valid_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """adapters/_template loads, subclasses Adapter, and supports nothing until filled in."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "adapters" / "_template"))
+    from guardrail_template import TemplateAdapter  # type: ignore[import-not-found]
+
+    adapter = TemplateAdapter()
+    assert isinstance(adapter, guardrail.adapters.Adapter)
+    assert not adapter.supports(object())
+    sys.modules.pop("guardrail_template", None)
