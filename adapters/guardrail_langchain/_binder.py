@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.tools import BaseTool, Tool
-from pydantic import ValidationError
+from langchain_core.tools.base import FILTERED_ARGS
+from pydantic import BaseModel, ValidationError
 
 from guardrail import ArgumentError, Guard
 from guardrail.tools import ArgBinder, ToolSpec
@@ -41,6 +42,7 @@ class ToolArgBinder(ArgBinder):
         self.names = tuple(tool.args)
         self.skip_first = False
         self.model = None
+        self._injected = _injected_keys(tool)
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if len(args) > 1 or (args and kwargs):
@@ -61,7 +63,7 @@ class ToolArgBinder(ArgBinder):
         if isinstance(parsed, str):
             names = [name for name in self.names if name != "kwargs"]
             return {names[0] if names else "tool_input": parsed}
-        parsed = self.tool._filter_injected_args(parsed)
+        parsed = {k: v for k, v in parsed.items() if k not in self._injected}
         if isinstance(self.tool, Tool) and not self.tool.args_schema and len(parsed) == 1:
             # A single-input Tool gets the one value whatever its key ("__arg1" from OpenAI).
             return {"tool_input": next(iter(parsed.values()))}
@@ -74,6 +76,16 @@ class ToolArgBinder(ArgBinder):
         self, original: tuple[Any, ...], bound: Mapping[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return (), dict(bound)
+
+
+def _injected_keys(tool: BaseTool) -> frozenset[str]:
+    """The keys ``tool._filter_injected_args`` drops, worked out once (it is slow per call)."""
+    candidates = set(FILTERED_ARGS) | set(tool._injected_args_keys)
+    schema = tool.args_schema
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        candidates |= set(schema.model_fields)
+    kept = tool._filter_injected_args(dict.fromkeys(candidates))
+    return frozenset(candidates - set(kept))
 
 
 def _validation_message(exc: ValidationError) -> str:
