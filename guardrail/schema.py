@@ -48,42 +48,74 @@ class _Unsatisfiable(Exception):
     """No value both fits the schema and passes the operators."""
 
 
-def narrow_schema(schema: Mapping[str, Any], regions: Sequence[Region]) -> dict[str, Any] | None:
+def narrow_schema(
+    schema: Mapping[str, Any], regions: Sequence[Region], exclusions: Sequence[Region] = ()
+) -> dict[str, Any] | None:
     """``schema`` (an object schema) narrowed to ``regions``; ``None`` when none can be met.
 
     An empty ``regions`` means the tool is hidden (``None``); a region without
-    entries means any arguments (the schema is returned unchanged, as a copy).
+    entries means any arguments. ``exclusions`` are the regions of applicable deny
+    rules (``Evaluator.exclusions``); each becomes ``not: {...}`` under ``allOf``.
     The input is never modified.
     """
     properties: Mapping[str, Any] = schema.get("properties") or {}
     free_form = "properties" not in schema
-    branches: list[dict[str, tuple[dict[str, Any], bool]]] = []
+    branches: list[_Branch] = []
     for region in regions:
         if not region:
-            return copy.deepcopy(dict(schema))
-        try:
-            branch = {
-                arg: _constrain(properties.get(arg), ops, free_form)
-                for arg, ops in sorted(region.items())
-            }
-        except _Unsatisfiable:
+            branches = []
+            break
+        branch = _branch(properties, region, free_form)
+        if branch is None:
             continue
         if branch not in branches:
             branches.append(branch)
-    if not branches:
-        return None
+    else:
+        if not branches:
+            return None
     narrowed = copy.deepcopy(dict(schema))
-    narrowed.setdefault("properties", {})
     if len(branches) == 1:
         _apply(narrowed, branches[0])
-    elif len({tuple(b) for b in branches}) == 1 and len(branches[0]) == 1:
+    elif len(branches) > 1 and len({tuple(b) for b in branches}) == 1 and len(branches[0]) == 1:
         _apply_one_arg(narrowed, next(iter(branches[0])), branches)
-    else:
+    elif branches:
         narrowed["anyOf"] = [_as_subschema(branch) for branch in branches]
+    for region in exclusions:
+        if not region:
+            return None  # a deny rule without argument constraints refuses every call
+        excluded = _branch(properties, region, free_form)
+        if excluded is not None:
+            _exclude(narrowed, excluded)
     return narrowed
 
 
+_Branch = dict[str, tuple[dict[str, Any], bool]]
+"""Argument -> (its constraint subschema, whether it must be given)."""
+
+
+def _branch(properties: Mapping[str, Any], region: Region, free_form: bool) -> _Branch | None:
+    try:
+        return {
+            arg: _constrain(properties.get(arg), ops, free_form)
+            for arg, ops in sorted(region.items())
+        }
+    except _Unsatisfiable:
+        return None
+
+
+def _exclude(schema: dict[str, Any], branch: _Branch) -> None:
+    # A deny rule applies when every argument it names passes its checks. An
+    # omitted argument whose default passes would be denied too: require it.
+    for arg, (_, must_be_given) in branch.items():
+        if not must_be_given:
+            _require(schema, arg)
+    props = {arg: constraint for arg, (constraint, _) in branch.items()}
+    refused = {"not": {"properties": props, "required": list(branch)}}
+    schema["allOf"] = [*schema.get("allOf", []), refused]
+
+
 def _apply(schema: dict[str, Any], branch: Mapping[str, tuple[dict[str, Any], bool]]) -> None:
+    schema.setdefault("properties", {})
     for arg, (constraint, required) in branch.items():
         schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), constraint)
         if required:
@@ -95,6 +127,7 @@ def _apply_one_arg(
 ) -> None:
     # Every region constrains the same single argument: keep the choice on that
     # property, where a model reads it, rather than at the root.
+    schema.setdefault("properties", {})
     options = [branch[arg][0] for branch in branches]
     schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), {"anyOf": options})
     if any(branch[arg][1] for branch in branches):

@@ -73,16 +73,15 @@ class GuardedTool(BaseTool):
     _spec: ToolSpec = PrivateAttr()
 
     @classmethod
-    def around(cls, inner: BaseTool, guard: Guard, *, on_denied: OnDenied = "message") -> Any:
+    def around(
+        cls, inner: BaseTool, guard: Guard, *, on_denied: OnDenied = "message"
+    ) -> GuardedTool:
         """Wrap ``inner``; its name is registered with ``guard``."""
-        copied = {field: getattr(inner, field) for field in _COPIED}
+        fields = {field: getattr(inner, field) for field in _COPIED}
+        kind: type[GuardedTool] = cls
         if is_legacy(inner):
-            legacy = GuardedLegacyTool(
-                inner=inner, guard=guard, on_denied=on_denied, func=None, **copied
-            )
-            legacy._spec = register_tool(guard, inner)
-            return legacy
-        tool = cls(inner=inner, guard=guard, on_denied=on_denied, **copied)
+            kind, fields["func"] = GuardedLegacyTool, None
+        tool = kind(inner=inner, guard=guard, on_denied=on_denied, **fields)
         tool._spec = register_tool(guard, inner)
         return tool
 
@@ -113,17 +112,23 @@ class GuardedTool(BaseTool):
             return None
         base: dict[str, Any] = convert_to_openai_tool(self.inner)["function"].get("parameters", {})
         regions = self.guard.regions(self.name, principal)
+        exclusions = self.guard.policy.evaluator.exclusions(self.name, principal)
         if is_legacy(self.inner):
             # The policy calls a single-input tool's argument "tool_input"; OpenAI sees "__arg1".
             regions = [{_legacy_name(k): ops for k, ops in r.items()} for r in regions]
-        narrowed = narrow_schema(base, regions)
+            exclusions = [{_legacy_name(k): ops for k, ops in r.items()} for r in exclusions]
+        narrowed = narrow_schema(base, regions, exclusions)
         if narrowed is None:
             return None
         if narrowed == base:
+            narrowed = None  # nothing to narrow: show the inner tool's own schema
+        if narrowed == self.narrowed_schema:
             return self
         update: dict[str, Any] = {"narrowed_schema": narrowed}
         if is_legacy(self.inner):
-            update["args_schema"] = narrowed  # else OpenAI conversion ignores the narrowing
+            # A Tool without args_schema is converted by a special case that ignores
+            # tool_call_schema; giving it the narrowed schema turns that case off.
+            update["args_schema"] = narrowed
         return self.model_copy(update=update)
 
     # -- running ------------------------------------------------------------------

@@ -126,6 +126,19 @@ class Evaluator:
                 regions.append(region)
         return regions
 
+    def exclusions(self, tool: str, principal: Principal | None) -> list[Region]:
+        """The argument regions applicable deny rules refuse, one per rule with constraints.
+
+        A call inside one of them is denied whatever the allow rules say; schema
+        narrowing shows them as ``not``. Deny rules without constraints hide the
+        tool altogether (:meth:`regions` is empty).
+        """
+        return [
+            {check.arg: check.resolve(principal) for check in compiled.checks}
+            for compiled in self.rules_for(tool).deny
+            if compiled.checks and compiled.rule.when.matches(principal)
+        ]
+
     def visible(self, principal: Principal | None, names: Iterable[str]) -> list[str]:
         return [name for name in names if self.regions(name, principal)]
 

@@ -151,3 +151,25 @@ def test_satisfiable_knows_operators_need_different_types() -> None:
     assert not satisfiable([ResolvedOp("max", float("nan"))])
     assert satisfiable([ResolvedOp("min", 1), ResolvedOp("max", 1)])
     assert satisfiable([ResolvedOp("regex", "a+"), ResolvedOp("max_length", 3)])
+
+
+def test_deny_rules_with_constraints_become_not() -> None:
+    """Evaluator.exclusions + narrow_schema: a constrained deny rule is cut out with `not`."""
+    guard = Guard(
+        Policy.model_validate(
+            {
+                "rules": [
+                    {"id": "pay", "allow": ["pay"], "args": {"amount": {"max": 500}}},
+                    {"id": "no-gbp", "deny": ["pay"], "args": {"currency": {"eq": "GBP"}}},
+                ]
+            }
+        )
+    )
+    who = make_principal("u")
+    exclusions = guard.policy.evaluator.exclusions("pay", who)
+    shown = narrow_schema(BASE, guard.regions("pay", who), exclusions)
+    assert shown is not None
+    assert shown["allOf"] == [
+        {"not": {"properties": {"currency": {"enum": ["GBP"]}}, "required": ["currency"]}}
+    ]
+    assert narrow_schema(BASE, [{}], [{}]) is None

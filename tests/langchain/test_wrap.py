@@ -272,3 +272,14 @@ def test_metadata_sets_scopes_and_cost(guard: Guard, manager: Principal) -> None
     assert out.status == "error" and "missing scope(s) crm:write" in str(out.content)
     scoped = manager.model_copy(update={"scopes": frozenset({"crm:write"})})
     assert [t.name for t in guard.visible([close_ticket], scoped)] == ["close_ticket"]
+
+
+def test_visible_on_a_tool_narrowed_for_someone_else(
+    guard: Guard, support: Principal, manager: Principal
+) -> None:
+    """Narrowing is per principal: re-asking for another user starts from the inner tool."""
+    inner = make_decorated()
+    for_alice = guard.visible(inner, support)
+    for_maria = guard.visible(for_alice, manager)
+    assert convert_to_openai_tool(for_maria) == convert_to_openai_tool(inner)
+    assert guard.visible(for_alice, support) is for_alice
