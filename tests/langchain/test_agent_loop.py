@@ -94,3 +94,23 @@ async def test_async_loop_two_users(guard: Guard, support: Principal, stranger: 
         "sam": [("c1", "error"), ("c2", "error")],
     }
     assert ran["refund"] == 1
+
+
+async def test_concurrent_users_do_not_mix(
+    guard: Guard, support: Principal, manager: Principal
+) -> None:
+    """Interleaved async calls for two users each run as their own principal."""
+    import asyncio
+
+    tool = guard.wrap(make_decorated())
+
+    async def one(i: int) -> tuple[str, str]:
+        user = (support, manager)[i % 2]
+        call = {"type": "tool_call", "id": f"k{i}", "name": "refund"}
+        call["args"] = {"order_id": f"O{i}", "amount": 150}
+        out = await tool.ainvoke(call, config={"configurable": {PRINCIPAL_KEY: user}})
+        return user.subject, out.status
+
+    results = await asyncio.gather(*(one(i) for i in range(40)))
+    assert {r for r in results} == {("alice", "error"), ("maria", "success")}
+    assert ran["refund"] == 20
