@@ -167,11 +167,11 @@ def satisfiable(ops: Sequence[ResolvedOp]) -> bool:
         return False
     if lows and highs and max(lows) > min(highs):
         return False
-    return all(isinstance(n, int | float) and n >= 0 for n in by_op.get("max_length", []))
+    return all(_is_bound(n) and n >= 0 for n in by_op.get("max_length", []))
 
 
 def _is_bound(value: Any) -> bool:
-    # What passes() accepts as a min/max operand: a number, not a bool, not NaN.
+    # What passes() accepts as a min/max/max_length operand: a number, not a bool, not NaN.
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 

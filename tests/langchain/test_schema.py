@@ -149,6 +149,7 @@ def test_satisfiable_knows_operators_need_different_types() -> None:
     assert not satisfiable([ResolvedOp("max", 1), ResolvedOp("max_length", 3)])
     assert not satisfiable([ResolvedOp("min", True)])
     assert not satisfiable([ResolvedOp("max", float("nan"))])
+    assert not satisfiable([ResolvedOp("max_length", True)])
     assert satisfiable([ResolvedOp("min", 1), ResolvedOp("max", 1)])
     assert satisfiable([ResolvedOp("regex", "a+"), ResolvedOp("max_length", 3)])
 
