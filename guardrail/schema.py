@@ -49,14 +49,24 @@ class _Unsatisfiable(Exception):
 
 
 def narrow_schema(
-    schema: Mapping[str, Any], regions: Sequence[Region], exclusions: Sequence[Region] = ()
+    schema: Mapping[str, Any],
+    regions: Sequence[Region],
+    exclusions: Sequence[Region] = (),
+    *,
+    flat: bool = False,
 ) -> dict[str, Any] | None:
     """``schema`` (an object schema) narrowed to ``regions``; ``None`` when none can be met.
 
     An empty ``regions`` means the tool is hidden (``None``); a region without
     entries means any arguments. ``exclusions`` are the regions of applicable deny
-    rules (``Evaluator.exclusions``); each becomes ``not: {...}`` under ``allOf``.
-    The input is never modified.
+    rules (``Evaluator.exclusions``): each becomes ``not`` on its argument, or
+    ``not: {...}`` under a root ``allOf`` when it names several arguments.
+
+    Combinators are kept on properties where that is exact; only allow rules on
+    different arguments need a root ``anyOf``. Some model APIs reject root
+    combinators: ``flat=True`` never writes them, showing the first region and
+    each exclusion's first argument only (a subset of what may be called, so
+    still never more). The input is never modified.
     """
     properties: Mapping[str, Any] = schema.get("properties") or {}
     free_form = "properties" not in schema
@@ -78,6 +88,8 @@ def narrow_schema(
         _apply(narrowed, branches[0])
     elif len(branches) > 1 and len({tuple(b) for b in branches}) == 1 and len(branches[0]) == 1:
         _apply_one_arg(narrowed, next(iter(branches[0])), branches)
+    elif branches and flat:
+        _apply(narrowed, branches[0])
     elif branches:
         narrowed["anyOf"] = [_as_subschema(branch) for branch in branches]
     for region in exclusions:
@@ -85,7 +97,7 @@ def narrow_schema(
             return None  # a deny rule without argument constraints refuses every call
         excluded = _branch(properties, region, free_form)
         if excluded is not None:
-            _exclude(narrowed, excluded)
+            _exclude(narrowed, dict(list(excluded.items())[:1]) if flat else excluded)
     return narrowed
 
 
@@ -109,6 +121,12 @@ def _exclude(schema: dict[str, Any], branch: _Branch) -> None:
     for arg, (_, must_be_given) in branch.items():
         if not must_be_given:
             _require(schema, arg)
+    if len(branch) == 1:
+        # not(arg given and passing) == arg, when given, does not pass: say it on the property.
+        ((arg, (constraint, _)),) = branch.items()
+        schema.setdefault("properties", {})
+        schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), {"not": constraint})
+        return
     props = {arg: constraint for arg, (constraint, _) in branch.items()}
     refused = {"not": {"properties": props, "required": list(branch)}}
     schema["allOf"] = [*schema.get("allOf", []), refused]

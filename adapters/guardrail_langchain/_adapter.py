@@ -40,35 +40,48 @@ def wrap(guard: Guard, obj: Any, *, on_denied: OnDenied = "message") -> Any:
 
 
 def visible(
-    guard: Guard, obj: Any, principal: Principal | None = None, *, on_denied: OnDenied = "message"
+    guard: Guard,
+    obj: Any,
+    principal: Principal | None = None,
+    *,
+    on_denied: OnDenied = "message",
+    flat: bool = False,
 ) -> Any:
     """What ``principal`` may call: tools filtered, schemas narrowed, all guarded.
 
     A tool comes back as a :class:`GuardedTool` (narrowed when rules constrain its
     arguments) or ``None``; a toolkit as a :class:`GuardedToolkit` of the visible
-    tools; a list or tuple with the hidden tools left out.
+    tools; a list or tuple with the hidden tools left out. ``flat=True`` keeps
+    ``anyOf``/``allOf`` off schema roots, for model APIs that reject them.
     """
     who = principal if principal is not None else current_principal()
     if isinstance(obj, list | tuple):
-        shown = (visible(guard, item, who, on_denied=on_denied) for item in obj)
+        shown = (visible(guard, item, who, on_denied=on_denied, flat=flat) for item in obj)
         return type(obj)(item for item in shown if item is not None)
     if isinstance(obj, BaseToolkit):
         guarded = wrap(guard, obj, on_denied=on_denied)
-        tools: Sequence[BaseTool] = visible(guard, guarded.get_tools(), who, on_denied=on_denied)
+        tools: Sequence[BaseTool] = visible(
+            guard, guarded.get_tools(), who, on_denied=on_denied, flat=flat
+        )
         return GuardedToolkit(inner=guarded.inner, tools=list(tools))
     tool: GuardedTool = wrap(guard, obj, on_denied=on_denied)
-    return tool.narrowed_for(who)
+    return tool.narrowed_for(who, flat=flat)
 
 
 class LangChainAdapter(Adapter):
-    """Registered under the ``guardrail.adapters`` entry point ``langchain``."""
+    """Registered under the ``guardrail.adapters`` entry point ``langchain``.
+
+    For other defaults, register your own instance (tried before entry points):
+    ``guardrail.adapters.registry.register(LangChainAdapter(on_denied="raise", flat=True))``.
+    """
 
     name = "langchain"
     extra = "langchain"
     requires = {"langchain-core": "1.0"}
 
-    def __init__(self, *, on_denied: OnDenied = "message") -> None:
+    def __init__(self, *, on_denied: OnDenied = "message", flat: bool = False) -> None:
         self.on_denied: OnDenied = on_denied
+        self.flat = flat
 
     def supports(self, obj: Any) -> bool:
         return isinstance(obj, BaseTool | BaseToolkit)
@@ -77,4 +90,4 @@ class LangChainAdapter(Adapter):
         return wrap(guard, obj, on_denied=self.on_denied)
 
     def visible(self, obj: Any, guard: Guard, principal: Principal | None) -> Any:
-        return visible(guard, obj, principal, on_denied=self.on_denied)
+        return visible(guard, obj, principal, on_denied=self.on_denied, flat=self.flat)

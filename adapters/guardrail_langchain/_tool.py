@@ -106,8 +106,14 @@ class GuardedTool(BaseTool):
     def _injected_args_keys(self) -> frozenset[str]:
         return self.inner._injected_args_keys
 
-    def narrowed_for(self, principal: Principal | None) -> GuardedTool | None:
-        """This tool as ``principal`` sees it: ``None`` when they may not call it at all."""
+    def narrowed_for(
+        self, principal: Principal | None, *, flat: bool = False
+    ) -> GuardedTool | None:
+        """This tool as ``principal`` sees it: ``None`` when they may not call it at all.
+
+        ``flat=True`` keeps ``anyOf``/``allOf`` off the schema root, which some model
+        APIs reject (see :func:`guardrail.schema.narrow_schema`).
+        """
         if not self.guard.visible_tools(principal, [self.name]):
             return None
         base: dict[str, Any] = convert_to_openai_tool(self.inner)["function"].get("parameters", {})
@@ -117,7 +123,7 @@ class GuardedTool(BaseTool):
             # The policy calls a single-input tool's argument "tool_input"; OpenAI sees "__arg1".
             regions = [{_legacy_name(k): ops for k, ops in r.items()} for r in regions]
             exclusions = [{_legacy_name(k): ops for k, ops in r.items()} for r in exclusions]
-        narrowed = narrow_schema(base, regions, exclusions)
+        narrowed = narrow_schema(base, regions, exclusions, flat=flat)
         if narrowed is None:
             return None
         if narrowed == base:

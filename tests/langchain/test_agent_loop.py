@@ -106,8 +106,8 @@ async def test_concurrent_users_do_not_mix(
 
     async def one(i: int) -> tuple[str, str]:
         user = (support, manager)[i % 2]
-        call = {"type": "tool_call", "id": f"k{i}", "name": "refund"}
-        call["args"] = {"order_id": f"O{i}", "amount": 150}
+        args = {"order_id": f"O{i}", "amount": 150}
+        call = {"type": "tool_call", "id": f"k{i}", "name": "refund", "args": args}
         out = await tool.ainvoke(call, config={"configurable": {PRINCIPAL_KEY: user}})
         return user.subject, out.status
 

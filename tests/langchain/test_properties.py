@@ -12,6 +12,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from lc_jsonschema import admits
 
 from guardrail import Guard, Policy, Principal
+from guardrail.schema import narrow_schema
 
 try:
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
@@ -135,3 +136,23 @@ def test_deny_rules_with_constraints_are_cut_out_of_the_schema(
         return
     for args in grid:
         assert admits(shown, args) == guard.check("f", args, principal).allowed, (args, shown)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy=policies_with_denials, principal=principals)
+def test_flat_schemas_never_admit_a_denied_call(
+    policy: dict[str, Any], principal: Principal
+) -> None:
+    """flat=True drops root combinators but still admits only calls the check allows."""
+    guard = Guard(Policy.model_validate(policy))
+    base = convert_to_openai_tool(_tool())["function"]["parameters"]
+    regions = guard.regions("f", principal)
+    shown = narrow_schema(
+        base, regions, guard.policy.evaluator.exclusions("f", principal), flat=True
+    )
+    if shown is None:
+        return
+    assert "anyOf" not in shown and "allOf" not in shown
+    for x, y in itertools.product(DOMAIN, DOMAIN):
+        if admits(shown, {"x": x, "y": y}):
+            assert guard.check("f", {"x": x, "y": y}, principal).allowed, (x, y, shown)

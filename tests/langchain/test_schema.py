@@ -170,7 +170,29 @@ def test_deny_rules_with_constraints_become_not() -> None:
     exclusions = guard.policy.evaluator.exclusions("pay", who)
     shown = narrow_schema(BASE, guard.regions("pay", who), exclusions)
     assert shown is not None
-    assert shown["allOf"] == [
-        {"not": {"properties": {"currency": {"enum": ["GBP"]}}, "required": ["currency"]}}
-    ]
+    assert "allOf" not in shown
+    assert shown["properties"]["currency"]["not"] == {"enum": ["GBP"]}
     assert narrow_schema(BASE, [{}], [{}]) is None
+    both = {"amount": _op("min", 50), "currency": _op("eq", "USD")}
+    assert narrow_schema(BASE, [{}], [both])["allOf"] == [  # type: ignore[index]
+        {
+            "not": {
+                "properties": {"amount": {"minimum": 50}, "currency": {"enum": ["USD"]}},
+                "required": ["amount", "currency"],
+            }
+        }
+    ]
+
+
+def test_flat_never_writes_root_combinators() -> None:
+    """flat=True (for APIs that reject root anyOf/allOf) shows a subset, never more."""
+    regions = [{"amount": _op("max", 10)}, {"currency": _op("eq", "EUR")}]
+    both = {"amount": _op("min", 50), "currency": _op("eq", "USD")}
+    shown = narrow_schema(BASE, regions, [both], flat=True)
+    assert shown is not None and "anyOf" not in shown and "allOf" not in shown
+    assert shown["properties"]["amount"] == {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 10,
+        "not": {"minimum": 50},
+    }

@@ -283,3 +283,21 @@ def test_visible_on_a_tool_narrowed_for_someone_else(
     for_maria = guard.visible(for_alice, manager)
     assert convert_to_openai_tool(for_maria) == convert_to_openai_tool(inner)
     assert guard.visible(for_alice, support) is for_alice
+
+
+def test_flat_visible_keeps_combinators_off_the_root(support: Principal) -> None:
+    """visible(..., flat=True) for model APIs that reject a root anyOf."""
+    from guardrail_langchain import visible
+
+    two_rules = {
+        "rules": [
+            {"id": "small", "allow": ["refund"], "args": {"amount": {"max": 10}}},
+            {"id": "euro", "allow": ["refund"], "args": {"currency": {"eq": "EUR"}}},
+        ]
+    }
+    guard = Guard(Policy.model_validate(two_rules))
+    exact = convert_to_openai_tool(visible(guard, make_decorated(), support))
+    flat = convert_to_openai_tool(visible(guard, make_decorated(), support, flat=True))
+    assert "anyOf" in exact["function"]["parameters"]
+    assert "anyOf" not in flat["function"]["parameters"]
+    assert flat["function"]["parameters"]["properties"]["amount"]["maximum"] == 10
