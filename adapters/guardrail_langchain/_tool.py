@@ -24,6 +24,7 @@ from guardrail.pipeline import Call
 from guardrail.schema import narrow_schema
 from guardrail.tools import ToolSpec
 from guardrail_langchain._binder import register_tool
+from guardrail_langchain._callbacks import areport_refusal, report_refusal
 from guardrail_langchain._denial import denial_details, denial_text
 from guardrail_langchain._identity import principal_from_config
 
@@ -143,7 +144,7 @@ class GuardedTool(BaseTool):
         try:
             call = self._start(tool_input, kwargs)
         except GuardrailDenied as exc:
-            return self._refused(exc, kwargs)
+            return self._refused(exc, tool_input, kwargs)
         try:
             with _bound(self.guard, call.principal):
                 return self.guard.engine.run_sync(
@@ -152,7 +153,7 @@ class GuardedTool(BaseTool):
         except GuardrailDenied as exc:
             if exc is not call.refusal:
                 raise  # raised by the tool body (e.g. a nested guarded call): a tool error
-            return self._refused(exc, kwargs)
+            return self._refused(exc, tool_input, kwargs)
         except HandledToolError as handled:
             return handled.output
 
@@ -160,7 +161,7 @@ class GuardedTool(BaseTool):
         try:
             call = self._start(tool_input, kwargs)
         except GuardrailDenied as exc:
-            return self._refused(exc, kwargs)
+            return await self._arefused(exc, tool_input, kwargs)
         try:
             with _bound(self.guard, call.principal):
                 return await self.guard.engine.run_async(
@@ -169,7 +170,7 @@ class GuardedTool(BaseTool):
         except GuardrailDenied as exc:
             if exc is not call.refusal:
                 raise
-            return self._refused(exc, kwargs)
+            return await self._arefused(exc, tool_input, kwargs)
         except HandledToolError as handled:
             return handled.output
 
@@ -196,13 +197,30 @@ class GuardedTool(BaseTool):
             self._spec, (tool_input,), {}, principal=principal, tool_call_id=tool_call_id
         )
 
-    def _refused(self, exc: GuardrailDenied, kwargs: dict[str, Any]) -> Any:
+    def _refused(
+        self, exc: GuardrailDenied, tool_input: str | dict[str, Any], kwargs: dict[str, Any]
+    ) -> Any:
+        outcome = self._denial(exc, kwargs)
+        report_refusal(self.inner, tool_input, kwargs, outcome)
+        return _deliver(outcome)
+
+    async def _arefused(
+        self, exc: GuardrailDenied, tool_input: str | dict[str, Any], kwargs: dict[str, Any]
+    ) -> Any:
+        outcome = self._denial(exc, kwargs)
+        await areport_refusal(self.inner, tool_input, kwargs, outcome)
+        return _deliver(outcome)
+
+    def _denial(self, exc: GuardrailDenied, kwargs: dict[str, Any]) -> ToolMessage | Exception:
+        """What the caller gets: an error ToolMessage, a ToolException, or ``exc`` itself."""
         if self.on_denied == "raise":
-            raise exc
+            return exc
         text = denial_text(exc)
         tool_call_id = kwargs.get("tool_call_id")
         if tool_call_id is None:
-            raise ToolException(text) from exc
+            error = ToolException(text)
+            error.__cause__ = exc
+            return error
         return ToolMessage(
             content=text,
             tool_call_id=tool_call_id,
@@ -223,6 +241,12 @@ def is_legacy(tool: BaseTool) -> bool:
 
 def _legacy_name(arg: str) -> str:
     return "__arg1" if arg == "tool_input" else arg
+
+
+def _deliver(outcome: ToolMessage | Exception) -> ToolMessage:
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def _unhandled(output: Any) -> Any:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import pytest
 from guardrail_langchain import PRINCIPAL_KEY, TOKEN_KEY, denial_text
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import InjectedToolCallId, ToolException, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -205,3 +206,40 @@ def test_injected_tool_call_id_and_audit(support: Principal) -> None:
     assert out.content == "hi (n-7)"
     assert {e.tool_call_id for e in events} == {"n-7"}
     assert events[0].args == {"text": "hi"}
+
+
+class _Recorder(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any]] = []
+
+    def on_tool_start(self, serialized: Any, input_str: str, **kwargs: Any) -> None:
+        self.seen.append(("start", kwargs.get("inputs")))
+
+    def on_tool_end(self, output: Any, **kwargs: Any) -> None:
+        self.seen.append(("end", getattr(output, "status", output)))
+
+    def on_tool_error(self, error: BaseException, **kwargs: Any) -> None:
+        self.seen.append(("error", type(error).__name__))
+
+
+async def test_refusals_reach_langchain_callbacks(guard: Guard, support: Principal) -> None:
+    """A tracer sees a refused call as a tool run that ended in an error."""
+    recorder = _Recorder()
+    wrapped = guard.wrap(make_decorated())
+    args = {"order_id": "A", "amount": 500}
+    config: Any = {"callbacks": [recorder], "configurable": {PRINCIPAL_KEY: support}}
+    wrapped.invoke(tool_call("refund", args), config=config)
+    await wrapped.ainvoke(tool_call("refund", args), config=config)
+    with pytest.raises(ToolException):
+        wrapped.invoke(args, config=config)
+    wrapped.invoke(tool_call("refund", {"order_id": "A", "amount": 5}), config=config)
+    assert recorder.seen == [
+        ("start", args),
+        ("end", "error"),
+        ("start", args),
+        ("end", "error"),
+        ("start", args),
+        ("error", "ToolException"),
+        ("start", {"order_id": "A", "amount": 5}),
+        ("end", "success"),
+    ]
