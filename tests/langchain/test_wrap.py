@@ -301,3 +301,46 @@ def test_flat_visible_keeps_combinators_off_the_root(support: Principal) -> None
     assert "anyOf" in exact["function"]["parameters"]
     assert "anyOf" not in flat["function"]["parameters"]
     assert flat["function"]["parameters"]["properties"]["amount"]["maximum"] == 10
+
+
+async def test_json_schema_tool_as_made_by_mcp_adapters(guard: Guard, support: Principal) -> None:
+    """args_schema as a JSON schema dict, as langchain-mcp-adapters builds tools."""
+    from langchain_core.tools import StructuredTool
+
+    async def call_remote(**kwargs: Any) -> str:
+        ran["refund"] += 1
+        return f"remote refund {kwargs['amount']}"
+
+    schema = {
+        "type": "object",
+        "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}},
+        "required": ["order_id", "amount"],
+    }
+    remote = StructuredTool(
+        name="kit_remote", description="Refund via MCP.", args_schema=schema, coroutine=call_remote
+    )
+    wrapped = guard.wrap(remote)
+    assert convert_to_openai_tool(wrapped) == convert_to_openai_tool(remote)
+    shown = convert_to_openai_tool(guard.visible(remote, support))["function"]["parameters"]
+    assert shown["properties"]["amount"]["maximum"] == 50
+    async with guard.acting_as(support):
+        ok = await wrapped.ainvoke(tool_call("kit_remote", {"order_id": "R", "amount": 7}))
+        no = await wrapped.ainvoke(tool_call("kit_remote", {"order_id": "R", "amount": 70}))
+    assert (ok.content, no.status) == ("remote refund 7", "error")
+    assert ran["refund"] == 1
+
+
+def test_rule_on_an_argument_the_tool_lacks_hides_it(guard: Guard, support: Principal) -> None:
+    """support-refunds needs `currency`; a refund tool without one is hidden and refused."""
+
+    @tool
+    def refund(order_id: str, amount: float) -> str:
+        """Refund without a currency."""
+        ran["refund"] += 1
+        return "done"
+
+    assert guard.visible([refund], support) == []
+    with guard.acting_as(support):
+        out = guard.wrap(refund).invoke(tool_call("refund", {"order_id": "A", "amount": 1}))
+    assert out.status == "error" and "argument 'currency' is given" in str(out.content)
+    assert not ran
