@@ -8,11 +8,12 @@ installed, so ``import guardrail`` never imports a framework.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from importlib.metadata import EntryPoint, entry_points
+from collections.abc import Iterable, Mapping
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from guardrail.errors import ConfigurationError
@@ -35,6 +36,12 @@ class Adapter(ABC):
 
     name: ClassVar[str] = ""
     extra: ClassVar[str | None] = None
+    requires: ClassVar[Mapping[str, str]] = {}
+    """Distribution name -> lowest supported version, e.g. ``{"langchain-core": "1.0"}``.
+
+    Checked when the adapter is loaded from its entry point; an adapter whose
+    framework is older is skipped with a hint, like one whose framework is missing.
+    """
 
     @abstractmethod
     def supports(self, obj: Any) -> bool:
@@ -77,7 +84,11 @@ class AdapterRegistry:
                 adapter_cls = ep.load()
             except ModuleNotFoundError as exc:
                 # The framework is not installed: skip, remember what to install.
-                self._missing[ep.name] = str(exc.name)
+                self._missing[ep.name] = _install_hint(ep, str(exc.name))
+                continue
+            too_old = _too_old(getattr(adapter_cls, "requires", {}))
+            if too_old:
+                self._missing[ep.name] = too_old
                 continue
             adapter = adapter_cls()
             if not isinstance(adapter, Adapter):
@@ -90,15 +101,47 @@ class AdapterRegistry:
             if adapter.supports(obj):
                 return adapter
         hint = "".join(
-            f"\n  - the {name!r} adapter is installed but its framework ({module}) is not: "
-            f'pip install "guardrail[{name}]"'
-            for name, module in self._missing.items()
+            f"\n  - the {name!r} adapter is installed but {missing}"
+            for name, missing in self._missing.items()
         )
         raise ConfigurationError(
             f"no guardrail adapter supports {type(obj).__module__}.{type(obj).__qualname__}; "
             f"wrap plain functions with @guard.tool, or install an adapter extra "
             f'(pip install "guardrail[langchain]" or "guardrail[mcp]").{hint}'
         )
+
+
+def _install_hint(ep: EntryPoint, module: str) -> str:
+    """What to install for an adapter whose import failed on ``module``."""
+    dist = ep.dist.name if ep.dist is not None else None
+    if dist is None or dist == "guardrail":
+        return f'its framework ({module}) is not: pip install "guardrail[{ep.name}]"'
+    return f"its framework ({module}) is not: install what {dist} needs ({module})"
+
+
+def _too_old(requires: Mapping[str, str]) -> str | None:
+    """Why the installed frameworks do not meet ``requires``, or ``None`` when they do."""
+    for dist, lowest in requires.items():
+        try:
+            found = version(dist)
+        except PackageNotFoundError:
+            return (
+                f"it needs {dist}>={lowest}, which is not installed: pip install '{dist}>={lowest}'"
+            )
+        if _release(found) < _release(lowest):
+            return f"it needs {dist}>={lowest}, found {found}: pip install -U '{dist}>={lowest}'"
+    return None
+
+
+def _release(text: str) -> tuple[int, ...]:
+    """``"1.8.3"`` -> ``(1, 8, 3)``; pre-release and local suffixes are ignored."""
+    parts: list[int] = []
+    for part in text.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
 
 
 registry = AdapterRegistry()

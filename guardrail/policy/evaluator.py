@@ -126,6 +126,19 @@ class Evaluator:
                 regions.append(region)
         return regions
 
+    def exclusions(self, tool: str, principal: Principal | None) -> list[Region]:
+        """The argument regions applicable deny rules refuse, one per rule with constraints.
+
+        A call inside one of them is denied whatever the allow rules say; schema
+        narrowing shows them as ``not``. Deny rules without constraints hide the
+        tool altogether (:meth:`regions` is empty).
+        """
+        return [
+            {check.arg: check.resolve(principal) for check in compiled.checks}
+            for compiled in self.rules_for(tool).deny
+            if compiled.checks and compiled.rule.when.matches(principal)
+        ]
+
     def visible(self, principal: Principal | None, names: Iterable[str]) -> list[str]:
         return [name for name in names if self.regions(name, principal)]
 
@@ -145,13 +158,21 @@ def satisfiable(ops: Sequence[ResolvedOp]) -> bool:
         candidates = pool if candidates is None else [c for c in candidates if c in pool]
     if candidates is not None:
         return any(_value_passes(c, by_op) for c in candidates)
-    lows = [v for v in by_op.get("min", []) if isinstance(v, int | float)]
-    highs = [v for v in by_op.get("max", []) if isinstance(v, int | float)]
+    bounded = "min" in by_op or "max" in by_op
+    if bounded and ("regex" in by_op or "max_length" in by_op):
+        return False  # min/max need a number; regex a string, max_length a length
+    lows = [v for v in by_op.get("min", []) if _is_bound(v)]
+    highs = [v for v in by_op.get("max", []) if _is_bound(v)]
     if len(lows) != len(by_op.get("min", [])) or len(highs) != len(by_op.get("max", [])):
         return False
     if lows and highs and max(lows) > min(highs):
         return False
-    return all(isinstance(n, int | float) and n >= 0 for n in by_op.get("max_length", []))
+    return all(_is_bound(n) and n >= 0 for n in by_op.get("max_length", []))
+
+
+def _is_bound(value: Any) -> bool:
+    # What passes() accepts as a min/max/max_length operand: a number, not a bool, not NaN.
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 def _value_passes(value: Any, by_op: Mapping[str, list[Any]]) -> bool:

@@ -1,0 +1,32 @@
+"""LangChain adapter for guardrail: ``guard.wrap(tools)`` and ``guard.visible(tools, user)``.
+
+Installed with ``pip install "guardrail[langchain]"`` and found by guardrail through
+the ``guardrail.adapters`` entry point, so ``guard.wrap`` accepts a ``BaseTool``, a
+``@tool`` function, a ``StructuredTool``, a ``BaseToolkit`` or a list of them.
+
+Identity comes from ``guard.acting_as(...)`` or from the run config:
+``config={"configurable": {"guardrail_principal": principal}}`` or
+``{"guardrail_token": SecretStr(token)}``; never from model-supplied arguments.
+
+.. versionadded:: 0.1
+"""
+
+from guardrail_langchain._adapter import GuardedToolkit, LangChainAdapter, visible, wrap
+from guardrail_langchain._denial import denial_details, denial_text
+from guardrail_langchain._identity import PRINCIPAL_KEY, TOKEN_KEY, principal_from_config
+from guardrail_langchain._tool import GuardedTool, HandledToolError, OnDenied
+
+__all__ = [
+    "PRINCIPAL_KEY",
+    "TOKEN_KEY",
+    "GuardedTool",
+    "GuardedToolkit",
+    "HandledToolError",
+    "LangChainAdapter",
+    "OnDenied",
+    "denial_details",
+    "denial_text",
+    "principal_from_config",
+    "visible",
+    "wrap",
+]
