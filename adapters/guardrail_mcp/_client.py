@@ -288,19 +288,7 @@ class GuardedSession:
         return denial_result(exc)
 
     async def _fetch_all(self) -> list[Tool]:
-        tools: list[Tool] = []
-        cursor: str | None = None
-        for _ in range(_MAX_PAGES):
-            if isinstance(self.session, Client):
-                page = await self.session.list_tools(cursor=cursor, cache_mode="refresh")
-            else:
-                params = PaginatedRequestParams(cursor=cursor) if cursor is not None else None
-                page = await self.session.list_tools(params=params)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if cursor is None:
-                return tools
-        raise ConfigurationError(f"MCP server {self.server!r} lists more than {_MAX_PAGES} pages")
+        return await list_all_tools(self.session)
 
     async def _send(
         self,
@@ -317,6 +305,23 @@ class GuardedSession:
             progress_callback=progress_callback,
             **options,
         )
+
+
+async def list_all_tools(session: ClientSession | Client) -> list[Tool]:
+    """Every tool the server lists now, all pages."""
+    tools: list[Tool] = []
+    cursor: str | None = None
+    for _ in range(_MAX_PAGES):
+        if isinstance(session, Client):
+            page = await session.list_tools(cursor=cursor, cache_mode="refresh")
+        else:
+            params = PaginatedRequestParams(cursor=cursor) if cursor is not None else None
+            page = await session.list_tools(params=params)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            return tools
+    raise ConfigurationError(f"the MCP server lists more than {_MAX_PAGES} pages of tools")
 
 
 def _repinned(item: ListedTool) -> ListedTool:
