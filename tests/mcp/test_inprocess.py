@@ -1,0 +1,149 @@
+"""In-process checks (no subprocess): server protection, mcp.Client, visibility, narrowing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import guardrail_mcp
+from guardrail_mcp._schema import narrow_schema
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ListToolsResult, TextContent, Tool
+
+from guardrail import Guard, Policy, Principal, current_principal
+from guardrail.testing import capture_audit
+
+POLICY = Policy.model_validate(
+    {
+        "rules": [
+            {
+                "id": "support-refunds",
+                "allow": ["refund"],
+                "when": {"roles": ["support"]},
+                "args": {"amount": {"max": 100}, "currency": {"in": ["EUR", "USD"]}},
+            },
+            {
+                "id": "support-refunds-small",
+                "allow": ["refund"],
+                "when": {"roles": ["junior"]},
+                "args": {"amount": {"max": 20}, "currency": {"in": ["GBP"]}},
+            },
+            {"id": "read", "allow": ["lookup", "crm/lookup"]},
+        ]
+    }
+)
+ALICE = Principal(subject="alice", roles=frozenset({"support"}))
+BOB = Principal(subject="bob")
+
+
+def make_server(ran: list[str]) -> MCPServer:
+    server: MCPServer = MCPServer("crm", log_level="WARNING")
+
+    @server.tool()
+    def refund(order_id: str, amount: float, currency: str = "EUR") -> str:
+        """Refund an order."""
+        ran.append(f"refund {order_id} {amount}")
+        return "ok"
+
+    @server.tool()
+    def lookup(customer_id: str) -> str:
+        """Look up a customer."""
+        who = current_principal()
+        ran.append(f"lookup {customer_id} as {who.subject if who else None}")
+        return "found"
+
+    return server
+
+
+def texts(content: list[Any]) -> str:
+    return " ".join(c.text for c in content if isinstance(c, TextContent))
+
+
+async def test_protect_with_default_principal_in_process() -> None:
+    """With no access token (stdio, in-process) the default principal is used and checked."""
+    ran: list[str] = []
+    server = make_server(ran)
+    guard = Guard(POLICY)
+    guardrail_mcp.protect(server, guard, default_principal=BOB)
+    async with Client(server) as client:
+        names = [t.name for t in (await client.list_tools()).tools]
+        denied = await client.call_tool("refund", {"order_id": "A", "amount": 5})
+        allowed = await client.call_tool("lookup", {"customer_id": "c-1"})
+    assert names == ["lookup"]
+    assert denied.is_error and "default deny" in texts(denied.content)
+    assert not allowed.is_error
+    assert ran == ["lookup c-1 as bob"]
+
+
+async def test_protect_failing_tool_is_an_error_outcome() -> None:
+    """A tool that raises still answers is_error, and the audit outcome says so."""
+    server: MCPServer = MCPServer("crm", log_level="WARNING")
+
+    @server.tool()
+    def lookup(customer_id: str) -> str:
+        raise ToolError("no such customer")
+
+    guard = Guard(POLICY)
+    guardrail_mcp.protect(server, guard, default_principal=BOB)
+    with capture_audit(guard) as events:
+        async with Client(server) as client:
+            result = await client.call_tool("lookup", {"customer_id": "c-9"})
+    assert result.is_error and "no such customer" in texts(result.content)
+    assert [(e.phase, e.decision, e.outcome) for e in events] == [
+        ("intent", "allowed", None),
+        ("outcome", "error", "RemoteToolError"),
+    ]
+
+
+async def test_wrap_mcp_client_object() -> None:
+    """guard.wrap() also governs the high-level mcp.Client."""
+    ran: list[str] = []
+    guard = Guard(POLICY)
+    async with Client(make_server(ran)) as raw:
+        client = guard.wrap(raw)
+        with guard.acting_as(ALICE):
+            names = sorted(t.name for t in (await client.list_tools()).tools)
+            ok = await client.call_tool("lookup", {"customer_id": "c-2"})
+            too_much = await client.call_tool("refund", {"order_id": "A", "amount": 500})
+    assert names == ["lookup"]  # crm/refund is not in the policy; crm/lookup is
+    assert not ok.is_error and too_much.is_error
+    assert [r.split(" as ")[0] for r in ran] == ["lookup c-2"]
+
+
+def test_visible_filters_and_narrows_tool_objects() -> None:
+    """guard.visible() on MCP Tool objects (policy names) filters and narrows them."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "order_id": {"type": "string"},
+            "amount": {"type": "number"},
+            "currency": {"type": "string"},
+        },
+        "required": ["order_id"],
+    }
+    tools = ListToolsResult(
+        tools=[
+            Tool(name="refund", input_schema=schema),
+            Tool(name="delete", input_schema={"type": "object"}),
+        ]
+    )
+    guard = Guard(POLICY)
+    shown = guard.visible(tools, ALICE)
+    assert [t.name for t in shown.tools] == ["refund"]
+    props = shown.tools[0].input_schema["properties"]
+    assert props["amount"]["maximum"] == 100 and props["currency"]["enum"] == ["EUR", "USD"]
+    assert guard.visible(tools, BOB).tools == []
+
+
+def test_narrowing_unions_regions_soundly() -> None:
+    """Two allow rules widen to cover both: max is the larger, enums are merged."""
+    guard = Guard(POLICY)
+    both = Principal(subject="carol", roles=frozenset({"support", "junior"}))
+    schema = {"type": "object", "properties": {"amount": {"type": "number"}, "currency": {}}}
+    narrowed = narrow_schema(schema, guard.regions("refund", both))
+    assert narrowed["properties"]["amount"]["maximum"] == 100
+    assert narrowed["properties"]["currency"]["enum"] == ["EUR", "USD", "GBP"]
+    assert narrowed["required"] == ["amount", "currency"]
+    assert narrow_schema(schema, guard.regions("lookup", both)) == schema
+    assert schema["properties"] == {"amount": {"type": "number"}, "currency": {}}  # untouched
