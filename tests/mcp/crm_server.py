@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
+from pydantic import AnyHttpUrl
 
 from guardrail import Guard, Policy, current_principal
 from guardrail.audit.event import AuditEvent
@@ -48,8 +48,8 @@ def build(args: argparse.Namespace) -> MCPServer:
             options = {
                 "token_verifier": guardrail_mcp.token_verifier(guard, resource=resource),
                 "auth": AuthSettings(
-                    issuer_url="https://idp.test.invalid/",
-                    resource_server_url=resource,
+                    issuer_url=AnyHttpUrl("https://idp.test.invalid/"),
+                    resource_server_url=AnyHttpUrl(resource),
                     validate_token_resource=True,
                 ),
             }
@@ -106,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

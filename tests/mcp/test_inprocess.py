@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import guardrail_mcp
+import pytest
 from guardrail_mcp._schema import narrow_schema
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ListToolsResult, TextContent, Tool
+from mcp_types import ListToolsResult, TextContent, Tool, ToolAnnotations
 
-from guardrail import Guard, Policy, Principal, current_principal
+from guardrail import (
+    ConfigurationError,
+    Guard,
+    Policy,
+    Principal,
+    StaticAuthenticator,
+    current_principal,
+)
 from guardrail.testing import capture_audit
 
 POLICY = Policy.model_validate(
@@ -147,3 +155,48 @@ def test_narrowing_unions_regions_soundly() -> None:
     assert narrowed["required"] == ["amount", "currency"]
     assert narrow_schema(schema, guard.regions("lookup", both)) == schema
     assert schema["properties"] == {"amount": {"type": "number"}, "currency": {}}  # untouched
+
+
+async def test_token_verifier_bridge() -> None:
+    """Verified tokens carry the principal and this server's resource; bad ones give None."""
+    token_alice = "t-alice-0123456789"
+    auth = StaticAuthenticator({token_alice: ALICE})
+    verifier = guardrail_mcp.token_verifier(auth, resource="http://127.0.0.1:9/mcp")
+    access = await verifier.verify_token(token_alice)
+    assert isinstance(access, guardrail_mcp.GuardedAccessToken)
+    assert access.subject == "alice" and access.resource == "http://127.0.0.1:9/mcp"
+    assert access.principal.token is not None
+    assert access.principal.token.get_secret_value() == token_alice
+    assert await verifier.verify_token("forged") is None
+
+
+def test_token_verifier_refuses_an_audience_that_is_not_this_server() -> None:
+    """An authenticator checking another audience is a configuration error, not a silent hole."""
+
+    class Audienced(StaticAuthenticator):
+        audience = "https://other.example/mcp"
+
+    with pytest.raises(ConfigurationError, match="audience"):
+        guardrail_mcp.token_verifier(Audienced({}), resource="http://127.0.0.1:9/mcp")
+    guardrail_mcp.token_verifier(Audienced({}), resource="https://other.example/mcp/")
+    with pytest.raises(ConfigurationError, match="authenticator"):
+        guardrail_mcp.token_verifier(Guard(POLICY))
+
+
+async def test_visible_on_a_guarded_session_and_untrusted_annotations() -> None:
+    """guard.visible(session) lists the principal's tools; annotations need a trusted server."""
+    guard = Guard(POLICY)
+    server = make_server([])
+    server.add_tool(
+        lambda: "x",
+        name="peek",
+        annotations=ToolAnnotations(read_only_hint=True),
+    )
+    async with Client(server) as raw:
+        session = guardrail_mcp.wrap_session(raw, guard, server="crm")
+        trusting = guardrail_mcp.wrap_session(raw, Guard(POLICY), server="crm", trusted=True)
+        await session.refresh()
+        await trusting.refresh()
+    assert [t.name for t in guard.visible(session, ALICE)] == ["lookup"]
+    assert session.annotations("peek") is None
+    assert trusting.annotations("peek") == ToolAnnotations(read_only_hint=True)
