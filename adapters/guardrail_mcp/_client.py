@@ -8,6 +8,7 @@ and audit apply as to a local function.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +85,7 @@ class GuardedSession:
             raise ConfigurationError(f"bad MCP server name {server!r} (no '/', not empty)")
         self.session = session
         self.guard = guard
-        self.pins = pins if isinstance(pins, PinStore) else PinStore(pins)
+        self.pins = _store_for(guard, pins)
         self.trusted = trusted
         self.on_denied = on_denied
         self._server = server
@@ -95,6 +96,8 @@ class GuardedSession:
 
     def __getattr__(self, name: str) -> Any:
         # Session-like: anything not governed here is the wrapped session's.
+        if name == "session":  # not set yet (half-built object): no recursion
+            raise AttributeError(name)
         return getattr(self.session, name)
 
     @property
@@ -324,6 +327,26 @@ async def list_all_tools(session: ClientSession | Client) -> list[Tool]:
     raise ConfigurationError(f"the MCP server lists more than {_MAX_PAGES} pages of tools")
 
 
+_GUARD_PINS: weakref.WeakKeyDictionary[Guard, PinStore] = weakref.WeakKeyDictionary()
+
+
+def _store_for(guard: Guard, pins: PinStore | str | None) -> PinStore:
+    """The given store, a pin file, or the guard's in-memory store.
+
+    Sharing one store per guard means a second session that claims a server name
+    already seen (a reconnect, another user, or an impostor) is held to the pins
+    of the first, instead of being trusted on its own first listing.
+    """
+    if isinstance(pins, PinStore):
+        return pins
+    if pins is not None:
+        return PinStore(pins)
+    store = _GUARD_PINS.get(guard)
+    if store is None:
+        store = _GUARD_PINS[guard] = PinStore()
+    return store
+
+
 def _repinned(item: ListedTool) -> ListedTool:
     return ListedTool(item.tool, item.name, item.sha256, item.sha256, "pinned")
 
@@ -345,8 +368,10 @@ def wrap_session(
 ) -> GuardedSession:
     """Govern an MCP client session (or ``mcp.Client``) with ``guard``.
 
-    Tools are named ``{server}/{tool}`` in policies and audit records. ``pins`` is
-    a :class:`PinStore`, a pin-file path, or ``None`` (trust on first listing).
+    Tools are named ``{server}/{tool}`` in policies and audit records; prefer an
+    explicit ``server`` (the default is the name the server gives itself). ``pins``
+    is a :class:`PinStore`, a pin-file path, or ``None``: the guard's in-memory
+    store, shared by all its sessions, which trusts a server's first listing.
     ``cost`` is the cost of every tool, a mapping by qualified name, or a function.
     ``on_denied="raise"`` raises ``PermissionDenied``/``BudgetExceeded`` instead of
     returning an ``is_error`` result.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import guardrail_mcp
 import pytest
-from conftest import CRM_SERVER, script_env
 from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp_support import CRM_SERVER, script_env
 
 from guardrail import Guard, Policy, Principal
 from guardrail.audit.event import AuditEvent

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import guardrail_mcp
 import pytest
-from conftest import CRM_SERVER, RUG_SERVER, script_env
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp_auth import KeyPair, PyJWTVerifier
+from mcp_support import CRM_SERVER, RUG_SERVER, script_env
 from mcp_types import CallToolResult, TextContent
 
 from guardrail import Guard, PermissionDenied, Policy

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx2
-from conftest import HttpServer
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_auth import KeyPair
+from mcp_support import HttpServer
 from mcp_types import CallToolResult, TextContent
 
 

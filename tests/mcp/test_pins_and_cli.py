@@ -10,10 +10,10 @@ from pathlib import Path
 
 import guardrail_mcp
 import pytest
-from conftest import CRM_SERVER, RUG_SERVER, script_env
 from guardrail_mcp._cli import pin_tools
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.server.mcpserver import MCPServer
+from mcp_support import CRM_SERVER, RUG_SERVER, script_env
 from mcp_types import Tool
 
 from guardrail import ConfigurationError, Guard, Policy, Principal
