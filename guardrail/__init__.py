@@ -1,7 +1,13 @@
 """guardrail: each agent tool call made as a real user, allowed by policy, within budget,
 and on the record."""
 
-from guardrail.auth.base import Authenticator, StaticAuthenticator
+from guardrail.auth import (
+    Authenticator,
+    ClaimMap,
+    JWTAuthenticator,
+    MultiIssuerAuthenticator,
+    StaticAuthenticator,
+)
 from guardrail.budgets.limit import Limit
 from guardrail.conditions import Condition
 from guardrail.errors import (
@@ -28,6 +34,7 @@ __all__ = [
     "Authenticator",
     "BackendError",
     "BudgetExceeded",
+    "ClaimMap",
     "Condition",
     "ConfigurationError",
     "Constraint",
@@ -35,7 +42,9 @@ __all__ = [
     "Guard",
     "GuardrailDenied",
     "GuardrailError",
+    "JWTAuthenticator",
     "Limit",
+    "MultiIssuerAuthenticator",
     "PermissionDenied",
     "Policy",
     "PolicyError",

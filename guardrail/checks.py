@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from guardrail.errors import AuthenticationError, PermissionDenied
+from guardrail.identity import Principal
 from guardrail.pipeline import Call
 from guardrail.policy.decision import Decision
 from guardrail.policy.policy import Policy
@@ -16,6 +19,15 @@ class PolicyChecker:
 
     def enter(self, call: Call) -> None:
         tool, principal = call.tool, call.principal
+        if principal is not None and _expired(principal):
+            raise AuthenticationError(
+                f"the token of {principal.describe()} expired during acting_as(...)",
+                tool=tool.name,
+                principal=principal,
+            )
+        if tool.expose == "skill":
+            self._skill_step(call)
+            return
         if principal is not None and not tool.scopes <= principal.scopes:
             missing = ", ".join(sorted(tool.scopes - principal.scopes))
             call.decision = Decision(False, None, f"{tool.name!r} needs scope(s) {missing}")
@@ -41,5 +53,23 @@ class PolicyChecker:
             rule=decision.rule,
         )
 
+    def _skill_step(self, call: Call) -> None:
+        # A skill was authorized as a whole; its internal steps need no rule of
+        # their own, but are refused to anyone calling them directly.
+        parent = call.parent
+        if parent is None or not parent.tool.skill:
+            call.decision = Decision(False, None, f"{call.tool.name!r} runs only inside a skill")
+            raise PermissionDenied(
+                f"{call.tool.name!r} can only be called from inside a skill",
+                tool=call.tool.name,
+                principal=call.principal,
+            )
+        rule = parent.decision.rule if parent.decision else None
+        call.decision = Decision(True, rule, f"step of skill {parent.tool.name!r}")
+
     def exit(self, call: Call, error: BaseException | None) -> None:
         pass
+
+
+def _expired(principal: Principal) -> bool:
+    return principal.expires_at is not None and principal.expires_at <= time.time()

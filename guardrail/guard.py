@@ -13,7 +13,7 @@ from guardrail.auth.base import Authenticator
 from guardrail.checks import PolicyChecker
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
-from guardrail.pipeline import Call, Engine, Step
+from guardrail.pipeline import Call, Engine, Step, current_call
 from guardrail.policy.decision import Decision
 from guardrail.policy.evaluator import Region
 from guardrail.policy.policy import Policy
@@ -112,6 +112,46 @@ class Guard:
 
         return decorate(fn) if fn is not None else decorate
 
+    @overload
+    def skill(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+    @overload
+    def skill(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    def skill(
+        self,
+        fn: Callable[P, R] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+        """A playbook: an intent-level tool whose body calls other guarded tools.
+
+        The skill is authorized and budgeted as a whole. Its steps run as the
+        same principal, nest under it in traces and audit records, and may use
+        tools registered with ``expose="skill"``, which the agent cannot call.
+        """
+
+        def decorate(inner: Callable[P, R]) -> Callable[P, R]:
+            spec = self.register(
+                inner, name=name, description=description, cost=cost, scopes=scopes, skill=True
+            )
+            return self._guarded(spec)
+
+        return decorate(fn) if fn is not None else decorate
+
     def register(
         self,
         fn: Callable[..., Any],
@@ -124,6 +164,7 @@ class Guard:
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
         binder: ArgBinder | None = None,
+        skill: bool = False,
     ) -> ToolSpec:
         """Add a tool to this guard without wrapping it (adapters use this)."""
         spec = ToolSpec(
@@ -134,6 +175,7 @@ class Guard:
             scopes=frozenset(scopes),
             redact=tuple(redact),
             expose=expose,
+            skill=skill,
             is_async=inspect.iscoroutinefunction(fn),
             binder=binder if binder is not None else ArgBinder(fn, validate=validate),
         )
@@ -177,14 +219,16 @@ class Guard:
     ) -> Call:
         """Bind arguments and the current principal; an argument error is audited as a denial."""
         who = principal if principal is not None else current_principal()
+        parent = current_call()
         assert spec.binder is not None
         try:
             bound = spec.binder.bind(tuple(args), kwargs)
         except ArgumentError as exc:
             call = Call(tool=spec, args=dict(kwargs), principal=who, tool_call_id=tool_call_id)
+            call.parent = parent
             self.engine.refuse(call, exc)
             raise
-        return Call(tool=spec, args=bound, principal=who, tool_call_id=tool_call_id)
+        return Call(tool=spec, args=bound, principal=who, tool_call_id=tool_call_id, parent=parent)
 
     # -- calling by name ----------------------------------------------------------
 

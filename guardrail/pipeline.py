@@ -32,6 +32,8 @@ class Call:
     call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     tool_call_id: str | None = None
     session: str | None = None
+    parent: Call | None = None
+    """The guarded call (e.g. a skill) whose body made this call, if any."""
     started: float = field(default_factory=time.time)
     started_ns: int = field(default_factory=time.perf_counter_ns)
     decision: Decision | None = None

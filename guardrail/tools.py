@@ -145,5 +145,7 @@ class ToolSpec:
     """Argument names never written to audit records or spans."""
     expose: Literal["agent", "skill"] = "agent"
     """``"skill"``: callable only from inside a ``@guard.skill``, hidden from the agent."""
+    skill: bool = False
+    """A playbook (``@guard.skill``): its steps may include ``expose="skill"`` tools."""
     is_async: bool = False
     binder: ArgBinder | None = field(default=None, compare=False)
