@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import guardrail_mcp
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from pydantic import AnyHttpUrl
 
-from guardrail import Guard, Policy, Principal, current_principal
+from guardrail import Guard, JWTAuthenticator, Policy, current_principal
 from guardrail.audit.event import AuditEvent
 
 ISSUER = "https://idp.example.test/"
@@ -48,7 +47,7 @@ POLICY = Policy.from_dict(
 CUSTOMERS = {"alice": "gold", "bob": "silver", "carol": "bronze"}
 
 
-class StderrAudit:
+class PrintAudit:
     """One line per audit event (use ChainLog for a tamper-evident file)."""
 
     def write(self, event: AuditEvent) -> None:
@@ -60,48 +59,11 @@ class StderrAudit:
         )
 
 
-def authenticator(audience: str, public_key_pem: str) -> Any:
-    """``JWTAuthenticator`` when this guardrail has it, else a pyjwt stand-in."""
-    try:
-        from guardrail import JWTAuthenticator  # type: ignore[attr-defined]
-    except ImportError:
-        return _PyJWTAuthenticator(audience, public_key_pem)
-    return JWTAuthenticator(issuer=ISSUER, audience=audience, key=public_key_pem)
-
-
-class _PyJWTAuthenticator:
-    def __init__(self, audience: str, key: str) -> None:
-        self.audience, self.key = audience, key
-
-    def authenticate(self, token: str) -> Principal:
-        import jwt
-        from pydantic import SecretStr
-
-        from guardrail import AuthenticationError
-
-        try:
-            claims = jwt.decode(
-                token,
-                self.key,
-                algorithms=["RS256"],
-                audience=self.audience,
-                issuer=ISSUER,
-                options={"require": ["exp", "iss", "aud", "sub"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise AuthenticationError(f"invalid token: {exc}") from None
-        return Principal(
-            subject=claims["sub"],
-            roles=frozenset(claims.get("roles", ())),
-            issuer=claims["iss"],
-            token=SecretStr(token),
-            expires_at=float(claims["exp"]),
-        )
-
-
 def build(port: int, public_key_pem: str) -> MCPServer:
     url = f"http://127.0.0.1:{port}/mcp"
-    guard = Guard(POLICY, authenticator=authenticator(url, public_key_pem), audit=[StderrAudit()])
+    # The audience a token must name is this server's URL (its OAuth resource).
+    authenticator = JWTAuthenticator(ISSUER, url, key=public_key_pem)
+    guard = Guard(POLICY, authenticator=authenticator, audit=[PrintAudit()])
     server: MCPServer = MCPServer(
         "crm",
         log_level="WARNING",

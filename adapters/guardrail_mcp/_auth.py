@@ -36,8 +36,9 @@ class GuardrailTokenVerifier:
     ``JWTAuthenticator(audience=resource)``); when the authenticator exposes an
     ``audience`` this is checked once here. The verified token is reported as
     issued for ``resource`` so ``validate_token_resource=True`` holds.
-    ``offload`` runs the (synchronous) authenticator on a worker thread so a JWKS
-    fetch never blocks the event loop.
+    An authenticator with ``aauthenticate`` (``JWTAuthenticator``) is awaited;
+    otherwise ``offload`` runs ``authenticate`` on a worker thread so a key fetch
+    never blocks the event loop.
     """
 
     def __init__(
@@ -58,10 +59,7 @@ class GuardrailTokenVerifier:
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
-            if self.offload:
-                principal = await anyio.to_thread.run_sync(self.authenticator.authenticate, token)
-            else:
-                principal = self.authenticator.authenticate(token)
+            principal = await self._authenticate(token)
         except GuardrailError as exc:
             log.info("bearer token refused: %s", exc)
             return None
@@ -81,6 +79,16 @@ class GuardrailTokenVerifier:
             claims={"iss": principal.issuer} if principal.issuer else None,
             principal=principal,
         )
+
+    async def _authenticate(self, token: str) -> Principal:
+        # JWTAuthenticator.aauthenticate answers cache hits inline, misses on a thread.
+        native = getattr(self.authenticator, "aauthenticate", None)
+        if native is not None:
+            principal: Principal = await native(token)
+            return principal
+        if self.offload:
+            return await anyio.to_thread.run_sync(self.authenticator.authenticate, token)
+        return self.authenticator.authenticate(token)
 
 
 def token_verifier(

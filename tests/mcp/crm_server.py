@@ -39,9 +39,9 @@ def build(args: argparse.Namespace) -> MCPServer:
     resource = f"http://127.0.0.1:{args.port}/mcp"
     if args.policy:
         import guardrail_mcp
-        from mcp_auth import PyJWTVerifier
+        from mcp_auth import authenticator
 
-        verifier = PyJWTVerifier(audience=resource, jwks_url=args.jwks) if args.jwks else None
+        verifier = authenticator(resource, jwks_url=args.jwks) if args.jwks else None
         sinks = [JsonlSink(args.audit)] if args.audit else []
         guard = Guard(Policy.from_file(args.policy), authenticator=verifier, audit=sinks)
         if verifier is not None:

@@ -62,8 +62,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def script_env() -> dict[str, str]:
-    # The server scripts import mcp_auth from this directory.
-    path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    # The server scripts import mcp_auth from here, and it support.jwks from tests/.
+    path = os.pathsep.join([str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")])
     return {**os.environ, "PYTHONPATH": path}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import guardrail_mcp
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp_auth import KeyPair, PyJWTVerifier
+from mcp_auth import KeyPair, authenticator
 from mcp_support import CRM_SERVER, RUG_SERVER, script_env
 from mcp_types import CallToolResult, TextContent
 
@@ -66,7 +66,7 @@ def effects(directory: Path, name: str) -> list[dict[str, object]]:
 
 @pytest.fixture
 def guard(keys: KeyPair) -> Guard:
-    verifier = PyJWTVerifier(audience=AUDIENCE, key=keys.private.public_key())
+    verifier = authenticator(AUDIENCE, key=keys.public_key)
     return Guard(Policy.model_validate(CLIENT_POLICY), authenticator=verifier)
 
 
