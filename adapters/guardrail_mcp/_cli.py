@@ -14,7 +14,7 @@ import httpx2
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from guardrail.errors import ConfigurationError
+from guardrail.errors import ConfigurationError, GuardrailError
 from guardrail_mcp._client import list_all_tools
 from guardrail_mcp._pins import PinStore, qualify, tool_definition
 
@@ -99,8 +99,21 @@ def run_pin(
             async with connect(url=url, command=command, token=token, timeout=timeout) as session:
                 return await pin_tools(session, store, server=server)
 
-    for change in anyio.run(main):
+    try:
+        changes = anyio.run(main)
+    except GuardrailError:
+        raise
+    except Exception as exc:  # transport errors arrive wrapped in exception groups
+        hint = f" (is the bearer token in ${token_env} valid?)" if url is not None else ""
+        raise GuardrailError(f"cannot list the MCP server's tools: {_leaf(exc)}{hint}") from exc
+    for change in changes:
         digest = change.sha256[:16] if change.sha256 else "-"
         print(f"{change.change:9} {change.name}  sha256:{digest}")
     print(f"wrote {pins}", file=sys.stderr)
     return 0
+
+
+def _leaf(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp import Client, ClientSession
 from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams, Tool
 
@@ -93,6 +94,7 @@ class GuardedSession:
         self._principal = principal
         self._listed: dict[str, ListedTool] | None = None
         self._reported: set[tuple[str, str]] = set()
+        self._first_listing = anyio.Lock()
 
     def __getattr__(self, name: str) -> Any:
         # Session-like: anything not governed here is the wrapped session's.
@@ -200,7 +202,9 @@ class GuardedSession:
         """Call ``name`` through the pipeline; a refusal is an ``is_error`` result."""
         who = self._who(None)
         if self._listed is None:
-            await self.refresh()
+            async with self._first_listing:  # one listing for many concurrent first calls
+                if self._listed is None:
+                    await self.refresh()
         qualified = qualify(self.server, name)
         item = (self._listed or {}).get(name)
         if item is None or item.status != "pinned":

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import guardrail_mcp
 import httpx2
+import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_auth import KeyPair
 from mcp_support import HttpServer
 from mcp_types import CallToolResult, TextContent
+
+from guardrail.cli import main as cli_main
 
 
 @asynccontextmanager
@@ -117,3 +123,27 @@ async def test_bad_tokens_get_401(http_server: HttpServer, keys: KeyPair) -> Non
             response = await http.post(http_server.url, json=body, headers={**headers, **auth})
             assert response.status_code == 401, why
             assert "invalid_token" in response.headers["www-authenticate"], why
+
+
+async def test_cli_pin_over_http_with_a_bearer_token(
+    http_server: HttpServer,
+    keys: KeyPair,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`guardrail mcp pin --url` authenticates with the token from the environment."""
+    alice = keys.sign("alice", audience=http_server.url, roles=["support"])
+    monkeypatch.setenv("PIN_TOKEN", alice)
+    pins = tmp_path / "pins.json"
+    argv = ["mcp", "pin", f"--pins={pins}", f"--url={http_server.url}", "--token-env=PIN_TOKEN"]
+    assert await asyncio.to_thread(cli_main, argv) == 0
+    # The server lists per caller: alice's pins are what alice may see.
+    assert guardrail_mcp.PinStore(pins).names() == [
+        "crm/lookup_customer",
+        "crm/refund",
+        "crm/whoami",
+    ]
+    monkeypatch.setenv("PIN_TOKEN", "not-a-token")
+    assert await asyncio.to_thread(cli_main, argv) == 2
+    assert "is the bearer token in $PIN_TOKEN valid?" in capsys.readouterr().err

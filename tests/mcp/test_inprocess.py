@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import guardrail_mcp
@@ -220,3 +221,41 @@ async def test_second_session_claiming_a_seen_server_is_held_to_its_pins() -> No
             assert (await second.list_tools()).tools == []
             refused = await second.call_tool("lookup", {"customer_id": "c-1"})
     assert refused.is_error and "changed since it was pinned" in texts(refused.content)
+
+
+async def test_concurrent_calls_keep_their_own_principal() -> None:
+    """Tasks sharing one guarded session are each decided as their own principal."""
+    guard = Guard(
+        Policy.model_validate(
+            {
+                "rules": [
+                    {
+                        "id": "support",
+                        "allow": ["crm/refund"],
+                        "when": {"roles": ["support"]},
+                        "args": {"amount": {"max": 100}},
+                    },
+                    {
+                        "id": "junior",
+                        "allow": ["crm/refund"],
+                        "when": {"roles": ["junior"]},
+                        "args": {"amount": {"max": 20}},
+                    },
+                ]
+            }
+        )
+    )
+    junior = Principal(subject="jr", roles=frozenset({"junior"}))
+
+    async def refund_as(who: Principal) -> bool:
+        with guard.acting_as(who):
+            await asyncio.sleep(0)  # interleave the tasks
+            result = await session.call_tool("refund", {"order_id": who.subject, "amount": 50})
+            return not result.is_error
+
+    ran: list[str] = []
+    async with Client(make_server(ran)) as raw:
+        session = guardrail_mcp.wrap_session(raw, guard, server="crm")
+        outcomes = await asyncio.gather(*(refund_as(who) for who in [ALICE, junior, BOB] * 10))
+    assert outcomes == [True, False, False] * 10
+    assert len(ran) == 10 and all(r.startswith("refund alice") for r in ran)
