@@ -197,9 +197,15 @@ class GuardedSession:
         arguments: dict[str, Any] | None = None,
         read_timeout_seconds: float | None = None,
         progress_callback: Any = None,
+        *,
+        tool_call_id: str | None = None,
         **kwargs: Any,
     ) -> CallToolResult:
-        """Call ``name`` through the pipeline; a refusal is an ``is_error`` result."""
+        """Call ``name`` through the pipeline; a refusal is an ``is_error`` result.
+
+        ``tool_call_id`` (the model's id for this call) goes into the audit record;
+        other keyword arguments (``meta``, ...) are passed to the session.
+        """
         who = self._who(None)
         if self._listed is None:
             async with self._first_listing:  # one listing for many concurrent first calls
@@ -208,10 +214,13 @@ class GuardedSession:
         qualified = qualify(self.server, name)
         item = (self._listed or {}).get(name)
         if item is None or item.status != "pinned":
-            return self._refuse(qualified, arguments or {}, who, self._why_refused(item, name))
+            reason = self._why_refused(item, name)
+            return self._refuse(qualified, arguments or {}, who, reason, tool_call_id)
         spec = self.guard.tools[qualified]
         try:
-            call = self.guard.new_call(spec, (), arguments or {}, principal=who)
+            call = self.guard.new_call(
+                spec, (), arguments or {}, principal=who, tool_call_id=tool_call_id
+            )
         except GuardrailDenied as exc:
             return self._denied(exc)
 
@@ -280,10 +289,15 @@ class GuardedSession:
         return f"MCP tool {qualified!r} appeared after its server was pinned; refused until pinned"
 
     def _refuse(
-        self, name: str, args: dict[str, Any], who: Principal | None, reason: str
+        self,
+        name: str,
+        args: dict[str, Any],
+        who: Principal | None,
+        reason: str,
+        tool_call_id: str | None,
     ) -> CallToolResult:
         spec = self.guard.tools.get(name) or ToolSpec(name=name, fn=_unknown)
-        call = Call(tool=spec, args=dict(args), principal=who)
+        call = Call(tool=spec, args=dict(args), principal=who, tool_call_id=tool_call_id)
         call.decision = Decision(False, PIN_RULE, reason)
         refusal = PermissionDenied(reason, tool=name, principal=who, rule=PIN_RULE)
         self.guard.engine.refuse(call, refusal)

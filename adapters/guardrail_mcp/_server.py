@@ -172,8 +172,10 @@ def protect(
 
     Pair it with ``MCPServer(token_verifier=token_verifier(guard, resource=URL),
     auth=AuthSettings(...))`` so HTTP callers are verified users (a bad token gets
-    401 from the SDK). Tool names in the policy are the server's own names, or
-    ``{prefix}/{name}`` with ``prefix``. A refused call returns ``is_error=True``
+    401 from the SDK). Over stdio there is no bearer token: pass the local user as
+    ``default_principal`` (e.g. ``guard.authenticate(os.environ["TOKEN"])``).
+    Tool names in the policy are the server's own names, or ``{prefix}/{name}``
+    with ``prefix``. A refused call returns ``is_error=True``
     naming the rule; the tool body never runs. Returns the installed middleware.
     """
     middleware = GuardMiddleware(

@@ -69,8 +69,11 @@ async def test_mcp_call_audit_matches_a_plain_function(tmp_path: Path) -> None:
     async with crm_session(guard, tmp_path) as session:
         with guard.acting_as(ALICE), capture_audit(guard) as events:
             lookup_local(customer_id="c-1")  # type: ignore[operator]
-            result = await session.call_tool("lookup_customer", {"customer_id": "c-1"})
+            result = await session.call_tool(
+                "lookup_customer", {"customer_id": "c-1"}, tool_call_id="call_1"
+            )
     assert not result.is_error
+    assert {e.tool_call_id for e in events if e.tool == "crm/lookup_customer"} == {"call_1"}
     local = [shape(e) for e in events if e.tool == "lookup_local"]
     remote = [shape(e) for e in events if e.tool == "crm/lookup_customer"]
     assert [s[:2] for s in remote] == [("intent", "allowed"), ("outcome", "allowed")]
