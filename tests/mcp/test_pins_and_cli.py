@@ -177,3 +177,27 @@ def test_cli_module_imports_without_mcp() -> None:
         "assert 'mcp' not in sys.modules and 'guardrail_mcp' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+
+
+def test_adapter_is_skipped_with_a_hint_when_mcp_is_missing() -> None:
+    """Without the MCP SDK the registry skips the adapter and says what to install."""
+    code = (
+        "import sys; sys.modules['mcp'] = None\n"
+        "from guardrail.adapters import registry\n"
+        "from guardrail.errors import ConfigurationError\n"
+        "try:\n"
+        "    registry.for_object(object())\n"
+        "except ConfigurationError as exc:\n"
+        "    assert 'guardrail[mcp]' in str(exc) and \"'mcp' adapter\" in str(exc), exc\n"
+        "else:\n"
+        "    raise SystemExit('no error')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+
+
+def test_adapter_is_found_through_the_entry_point() -> None:
+    """guard.wrap() finds MCPAdapter via the guardrail.adapters entry point."""
+    from guardrail.adapters import AdapterRegistry
+
+    adapters = AdapterRegistry().adapters()
+    assert any(isinstance(a, guardrail_mcp.MCPAdapter) for a in adapters)
