@@ -4,18 +4,23 @@ Interception point: the SDK's server middleware (``MCPServer.middleware``), not 
 ``Extension``. Middleware can be added to a server that already exists (extensions
 are fixed at construction), and it sees ``tools/list`` as well as ``tools/call``,
 so one object filters the listing per caller and checks each call with the same
-compiled policy. The principal is the one the SDK's bearer middleware verified
+compiled policy. It must be the innermost middleware (``protect()`` last), so it
+checks exactly what the handler will receive; a later one makes calls fail closed.
+The principal is the one the SDK's bearer middleware verified
 (``get_access_token()``); over stdio, where there is none, ``default_principal``.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import SecretStr
 
@@ -35,6 +40,7 @@ from guardrail_mcp._pins import qualify
 from guardrail_mcp._schema import narrow_schema
 
 Context = ServerRequestContext[Any, Any]
+log = logging.getLogger(__name__)
 
 
 class GuardMiddleware:
@@ -88,6 +94,13 @@ class GuardMiddleware:
         )
 
     async def _call(self, ctx: Context, call_next: CallNext) -> HandlerResult:
+        if self.server.middleware[-1] is not self:
+            # Middleware inside this one could rewrite the call after it was checked.
+            log.error("middleware added after guardrail_mcp.protect(): tools/call refused")
+            raise MCPError(
+                code=INTERNAL_ERROR,
+                message="server misconfigured: guardrail_mcp.protect() must be the last middleware",
+            )
         params = ctx.params or {}
         tool, arguments = params.get("name"), params.get("arguments") or {}
         if not isinstance(tool, str) or not isinstance(arguments, dict):
