@@ -117,11 +117,19 @@ class GuardedSession:
     # -- listing --------------------------------------------------------------------
 
     async def list_tools(
-        self, *, params: PaginatedRequestParams | None = None, **_: Any
+        self,
+        *,
+        params: PaginatedRequestParams | None = None,
+        cursor: str | None = None,
+        **_: Any,
     ) -> ListToolsResult:
-        """The tools the current principal may call, schemas narrowed, in one page."""
-        if params is not None and params.cursor is not None:
-            return ListToolsResult(tools=[])  # every page was folded into the first
+        """The tools the current principal may call, schemas narrowed, in one page.
+
+        Takes ``params=`` (``ClientSession``) or ``cursor=`` (``mcp.Client``); any
+        cursor gets an empty page, since the first page holds every tool.
+        """
+        if cursor is not None or (params is not None and params.cursor is not None):
+            return ListToolsResult(tools=[])
         await self.refresh()
         return ListToolsResult(tools=self.visible_tools())
 
