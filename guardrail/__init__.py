@@ -8,6 +8,15 @@ from guardrail.auth import (
     MultiIssuerAuthenticator,
     StaticAuthenticator,
 )
+from guardrail.budgets import (
+    BudgetKeeper,
+    Ledger,
+    LedgerUnavailable,
+    MemoryLedger,
+    RedisLedger,
+    Usage,
+    ledger_from_uri,
+)
 from guardrail.budgets.limit import Limit
 from guardrail.conditions import Condition
 from guardrail.errors import (
@@ -34,6 +43,7 @@ __all__ = [
     "Authenticator",
     "BackendError",
     "BudgetExceeded",
+    "BudgetKeeper",
     "ClaimMap",
     "Condition",
     "ConfigurationError",
@@ -43,16 +53,22 @@ __all__ = [
     "GuardrailDenied",
     "GuardrailError",
     "JWTAuthenticator",
+    "Ledger",
+    "LedgerUnavailable",
     "Limit",
+    "MemoryLedger",
     "MultiIssuerAuthenticator",
     "PermissionDenied",
     "Policy",
     "PolicyError",
     "Principal",
+    "RedisLedger",
     "Rule",
     "StaticAuthenticator",
+    "Usage",
     "carry_principal",
     "current_call",
     "current_principal",
+    "ledger_from_uri",
     "report_cost",
 ]

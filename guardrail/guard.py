@@ -10,6 +10,9 @@ from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.auth.base import Authenticator
+from guardrail.budgets.keeper import BudgetKeeper, OnError, Usage
+from guardrail.budgets.ledger import Ledger, ledger_from_uri
+from guardrail.budgets.session import SessionScope, current_session
 from guardrail.checks import PolicyChecker
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
@@ -29,7 +32,10 @@ class Guard:
     ``policy`` is a :class:`Policy` or a path to a policy file. ``authenticator``
     turns bearer tokens into principals (``acting_as(token)``). ``audit`` lists
     the sinks that must keep a record of every call; a sink that fails stops the
-    call before the tool runs.
+    call before the tool runs. ``ledger`` counts the policy's ``limits`` (a
+    :class:`Ledger`, ``"memory://"`` or ``"redis://host:port/db"``);
+    ``on_ledger_error`` says whether calls are refused (``"deny"``) or let through
+    and audited as failed open (``"allow"``) while the ledger is unreachable.
     """
 
     def __init__(
@@ -38,12 +44,16 @@ class Guard:
         *,
         authenticator: Authenticator | None = None,
         audit: Iterable[AuditSink] = (),
+        ledger: Ledger | str = "memory://",
+        on_ledger_error: OnError = "deny",
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
         self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
         self.tools: dict[str, ToolSpec] = {}
-        self.steps: list[Step] = [PolicyChecker(self.policy)]
+        self.ledger = ledger_from_uri(ledger) if isinstance(ledger, str) else ledger
+        self.budgets = BudgetKeeper(self.policy.limits, self.ledger, on_error=on_ledger_error)
+        self.steps: list[Step] = [PolicyChecker(self.policy), self.budgets]
         self.engine = Engine(self.steps, self.audit)
 
     # -- identity -----------------------------------------------------------------
@@ -57,6 +67,30 @@ class Guard:
         """Bind a principal (or the one a bearer token proves) for a ``with`` block."""
         principal = who if isinstance(who, Principal) else self.authenticate(who)
         return ActingAs(principal)
+
+    def session(self, session_id: str | None = None) -> SessionScope:
+        """Bind an agent-run session (``with``/``async with``) for ``per: session`` limits.
+
+        Yields the id (a new random one when ``session_id`` is ``None``).
+        """
+        return SessionScope(session_id)
+
+    # -- budgets ------------------------------------------------------------------
+
+    def usage(
+        self,
+        principal: Principal | None = None,
+        *,
+        tool: str | None = None,
+        session: str | None = None,
+    ) -> list[Usage]:
+        """Current use and remaining budget per applicable limit and key.
+
+        Limits keyed by tool are reported for ``tool``, or for every registered tool.
+        """
+        who = principal if principal is not None else current_principal()
+        tools = [tool] if tool is not None else list(self.tools)
+        return self.budgets.usage(who, tools=tools, session=session or current_session())
 
     # -- registering tools --------------------------------------------------------
 
@@ -224,11 +258,24 @@ class Guard:
         try:
             bound = spec.binder.bind(tuple(args), kwargs)
         except ArgumentError as exc:
-            call = Call(tool=spec, args=dict(kwargs), principal=who, tool_call_id=tool_call_id)
-            call.parent = parent
+            call = Call(
+                tool=spec,
+                args=dict(kwargs),
+                principal=who,
+                tool_call_id=tool_call_id,
+                session=current_session(),
+                parent=parent,
+            )
             self.engine.refuse(call, exc)
             raise
-        return Call(tool=spec, args=bound, principal=who, tool_call_id=tool_call_id, parent=parent)
+        return Call(
+            tool=spec,
+            args=bound,
+            principal=who,
+            tool_call_id=tool_call_id,
+            session=current_session(),
+            parent=parent,
+        )
 
     # -- calling by name ----------------------------------------------------------
 

@@ -59,7 +59,12 @@ class Limit(BaseModel):
     tools: tuple[str, ...] = ("*",)
     when: Condition = Condition()
     refund_on_error: bool = True
-    """Release the reservation when the tool raises (cost limits)."""
+    """Release the cost reservation when the tool raises or is cancelled (cost limits;
+    a cost the tool reported with ``report_cost`` before failing is still charged)."""
+    identical: bool = False
+    """Count only calls of the same tool with identical arguments (runaway-loop
+    detection): ``{per: session, calls: 3/minute, identical: true}`` denies the 4th
+    identical call in a minute, with a reason the model can read."""
 
     @model_validator(mode="before")
     @classmethod
@@ -92,6 +97,8 @@ class Limit(BaseModel):
             raise ValueError("a limit has either a 'window' or a 'period', not both")
         if self.concurrent is not None and (self.window or self.period):
             raise ValueError("a 'concurrent' limit counts calls in flight; it takes no window")
+        if self.identical and self.calls is None:
+            raise ValueError("'identical: true' counts repeated calls; it needs 'calls'")
         return self
 
     @property

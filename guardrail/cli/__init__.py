@@ -13,6 +13,7 @@ from guardrail.errors import GuardrailError
 COMMANDS = {
     "policy": "guardrail.cli.policy",
     "demo": "guardrail.cli.demo",
+    "budgets": "guardrail.cli.budgets",
     "mcp": "guardrail.cli.mcp",
 }
 

@@ -1,0 +1,337 @@
+"""``BudgetKeeper``: the pipeline step that reserves budget before a tool runs and
+settles it after.
+
+For each call it works out every applicable limit and key (a principal in two
+teams is charged on both team keys), asks the ledger to reserve them all in one
+atomic operation, and on exit settles what the call really cost: the reported
+cost, the declared cost, or nothing when the tool failed and the limit refunds.
+Concurrent slots are always given back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from guardrail.budgets.ledger import Charge, Held, Kind, Ledger, Refusal, Reservation
+from guardrail.budgets.limit import Limit
+from guardrail.errors import (
+    AuditError,
+    BackendError,
+    BudgetExceeded,
+    ConfigurationError,
+    GuardrailDenied,
+)
+from guardrail.identity import Principal
+from guardrail.pipeline import Call
+
+OnError = Literal["deny", "allow"]
+_STATE = "budget_reservation"
+_TOOL_LEVELS = ("tool", "user+tool")
+
+
+class LedgerUnavailable(GuardrailDenied):
+    """The budget ledger could not be reached, so the call was refused (fail closed).
+
+    Raised ``from`` the :class:`~guardrail.errors.BackendError`; not a
+    :class:`BudgetExceeded`, because no limit was found to be exhausted.
+    """
+
+    decision_kind = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """How much of one limit one key has used, as ``guard.usage()`` reports it."""
+
+    limit: str
+    level: str
+    key: str
+    measure: str
+    used: float
+    maximum: float
+    remaining: float
+    resets_at: datetime | None
+    """Next calendar reset, or when the oldest entry of a sliding window expires."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    limit: Limit
+    value: str
+    charge: Charge
+
+    @property
+    def label(self) -> str:
+        return f"{self.limit.id}:{self.value}"
+
+
+def _applies(limit: Limit, principal: Principal | None) -> bool:
+    when = limit.when
+    if when.is_empty() and not when.anonymous:
+        return True
+    return when.matches(principal)
+
+
+def _values(limit: Limit, principal: Principal | None, tool: str, session: str | None) -> list[str]:
+    """The keys ``limit`` charges for this caller: one, several (teams) or none."""
+    subject = principal.subject if principal is not None else "anonymous"
+    per = limit.per
+    if per == "team":
+        # dict.fromkeys: a team listed twice is still one key, charged once.
+        return list(dict.fromkeys(principal.teams)) if principal is not None else []
+    if per == "org":
+        return [principal.org] if principal is not None and principal.org else []
+    if per == "session":
+        return [session] if session else []
+    return [{"user": subject, "tool": tool, "user+tool": f"{subject}/{tool}", "global": "*"}[per]]
+
+
+def _never_ran(call: Call, error: BaseException | None) -> bool:
+    """A later step refused the call, or its intent record failed: the tool never ran."""
+    return call.refusal is not None or isinstance(error, AuditError)
+
+
+def _args_digest(args: dict[str, Any]) -> str:
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _span_text(limit: Limit) -> str:
+    if limit.concurrent is not None:
+        return "in flight"
+    if limit.window is not None:
+        return f"in the last {limit.window:g}s"
+    return {"day": "today (UTC)", "month": "this month (UTC)"}.get(limit.period or "", "in total")
+
+
+class BudgetKeeper:
+    """Reserve -> settle for every applicable limit, atomically, through a :class:`Ledger`.
+
+    ``on_error="deny"`` refuses calls while the ledger is down (:class:`LedgerUnavailable`);
+    ``"allow"`` lets them through and marks the audit record as failed open.
+    ``lease`` is how long a ``concurrent`` slot survives a process that died holding it.
+    """
+
+    def __init__(
+        self,
+        limits: Iterable[Limit],
+        ledger: Ledger,
+        *,
+        on_error: OnError = "deny",
+        lease: float = 3600.0,
+    ) -> None:
+        if on_error not in ("deny", "allow"):
+            raise ConfigurationError(f"on_ledger_error must be 'deny' or 'allow', not {on_error!r}")
+        self.limits = tuple(limits)
+        self.ledger = ledger
+        self.on_error = on_error
+        self.lease = lease
+        self._by_tool: dict[str, tuple[Limit, ...]] = {}
+        self._shapes = {limit.id: self._shape(limit) for limit in self.limits}
+
+    # -- planning (no I/O) --------------------------------------------------------
+
+    def for_tool(self, tool: str) -> tuple[Limit, ...]:
+        """The limits whose ``tools`` globs match ``tool`` (cached per tool name)."""
+        found = self._by_tool.get(tool)
+        if found is None:
+            found = tuple(
+                limit
+                for limit in self.limits
+                if any(fnmatchcase(tool, pattern) for pattern in limit.tools)
+            )
+            self._by_tool[tool] = found
+        return found
+
+    def plan(
+        self,
+        principal: Principal | None,
+        tool: str,
+        *,
+        cost: float | None = None,
+        args: dict[str, Any] | None = None,
+        session: str | None = None,
+    ) -> list[_Planned]:
+        planned = []
+        for limit in self.for_tool(tool):
+            if not _applies(limit, principal):
+                continue
+            suffix = f":{tool}:{_args_digest(args or {})}" if limit.identical else ""
+            for value in _values(limit, principal, tool, session):
+                key = f"{limit.id}:{limit.per}:{value}{suffix}"
+                planned.append(_Planned(limit, value, self._charge(limit, key, cost)))
+        return planned
+
+    def _charge(self, limit: Limit, key: str, cost: float | None) -> Charge:
+        kind, span, maximum, is_cost = self._shapes[limit.id]
+        amount = (cost or 0.0) if is_cost else 1.0
+        return Charge(key=key, kind=kind, amount=amount, maximum=maximum, span=span)
+
+    def _shape(self, limit: Limit) -> tuple[Kind, float, float, bool]:
+        """How a limit's charges look: kind, span, maximum, counts cost (computed once)."""
+        if limit.concurrent is not None:
+            return "concurrent", self.lease, limit.maximum, False
+        if limit.window is not None:
+            return "window", limit.window, limit.maximum, limit.cost is not None
+        kind: Kind = limit.period or "total"
+        return kind, 0.0, limit.maximum, limit.cost is not None
+
+    # -- the pipeline step -------------------------------------------------------
+
+    def enter(self, call: Call) -> None:
+        tool = call.tool
+        planned = self.plan(
+            call.principal, tool.name, cost=tool.cost, args=call.args, session=call.session
+        )
+        if not planned:
+            return
+        try:
+            result = self.ledger.reserve([p.charge for p in planned], rid=call.call_id)
+        except BackendError as exc:
+            self._ledger_failed(call, exc)
+            return
+        if isinstance(result, Refusal):
+            raise self._refuse(call, planned[result.index], result)
+        call.state[_STATE] = (planned, result)
+        if tool.cost is not None and any(p.limit.cost is not None for p in planned):
+            call.reserved = float(tool.cost)
+        call.state["budget_event"] = {
+            "remaining": {p.label: h.remaining for p, h in zip(planned, result.held, strict=True)}
+        }
+
+    def exit(self, call: Call, error: BaseException | None) -> None:
+        state: tuple[list[_Planned], Reservation] | None = call.state.pop(_STATE, None)
+        if state is None:
+            return
+        planned, reservation = state
+        held = reservation.held
+        amounts = [self._final(p.limit, h, call, error) for p, h in zip(planned, held, strict=True)]
+        if all(a == h.charge.amount for a, h in zip(amounts, held, strict=True)):
+            return  # nothing to change: no round trip
+        event: dict[str, Any] = call.state.setdefault("budget_event", {})
+        try:
+            used = self.ledger.settle(reservation, amounts)
+        except BackendError as exc:
+            # The tool already ran; its result must not be lost to a settle failure.
+            event["detail"] = {"budget_ledger": f"settle failed: {exc}"}
+            return
+        remaining = event.setdefault("remaining", {})
+        for p, now_used in zip(planned, used, strict=True):
+            if p.limit.cost is not None:
+                remaining[p.label] = max(p.charge.maximum - now_used, 0.0)
+
+    @staticmethod
+    def _final(limit: Limit, held: Held, call: Call, error: BaseException | None) -> float:
+        """What a held charge amounts to once the call is over."""
+        if limit.concurrent is not None or _never_ran(call, error):
+            return 0.0
+        if limit.cost is None:
+            return held.charge.amount  # a failed call is still a call (runaway loops)
+        if call.reported_cost is not None:
+            return call.reported_cost
+        if error is not None and limit.refund_on_error:
+            return 0.0
+        return held.charge.amount
+
+    def _ledger_failed(self, call: Call, exc: BackendError) -> None:
+        if self.on_error == "allow":
+            call.state["budget_event"] = {
+                "detail": {"budget_ledger": f"unavailable, failed open: {exc}"}
+            }
+            return
+        call.state["budget_event"] = {"detail": {"budget_ledger": f"unavailable: {exc}"}}
+        raise LedgerUnavailable(
+            f"budget ledger unavailable: {exc} (the call was refused: on_ledger_error='deny')",
+            tool=call.tool.name,
+            principal=call.principal,
+        ) from exc
+
+    def _refuse(self, call: Call, planned: _Planned, refusal: Refusal) -> BudgetExceeded:
+        limit, charge = planned.limit, planned.charge
+        retry = refusal.retry_after
+        call.state["budget_event"] = {
+            "limit": limit.id,
+            "level": limit.per,
+            "limit_key": planned.value,
+            "retry_after": retry,
+            "remaining": {planned.label: max(charge.maximum - refusal.used, 0.0)},
+        }
+        return BudgetExceeded(
+            _message(call.tool.name, planned, refusal),
+            limit=limit.id,
+            level=limit.per,
+            key=planned.value,
+            used=refusal.used,
+            maximum=charge.maximum,
+            retry_after=retry,
+            tool=call.tool.name,
+            principal=call.principal,
+        )
+
+    # -- reporting ----------------------------------------------------------------
+
+    def usage(
+        self,
+        principal: Principal | None,
+        *,
+        tools: Sequence[str] = (),
+        session: str | None = None,
+    ) -> list[Usage]:
+        """Use and remaining budget of every limit that applies to ``principal``.
+
+        Limits keyed by tool are reported for each of ``tools`` their globs match;
+        ``identical`` limits (keyed by arguments) are left out.
+        """
+        planned: list[_Planned] = []
+        for limit in self.limits:
+            if limit.identical or not _applies(limit, principal):
+                continue
+            names = [t for t in tools if limit in self.for_tool(t)]
+            for tool in names if limit.per in _TOOL_LEVELS else ["*"]:
+                for value in _values(limit, principal, tool, session):
+                    key = f"{limit.id}:{limit.per}:{value}"
+                    planned.append(_Planned(limit, value, self._charge(limit, key, 0.0)))
+        if not planned:
+            return []
+        readings = self.ledger.usage([p.charge for p in planned])
+        return [
+            Usage(
+                limit=p.limit.id,
+                level=p.limit.per,
+                key=p.value,
+                measure=p.limit.measure,
+                used=r.used,
+                maximum=p.charge.maximum,
+                remaining=max(p.charge.maximum - r.used, 0.0),
+                resets_at=None if r.reset is None else datetime.fromtimestamp(r.reset, UTC),
+            )
+            for p, r in zip(planned, readings, strict=True)
+        ]
+
+
+def _message(tool: str, planned: _Planned, refusal: Refusal) -> str:
+    limit, charge = planned.limit, planned.charge
+    span = _span_text(limit)
+    if refusal.retry_after is not None:
+        when = f" Retry after {refusal.retry_after:.0f}s."
+    elif charge.amount > charge.maximum:
+        when = f" This call needs {charge.amount:g}, more than the whole limit."
+    else:
+        when = ""
+    if limit.identical:
+        return (
+            f"{tool!r} was already called {refusal.used:g} times with these exact arguments "
+            f"{span} (limit {limit.id!r} allows {charge.maximum:g}): the same call keeps "
+            f"repeating. Change the arguments or stop calling it.{when}"
+        )
+    unit = {"calls": "calls", "cost": "cost", "concurrent": "concurrent calls"}[limit.measure]
+    return (
+        f"budget exceeded for {tool!r}: {limit.per} {planned.value!r} has used "
+        f"{refusal.used:g} of {charge.maximum:g} {unit} {span} (limit {limit.id!r}).{when}"
+    )

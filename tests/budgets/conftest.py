@@ -1,0 +1,52 @@
+"""Fixtures: a real redis-server for the session, and ``ledger`` over both backends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from support.redis_server import INSTALL_HINT, RedisServer, RedisServerMissing
+
+from guardrail.budgets import Ledger, MemoryLedger
+from guardrail.budgets.redis_ledger import RedisLedger
+
+ALL_LEDGERS = ["memory", "redis"]
+
+
+def start_redis() -> RedisServer:
+    """A started server, or a test FAILURE (never a skip) when redis-server is missing."""
+    try:
+        return RedisServer().start()
+    except RedisServerMissing:
+        pytest.fail(INSTALL_HINT)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A server for this test alone (it may be killed and restarted)."""
+    server = start_redis()
+    yield server
+    server.close()
+
+
+def make_ledger(kind: str, request: pytest.FixtureRequest) -> Ledger:
+    if kind == "memory":
+        return MemoryLedger()
+    server: RedisServer = request.getfixturevalue("redis_server")
+    # A fresh key prefix per test: no flushing, no cross-test leaks.
+    return RedisLedger.from_url(server.url, prefix=f"t-{uuid.uuid4().hex[:8]}:")
+
+
+@pytest.fixture(params=ALL_LEDGERS)
+def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
+    made = make_ledger(request.param, request)
+    yield made
+    made.close()
