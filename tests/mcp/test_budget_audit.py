@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import guardrail_mcp
-import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp_support import CRM_SERVER, script_env
 
@@ -81,9 +80,6 @@ async def test_mcp_call_audit_matches_a_plain_function(tmp_path: Path) -> None:
     assert len({e.call_id for e in events if e.tool == "crm/lookup_customer"}) == 1
 
 
-# Limits are parsed but not enforced until the budgets engineer's ledger lands on main.
-# strict xfail: this fails the suite once limits are enforced, so the marker gets removed.
-@pytest.mark.xfail(reason="enable at merge: `limits` enforced once the budget ledger lands")
 async def test_calls_limit_counts_mcp_and_local_calls_together(tmp_path: Path) -> None:
     """A per-user calls limit covers local and MCP calls; over it, the tool never runs."""
     guard, lookup_local = make_guard()
