@@ -17,6 +17,7 @@ import anyio
 from mcp import Client, ClientSession
 from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams, Tool
 
+from guardrail.budgets.session import current_session
 from guardrail.errors import ConfigurationError, GuardrailDenied, PermissionDenied
 from guardrail.guard import Guard
 from guardrail.identity import Principal, current_principal
@@ -305,7 +306,13 @@ class GuardedSession:
         tool_call_id: str | None,
     ) -> CallToolResult:
         spec = self.guard.tools.get(name) or ToolSpec(name=name, fn=_unknown)
-        call = Call(tool=spec, args=dict(args), principal=who, tool_call_id=tool_call_id)
+        call = Call(
+            tool=spec,
+            args=dict(args),
+            principal=who,
+            tool_call_id=tool_call_id,
+            session=current_session(),
+        )
         call.decision = Decision(False, PIN_RULE, reason)
         refusal = PermissionDenied(reason, tool=name, principal=who, rule=PIN_RULE)
         self.guard.engine.refuse(call, refusal)

@@ -278,3 +278,29 @@ async def test_middleware_added_after_protect_fails_closed() -> None:
         with pytest.raises(MCPError, match="must be the last middleware"):
             await client.call_tool("lookup", {"customer_id": "c-1"})
     assert ran == []
+
+
+async def test_per_session_limit_and_cost_on_mcp_calls() -> None:
+    """`per: session` and cost limits count guarded MCP calls like local ones."""
+    guard = Guard(
+        Policy.model_validate(
+            {
+                "rules": [{"id": "read", "allow": ["crm/lookup"]}],
+                "limits": [
+                    {"id": "run-calls", "per": "session", "calls": 2},
+                    {"id": "spend", "per": "user", "cost": 5},
+                ],
+            }
+        )
+    )
+    async with Client(make_server([])) as raw:
+        session = guardrail_mcp.wrap_session(raw, guard, server="crm", cost={"crm/lookup": 2})
+        with guard.acting_as(BOB):
+            async with guard.session("run-1"):
+                results = [await session.call_tool("lookup", {"customer_id": "c"}) for _ in "abc"]
+            async with guard.session("run-2"):
+                over_spend = await session.call_tool("lookup", {"customer_id": "c"})
+    assert [r.is_error for r in results] == [False, False, True]
+    assert results[2].meta and results[2].meta["guardrail"]["decision"] == "budget_exceeded"
+    assert "run-calls" in texts(results[2].content)
+    assert over_spend.is_error and "spend" in texts(over_spend.content)
