@@ -14,6 +14,7 @@ COMMANDS = {
     "policy": "guardrail.cli.policy",
     "demo": "guardrail.cli.demo",
     "budgets": "guardrail.cli.budgets",
+    "mcp": "guardrail.cli.mcp",
 }
 
 

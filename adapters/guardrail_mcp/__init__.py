@@ -1,0 +1,38 @@
+"""guardrail for MCP: governed client sessions, protected servers, pinned tools.
+
+Client side::
+
+    session = guardrail_mcp.wrap_session(client_session, guard, server="crm")
+    tools = await session.list_tools()          # what the current user may call
+    result = await session.call_tool("lookup_customer", {"customer_id": "c-1"})
+
+Server side::
+
+    server = MCPServer("crm", token_verifier=token_verifier(guard, resource=URL),
+                       auth=AuthSettings(issuer_url=..., resource_server_url=URL,
+                                         validate_token_resource=True))
+    protect(server, guard)
+"""
+
+from guardrail_mcp._adapter import MCPAdapter
+from guardrail_mcp._auth import GuardedAccessToken, GuardrailTokenVerifier, token_verifier
+from guardrail_mcp._client import PIN_RULE, GuardedSession, ListedTool, wrap_session
+from guardrail_mcp._pins import PinStore, qualify, tool_definition, tool_digest
+from guardrail_mcp._server import GuardMiddleware, protect
+
+__all__ = [
+    "PIN_RULE",
+    "GuardMiddleware",
+    "GuardedAccessToken",
+    "GuardedSession",
+    "GuardrailTokenVerifier",
+    "ListedTool",
+    "MCPAdapter",
+    "PinStore",
+    "protect",
+    "qualify",
+    "token_verifier",
+    "tool_definition",
+    "tool_digest",
+    "wrap_session",
+]

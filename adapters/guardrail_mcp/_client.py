@@ -1,0 +1,421 @@
+"""Client side: a session-like wrapper over an MCP ``ClientSession`` or ``mcp.Client``.
+
+``list_tools()`` shows only what the current principal may call (schemas
+narrowed); ``call_tool()`` runs the remote call through the guard's pipeline
+under the server-qualified name (``crm/lookup_customer``), so policies, budgets
+and audit apply as to a local function.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from mcp import Client, ClientSession
+from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams, Tool
+
+from guardrail.budgets.session import current_session
+from guardrail.errors import ConfigurationError, GuardrailDenied, PermissionDenied
+from guardrail.guard import Guard
+from guardrail.identity import Principal, current_principal
+from guardrail.pipeline import Call
+from guardrail.policy.decision import Decision
+from guardrail.tools import ToolSpec
+from guardrail_mcp._common import (
+    CostSpec,
+    OnDenied,
+    RemoteToolError,
+    cost_for,
+    denial_result,
+    ensure_registered,
+)
+from guardrail_mcp._pins import (
+    PinStatus,
+    PinStore,
+    changed_fields,
+    qualify,
+    tool_definition,
+    tool_digest,
+)
+from guardrail_mcp._schema import narrow_schema
+
+PIN_RULE = "guardrail_mcp.pin"
+"""The rule id audit records carry when a call is refused for an unpinned tool."""
+_MAX_PAGES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ListedTool:
+    """A tool as the server last listed it, with its pin status."""
+
+    tool: Tool
+    name: str
+    """Server-qualified name (``crm/lookup_customer``)."""
+    sha256: str
+    pinned: str | None
+    """The digest this tool is pinned to (``None``: never pinned)."""
+    status: PinStatus
+
+
+class GuardedSession:
+    """An MCP session whose tools go through a :class:`~guardrail.Guard`.
+
+    Everything but ``list_tools`` / ``call_tool`` is delegated to the wrapped
+    session. ``server`` names the server in policies (``crm`` in ``crm/*``);
+    by default it is the name the server gave in its initialize result.
+    ``trusted=False`` (the default) means the server's tool annotations
+    (``read_only_hint``, ...) are informational only: guardrail never lets them
+    decide anything, and :meth:`annotations` returns ``None`` for them.
+    """
+
+    def __init__(
+        self,
+        session: ClientSession | Client,
+        guard: Guard,
+        *,
+        server: str | None = None,
+        pins: PinStore | str | None = None,
+        trusted: bool = False,
+        cost: CostSpec = None,
+        principal: Principal | None = None,
+        on_denied: OnDenied = "result",
+    ) -> None:
+        if server is not None and ("/" in server or not server):
+            raise ConfigurationError(f"bad MCP server name {server!r} (no '/', not empty)")
+        self.session = session
+        self.guard = guard
+        self.pins = _store_for(guard, pins)
+        self.trusted = trusted
+        self.on_denied = on_denied
+        self._server = server
+        self._cost = cost
+        self._principal = principal
+        self._listed: dict[str, ListedTool] | None = None
+        self._reported: set[tuple[str, str]] = set()
+        self._first_listing = anyio.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        # Session-like: anything not governed here is the wrapped session's.
+        if name == "session":  # not set yet (half-built object): no recursion
+            raise AttributeError(name)
+        return getattr(self.session, name)
+
+    @property
+    def server(self) -> str:
+        """The server's name in policies and audit records."""
+        if self._server is None:
+            info = self.session.server_info
+            if info is None or not info.name:
+                raise ConfigurationError(
+                    "the MCP server did not give a name: wrap_session(session, guard, server=...)"
+                )
+            self._server = info.name.replace("/", "_")
+        return self._server
+
+    # -- listing --------------------------------------------------------------------
+
+    async def list_tools(
+        self,
+        *,
+        params: PaginatedRequestParams | None = None,
+        cursor: str | None = None,
+        **_: Any,
+    ) -> ListToolsResult:
+        """The tools the current principal may call, schemas narrowed, in one page.
+
+        Takes ``params=`` (``ClientSession``) or ``cursor=`` (``mcp.Client``); any
+        cursor gets an empty page, since the first page holds every tool.
+        """
+        if cursor is not None or (params is not None and params.cursor is not None):
+            return ListToolsResult(tools=[])
+        await self.refresh()
+        return ListToolsResult(tools=self.visible_tools())
+
+    async def refresh(self) -> dict[str, ListedTool]:
+        """List every tool the server has now and check each against its pin."""
+        tools = await self._fetch_all()
+        server = self.server
+        first_sight = not self.pins.knows(server)
+        listed: dict[str, ListedTool] = {}
+        for tool in tools:
+            listed[tool.name] = self._check(qualify(server, tool.name), tool, first_sight)
+        self.pins.mark_seen(server)
+        self._listed = listed
+        return listed
+
+    def listed(self) -> dict[str, ListedTool]:
+        """The last listing by tool name (empty before the first)."""
+        return dict(self._listed or {})
+
+    def visible_tools(self, principal: Principal | None = None) -> list[Tool]:
+        """Of the last listing, what ``principal`` (default: current) may call."""
+        who = self._who(principal)
+        ok = [item for item in (self._listed or {}).values() if item.status == "pinned"]
+        allowed = set(self.guard.visible_tools(who, [item.name for item in ok]))
+        return [
+            item.tool.model_copy(
+                update={
+                    "input_schema": narrow_schema(
+                        item.tool.input_schema, self.guard.regions(item.name, who)
+                    )
+                }
+            )
+            for item in ok
+            if item.name in allowed
+        ]
+
+    def annotations(self, tool: str) -> Any:
+        """The server's annotations for ``tool`` when the server is trusted, else ``None``."""
+        item = (self._listed or {}).get(tool)
+        return item.tool.annotations if item is not None and self.trusted else None
+
+    def repin(self, names: Sequence[str] | None = None) -> list[str]:
+        """Accept the current definitions of changed or new tools (or of ``names``)."""
+        accepted = []
+        for item in (self._listed or {}).values():
+            wanted = item.status != "pinned" if names is None else item.tool.name in names
+            if not wanted:
+                continue
+            self.pins.pin(item.name, tool_definition(item.tool))
+            self.guard.audit.notice(
+                item.name,
+                "allowed",
+                f"MCP tool {item.name!r} re-pinned",
+                server=self.server,
+                old_sha256=item.pinned,
+                new_sha256=item.sha256,
+            )
+            accepted.append(item.tool.name)
+        if accepted:
+            self._listed = {
+                name: _repinned(item) if name in accepted else item
+                for name, item in (self._listed or {}).items()
+            }
+            for name in accepted:
+                self._register(self._listed[name])
+        return accepted
+
+    # -- calling --------------------------------------------------------------------
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        read_timeout_seconds: float | None = None,
+        progress_callback: Any = None,
+        *,
+        tool_call_id: str | None = None,
+        **kwargs: Any,
+    ) -> CallToolResult:
+        """Call ``name`` through the pipeline; a refusal is an ``is_error`` result.
+
+        ``tool_call_id`` (the model's id for this call) goes into the audit record;
+        other keyword arguments (``meta``, ...) are passed to the session.
+        """
+        who = self._who(None)
+        if self._listed is None:
+            async with self._first_listing:  # one listing for many concurrent first calls
+                if self._listed is None:
+                    await self.refresh()
+        qualified = qualify(self.server, name)
+        item = (self._listed or {}).get(name)
+        if item is None or item.status != "pinned":
+            reason = self._why_refused(item, name)
+            return self._refuse(qualified, arguments or {}, who, reason, tool_call_id)
+        spec = self.guard.tools[qualified]
+        try:
+            call = self.guard.new_call(
+                spec, (), arguments or {}, principal=who, tool_call_id=tool_call_id
+            )
+        except GuardrailDenied as exc:
+            return self._denied(exc)
+
+        async def remote(**args: Any) -> CallToolResult:
+            result = await self._send(name, args, read_timeout_seconds, progress_callback, kwargs)
+            if result.is_error:
+                raise RemoteToolError(result)
+            return result
+
+        try:
+            result: CallToolResult = await self.guard.engine.run_async(call, remote, (), call.args)
+        except RemoteToolError as failed:
+            return failed.result  # type: ignore[no-any-return]
+        except GuardrailDenied as exc:
+            return self._denied(exc)
+        return result
+
+    # -- internals ------------------------------------------------------------------
+
+    def _who(self, principal: Principal | None) -> Principal | None:
+        if principal is not None:
+            return principal
+        return self._principal if self._principal is not None else current_principal()
+
+    def _check(self, name: str, tool: Tool, first_sight: bool) -> ListedTool:
+        digest = tool_digest(tool)
+        if first_sight and self.pins.get(name) is None and self.pins.tofu:
+            self.pins.pin(name, tool_definition(tool))
+        pin = self.pins.get(name)
+        status = self.pins.status(name, digest, first_sight=first_sight)
+        item = ListedTool(tool, name, digest, pin.sha256 if pin else None, status)
+        if status == "pinned":
+            self._register(item)
+        elif (name, digest) not in self._reported:
+            self._reported.add((name, digest))
+            self._notice_unpinned(item, pin.definition if pin else None)
+        return item
+
+    def _notice_unpinned(self, item: ListedTool, old: Any) -> None:
+        what = "changed since it was pinned" if item.status == "changed" else "is not pinned"
+        self.guard.audit.notice(
+            item.name,
+            "denied",
+            f"MCP tool {item.name!r} {what}; refused until re-pinned",
+            server=self.server,
+            change=item.status,
+            old_sha256=item.pinned,
+            new_sha256=item.sha256,
+            fields=changed_fields(old, tool_definition(item.tool)),
+        )
+
+    def _register(self, item: ListedTool) -> ToolSpec:
+        return ensure_registered(
+            self.guard, item.name, item.tool.description or "", cost_for(self._cost, item.name)
+        )
+
+    def _why_refused(self, item: ListedTool | None, name: str) -> str:
+        qualified = qualify(self.server, name)
+        if item is None:
+            return f"MCP server {self.server!r} did not list a tool named {name!r}"
+        if item.status == "changed":
+            return (
+                f"MCP tool {qualified!r} changed since it was pinned "
+                f"(pinned sha256 {item.pinned}, now {item.sha256}); refused until re-pinned"
+            )
+        return f"MCP tool {qualified!r} appeared after its server was pinned; refused until pinned"
+
+    def _refuse(
+        self,
+        name: str,
+        args: dict[str, Any],
+        who: Principal | None,
+        reason: str,
+        tool_call_id: str | None,
+    ) -> CallToolResult:
+        spec = self.guard.tools.get(name) or ToolSpec(name=name, fn=_unknown)
+        call = Call(
+            tool=spec,
+            args=dict(args),
+            principal=who,
+            tool_call_id=tool_call_id,
+            session=current_session(),
+        )
+        call.decision = Decision(False, PIN_RULE, reason)
+        refusal = PermissionDenied(reason, tool=name, principal=who, rule=PIN_RULE)
+        self.guard.engine.refuse(call, refusal)
+        return self._denied(refusal)
+
+    def _denied(self, exc: GuardrailDenied) -> CallToolResult:
+        if self.on_denied == "raise":
+            raise exc
+        return denial_result(exc)
+
+    async def _fetch_all(self) -> list[Tool]:
+        return await list_all_tools(self.session)
+
+    async def _send(
+        self,
+        name: str,
+        args: dict[str, Any],
+        read_timeout_seconds: float | None,
+        progress_callback: Any,
+        options: dict[str, Any],
+    ) -> CallToolResult:
+        return await self.session.call_tool(
+            name,
+            args,
+            read_timeout_seconds=read_timeout_seconds,
+            progress_callback=progress_callback,
+            **options,
+        )
+
+
+async def list_all_tools(session: ClientSession | Client) -> list[Tool]:
+    """Every tool the server lists now, all pages."""
+    tools: list[Tool] = []
+    cursor: str | None = None
+    for _ in range(_MAX_PAGES):
+        if isinstance(session, Client):
+            page = await session.list_tools(cursor=cursor, cache_mode="refresh")
+        else:
+            params = PaginatedRequestParams(cursor=cursor) if cursor is not None else None
+            page = await session.list_tools(params=params)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            return tools
+    raise ConfigurationError(f"the MCP server lists more than {_MAX_PAGES} pages of tools")
+
+
+_GUARD_PINS: weakref.WeakKeyDictionary[Guard, PinStore] = weakref.WeakKeyDictionary()
+
+
+def _store_for(guard: Guard, pins: PinStore | str | None) -> PinStore:
+    """The given store, a pin file, or the guard's in-memory store.
+
+    Sharing one store per guard means a second session that claims a server name
+    already seen (a reconnect, another user, or an impostor) is held to the pins
+    of the first, instead of being trusted on its own first listing.
+    """
+    if isinstance(pins, PinStore):
+        return pins
+    if pins is not None:
+        return PinStore(pins)
+    store = _GUARD_PINS.get(guard)
+    if store is None:
+        store = _GUARD_PINS[guard] = PinStore()
+    return store
+
+
+def _repinned(item: ListedTool) -> ListedTool:
+    return ListedTool(item.tool, item.name, item.sha256, item.sha256, "pinned")
+
+
+async def _unknown(**_: Any) -> None:  # the spec of a refused, never-registered tool
+    raise AssertionError("never called")
+
+
+def wrap_session(
+    session: ClientSession | Client,
+    guard: Guard,
+    *,
+    server: str | None = None,
+    pins: PinStore | str | None = None,
+    trusted: bool = False,
+    cost: CostSpec = None,
+    principal: Principal | None = None,
+    on_denied: OnDenied = "result",
+) -> GuardedSession:
+    """Govern an MCP client session (or ``mcp.Client``) with ``guard``.
+
+    Tools are named ``{server}/{tool}`` in policies and audit records; prefer an
+    explicit ``server`` (the default is the name the server gives itself). ``pins``
+    is a :class:`PinStore`, a pin-file path, or ``None``: the guard's in-memory
+    store, shared by all its sessions, which trusts a server's first listing.
+    ``cost`` is the cost of every tool, a mapping by qualified name, or a function.
+    ``on_denied="raise"`` raises ``PermissionDenied``/``BudgetExceeded`` instead of
+    returning an ``is_error`` result.
+    """
+    return GuardedSession(
+        session,
+        guard,
+        server=server,
+        pins=pins,
+        trusted=trusted,
+        cost=cost,
+        principal=principal,
+        on_denied=on_denied,
+    )

@@ -1,0 +1,103 @@
+"""Pieces the client and server sides share: registering remote tools, denial results."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from mcp_types import CallToolResult, TextContent
+
+from guardrail.errors import ArgumentError, ConfigurationError, GuardrailDenied
+from guardrail.guard import Guard
+from guardrail.tools import ArgBinder, ToolSpec
+
+OnDenied = Literal["result", "raise"]
+CostSpec = float | Mapping[str, float] | Callable[[str], float | None] | None
+_MARK = "__guardrail_mcp__"
+
+
+class JSONArgs(ArgBinder):
+    """Arguments of an MCP tool: one JSON object, passed through as given.
+
+    The server validates them against the tool's input schema; the policy sees
+    exactly what the server will receive (no coercion on the way).
+    """
+
+    def __init__(self) -> None:  # no Python signature to inspect
+        self.names = ()
+        self.skip_first = False
+        self.model = None
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        if args:
+            raise ArgumentError("MCP tools take keyword arguments (a JSON object) only")
+        return dict(kwargs)
+
+    def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
+        return bound
+
+    def invoke_args(
+        self, original: tuple[Any, ...], bound: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (), dict(bound)
+
+
+def _placeholder(name: str) -> Callable[..., Any]:
+    async def mcp_tool(**arguments: Any) -> Any:
+        raise ConfigurationError(
+            f"{name!r} is an MCP tool: call it through its guarded session or server"
+        )
+
+    setattr(mcp_tool, _MARK, True)
+    mcp_tool.__qualname__ = mcp_tool.__name__ = name.replace("/", "__")
+    return mcp_tool
+
+
+def cost_for(cost: CostSpec, name: str) -> float | None:
+    if cost is None or isinstance(cost, int | float):
+        return cost
+    if isinstance(cost, Mapping):
+        found = cost.get(name)
+        return float(found) if found is not None else None
+    return cost(name)
+
+
+def ensure_registered(guard: Guard, name: str, description: str, cost: float | None) -> ToolSpec:
+    """Register the MCP tool ``name`` with ``guard`` once; keep its description current.
+
+    Several sessions to one server share the registration; a local tool of the
+    same name is an error (it would shadow or be shadowed).
+    """
+    spec = guard.tools.get(name)
+    if spec is not None and getattr(spec.fn, _MARK, False):
+        if spec.description != description or spec.cost != cost:
+            spec = dataclasses.replace(spec, description=description, cost=cost)
+            guard.tools[name] = spec
+        return spec
+    return guard.register(
+        _placeholder(name), name=name, description=description, cost=cost, binder=JSONArgs()
+    )
+
+
+def denial_result(exc: GuardrailDenied) -> CallToolResult:
+    """What the model reads instead of a crash: ``is_error`` with the reason."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=exc.reason)],
+        is_error=True,
+        _meta={
+            "guardrail": {
+                "decision": exc.decision_kind,
+                "rule": exc.rule,
+                "tool": exc.tool,
+            }
+        },
+    )
+
+
+class RemoteToolError(Exception):
+    """The tool ran and reported an error (``is_error``): recorded as the call's outcome."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("the MCP tool returned an error result")
+        self.result = result
