@@ -1,6 +1,7 @@
 """guardrail: each agent tool call made as a real user, allowed by policy, within budget,
 and on the record."""
 
+from guardrail.audit import AuditEvent, ChainLog, SpanEmitter, verify
 from guardrail.auth.base import Authenticator, StaticAuthenticator
 from guardrail.budgets.limit import Limit
 from guardrail.conditions import Condition
@@ -24,10 +25,12 @@ from guardrail.policy import Constraint, Decision, Policy, Rule
 __all__ = [
     "ArgumentError",
     "AuditError",
+    "AuditEvent",
     "AuthenticationError",
     "Authenticator",
     "BackendError",
     "BudgetExceeded",
+    "ChainLog",
     "Condition",
     "ConfigurationError",
     "Constraint",
@@ -41,9 +44,11 @@ __all__ = [
     "PolicyError",
     "Principal",
     "Rule",
+    "SpanEmitter",
     "StaticAuthenticator",
     "carry_principal",
     "current_call",
     "current_principal",
     "report_cost",
+    "verify",
 ]

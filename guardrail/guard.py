@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
+from opentelemetry.trace import TracerProvider
+
+from guardrail.audit.otel import SpanEmitter
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.auth.base import Authenticator
 from guardrail.checks import PolicyChecker
@@ -29,7 +32,10 @@ class Guard:
     ``policy`` is a :class:`Policy` or a path to a policy file. ``authenticator``
     turns bearer tokens into principals (``acting_as(token)``). ``audit`` lists
     the sinks that must keep a record of every call; a sink that fails stops the
-    call before the tool runs.
+    call before the tool runs. Every call is an OpenTelemetry span
+    (``execute_tool {tool}``) from ``tracer_provider`` (default: the global one;
+    a no-op without an SDK); ``span_arguments`` / ``span_results`` opt in to
+    recording redacted arguments and results on it.
     """
 
     def __init__(
@@ -38,12 +44,24 @@ class Guard:
         *,
         authenticator: Authenticator | None = None,
         audit: Iterable[AuditSink] = (),
+        tracer_provider: TracerProvider | None = None,
+        span_arguments: bool = False,
+        span_results: bool = False,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
         self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
         self.tools: dict[str, ToolSpec] = {}
-        self.steps: list[Step] = [PolicyChecker(self.policy)]
+        # The span step goes first: it covers the whole call and puts the trace and
+        # span ids in call.state before any audit record is written.
+        self.spans = SpanEmitter(
+            tracer_provider,
+            arguments=span_arguments,
+            results=span_results,
+            redactor=self.audit.redactor,
+            policy_digest=self.policy.digest,
+        )
+        self.steps: list[Step] = [self.spans, PolicyChecker(self.policy)]
         self.engine = Engine(self.steps, self.audit)
 
     # -- identity -----------------------------------------------------------------

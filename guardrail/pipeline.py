@@ -39,6 +39,8 @@ class Call:
     error: BaseException | None = None
     reserved: float | None = None
     reported_cost: float | None = None
+    result: Any = None
+    """What the tool returned (set before the steps are unwound)."""
     state: dict[str, Any] = field(default_factory=dict)
     """Scratch space for steps (a reservation, a span, ...), keyed by step."""
 
@@ -148,6 +150,7 @@ class Engine:
             self.finish(call, exc)
             raise
         _current_call.reset(token)
+        call.result = result
         self.finish(call, None)
         return result
 
@@ -163,5 +166,6 @@ class Engine:
             self.finish(call, exc)
             raise
         _current_call.reset(token)
+        call.result = result
         self.finish(call, None)
         return result

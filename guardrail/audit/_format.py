@@ -14,6 +14,7 @@ line's ``hash`` (64 zeros for the first line of a chain).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -127,6 +128,9 @@ class Scanner:
     first_seq: int | None = None
     keyed_warned: bool = False
     hashes_checked: bool = True
+    watch: frozenset[int] = frozenset()
+    """Seqs whose line hash to keep in ``seen`` (e.g. the ones checkpoints sign)."""
+    seen: dict[int, str] = field(default_factory=dict)
     file_first: dict[str, Any] = field(default_factory=dict)
     """``data`` of the first record of the current file."""
 
@@ -242,6 +246,20 @@ class Scanner:
         self.prevs = prevs if prevs is not None else {last}
         self.trusted = True
         self.last_hash = last
+        if seq in self.watch:
+            self.seen[seq] = last
+
+    def copy(self) -> Scanner:
+        """An independent copy of the state (to resume checking from here)."""
+        twin = dataclasses.replace(self)
+        twin.prevs = set(self.prevs) if self.prevs is not None else None
+        twin.seen = dict(self.seen)
+        return twin
+
+    def state(self) -> tuple[Any, ...]:
+        """What decides how later lines are judged (for comparing two runs)."""
+        prevs = frozenset(self.prevs) if self.prevs is not None else None
+        return (self.expected, prevs, self.trusted, self.chain, self.alg, self.keyed_warned)
 
     def appended(self, seq: int, hash_: str) -> None:
         """Note a line this process wrote itself (already known to be good)."""

@@ -72,7 +72,7 @@ class ChainLog:
         batch_interval: float = 0.05,
         rotate_bytes: int | None = None,
         rotate_daily: bool = False,
-        signing_key: Ed25519PrivateKey | bytes | str | Path | None = None,
+        signing_key: Ed25519PrivateKey | bytes | str | os.PathLike[str] | None = None,
         checkpoint_every: int | None = None,
         verify_on_open: bool = True,
     ) -> None:

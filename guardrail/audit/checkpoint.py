@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,7 +108,7 @@ def read_checkpoints(path: str | Path) -> Iterator[Checkpoint | str]:
                 yield f"{path}:{number}: malformed checkpoint ({exc})"
 
 
-def private_key(source: Ed25519PrivateKey | bytes | str | Path) -> Ed25519PrivateKey:
+def private_key(source: Ed25519PrivateKey | bytes | str | os.PathLike[str]) -> Ed25519PrivateKey:
     """An Ed25519 private key from a key object, PEM bytes or a PEM file path."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -121,7 +122,7 @@ def private_key(source: Ed25519PrivateKey | bytes | str | Path) -> Ed25519Privat
     return key
 
 
-def public_key(source: Ed25519PublicKey | bytes | str | Path) -> Ed25519PublicKey:
+def public_key(source: Ed25519PublicKey | bytes | str | os.PathLike[str]) -> Ed25519PublicKey:
     """An Ed25519 public key from a key object, PEM bytes or a PEM file path."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -136,7 +137,7 @@ def public_key(source: Ed25519PublicKey | bytes | str | Path) -> Ed25519PublicKe
 
 
 def public_keys(
-    sources: Iterable[Ed25519PublicKey | bytes | str | Path],
+    sources: Iterable[Ed25519PublicKey | bytes | str | os.PathLike[str]],
 ) -> dict[str, Ed25519PublicKey]:
     """Public keys by fingerprint."""
     keys = [public_key(s) for s in sources]

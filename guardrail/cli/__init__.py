@@ -13,6 +13,7 @@ from guardrail.errors import GuardrailError
 COMMANDS = {
     "policy": "guardrail.cli.policy",
     "demo": "guardrail.cli.demo",
+    "audit": "guardrail.cli.audit",
 }
 
 
