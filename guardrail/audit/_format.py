@@ -136,7 +136,7 @@ class Scanner:
 
     def feed(self, line: bytes, file: str, lineno: int, first_in_file: bool) -> list[Break]:
         """Check one complete line (without newline); return the breaks it shows."""
-        guess = self.expected if self.expected is not None else guess_seq(line)
+        guess = self.expected if self.expected is not None else self._first_guess(line)
         try:
             rec = parse(line, self.key)
         except ValueError as exc:
@@ -151,7 +151,7 @@ class Scanner:
             breaks += self._file_start(rec, file, lineno)
         hash_ok = self._hash_ok(rec, file, lineno, breaks)
         if not hash_ok:
-            seq = self.expected if self.expected is not None else rec.seq
+            seq = guess if guess is not None else rec.seq
             breaks.append(Break(seq, file, lineno, "hash mismatch: line altered (or wrong key)"))
             self._advance(seq, rec.hash, {rec.hash, rec.computed})
             return breaks
@@ -161,6 +161,13 @@ class Scanner:
             self.chain = rec.data.get("chain", self.chain)
         breaks += self._link(rec, file, lineno)
         return breaks
+
+    def _first_guess(self, line: bytes) -> int | None:
+        """The seq a line should have when nothing is known yet: 1, unless it continues
+        a rotated file (then what it says)."""
+        if self.records == 0 and b'"kind":"rotate"' not in line:
+            return 1
+        return guess_seq(line)
 
     def _file_start(self, rec: Record, file: str, lineno: int) -> list[Break]:
         self.file_first = rec.data
