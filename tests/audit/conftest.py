@@ -33,9 +33,14 @@ POLICY = {
     "rules": [
         {
             "id": "support-refunds",
-            "allow": ["refund", "lookup", "boom", "slow"],
+            "allow": ["refund"],
             "when": {"roles": ["support"]},
             "args": {"amount": {"max": 100}},
+        },
+        {
+            "id": "support-tools",
+            "allow": ["lookup", "boom", "slow"],
+            "when": {"roles": ["support"]},
         },
         {
             "id": "no-contractor-refunds",
