@@ -106,3 +106,9 @@ def make_guard(policy: Policy, provider: TracerProvider) -> GuardFactory:
 @pytest.fixture
 def log_path(tmp_path: Path) -> Path:
     return tmp_path / "audit.jsonl"
+
+
+@pytest.fixture
+def secrets() -> tuple[str, ...]:
+    """Values that must never reach a span, a log line or an audit record (JWT first)."""
+    return SECRETS
