@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import threading
 import time
 import uuid
@@ -56,10 +57,12 @@ class ChainLog:
     without checkpoints, cutting whole records off the end is undetectable.
 
     Concurrency: threads share one instance (a lock orders appends). Several
-    processes may open the same path: each append holds an exclusive
-    ``fcntl.flock`` on ``<path>.lock``, first reads and checks whatever other
-    processes appended (following a rotation they did), then writes, so all of
-    them extend one chain. ``flock`` is local-host only: not for NFS.
+    processes may open the same path, or inherit an open log through ``fork``
+    (pre-forking servers; the child takes its own lock descriptor on first use).
+    Each append holds an exclusive ``fcntl.flock`` on ``<path>.lock``, first
+    reads and checks whatever other processes appended (following a rotation
+    they did), then writes, so all of them extend one chain. ``flock`` is
+    local-host only: not for NFS.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class ChainLog:
         self._day = _today()
         self._line = 0
         self._verify_on_open = verify_on_open
+        self._pid = os.getpid()
         try:
             self._lock_fd = os.open(
                 f"{self.path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640
@@ -125,6 +129,8 @@ class ChainLog:
     def append(self, kind: Literal["event"], data: dict[str, Any]) -> int:
         """Append one record and return its seq."""
         data_json = canonical(data)
+        if self._pid != os.getpid():
+            self._after_fork()
         with self._lock:
             if self._closed:
                 raise AuditError(f"audit log {self.path} is closed")
@@ -196,9 +202,30 @@ class ChainLog:
 
     # -- files ---------------------------------------------------------------------
 
-    def _open_file(self) -> None:
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        self._fd = os.open(self.path, flags, 0o640)
+    def _after_fork(self) -> None:
+        """In a forked child: take a lock descriptor of our own.
+
+        A flock taken through an inherited descriptor is the parent's lock too, so
+        it would not keep the two apart. The log descriptor itself can be shared:
+        writes use O_APPEND and reads pread, so its shared offset does not matter.
+        """
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        if self._closed:
+            return
+        try:
+            os.close(self._lock_fd)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            self._lock_fd = os.open(f"{self.path}.lock", flags, 0o640)
+        except OSError as exc:
+            raise AuditError(f"cannot reopen audit lock {self.path} after fork: {exc}") from exc
+
+    def _open_file(self, rotated: Path | None = None) -> None:
+        if rotated is not None:
+            self._fd = os.open(rotated, os.O_RDONLY | os.O_CLOEXEC)
+        else:
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+            self._fd = os.open(self.path, flags, 0o640)
         st = os.fstat(self._fd)
         self._ino = (st.st_dev, st.st_ino)
         self._end = 0
@@ -243,11 +270,30 @@ class ChainLog:
             raise AuditError(f"audit log {self.path} was removed while open") from None
         if (st.st_dev, st.st_ino) != self._ino:
             self._catch_up()  # what others wrote to the old file before rotating it
-            os.close(self._fd)
-            self._open_file()
+            self._follow_rotations()
         self._catch_up()
         if self._end == 0:
             self._write_first("start", previous=None)
+
+    def _follow_rotations(self) -> None:
+        """Read every file others rotated out since ours, in order, up to the live one.
+
+        Rotated files are named ``<path>.<last seq>``, so the one after ours is
+        the one with the smallest last seq above ours.
+        """
+        pattern = re.compile(re.escape(self.path.name) + r"\.(\d{12})")
+        while True:
+            later = sorted(
+                int(m.group(1))
+                for m in map(pattern.fullmatch, os.listdir(self.path.parent))
+                if m and int(m.group(1)) > self.seq
+            )
+            os.close(self._fd)
+            if not later:
+                self._open_file()
+                return
+            self._open_file(self.path.with_name(f"{self.path.name}.{later[0]:012d}"))
+            self._catch_up()
 
     def _catch_up(self) -> None:
         size = os.fstat(self._fd).st_size

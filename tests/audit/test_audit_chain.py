@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -204,7 +205,7 @@ log.close()
 """
 
 
-@pytest.mark.parametrize("rotate", [0, 20_000])
+@pytest.mark.parametrize("rotate", [0, 4_000])
 def test_processes_share_one_chain(log_path: Path, rotate: int) -> None:
     """Four processes appending to one path (flock) extend one chain, rotation included."""
     procs = [
@@ -230,3 +231,26 @@ def test_append_cost_is_reported(log_path: Path) -> None:
         elapsed = time.perf_counter() - start
     assert elapsed < 2.0, elapsed
     assert os.path.getsize(log_path) > 0
+
+
+def test_forked_children_do_not_share_the_lock(log_path: Path) -> None:
+    """A log opened before fork (pre-forking servers): parent and children still make one chain."""
+    log = ChainLog(log_path, fsync="never")
+    fill(log, 1)
+    pids = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                warnings.simplefilter("ignore")  # the parent's garbage is not ours to judge
+                fill(log, 300)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    fill(log, 300)
+    for pid in pids:
+        assert os.waitpid(pid, 0)[1] == 0
+    log.close()
+    report = verify(log_path)
+    assert report.ok, report.breaks[:3]
+    assert report.events == 1_201
