@@ -228,3 +228,50 @@ def test_without_an_sdk_nothing_is_recorded(policy: Any, alice: Principal) -> No
         lookup("A-1")
     assert calls == [False]
     assert events[0].trace_id is None
+
+
+def test_budget_refusal_and_cost_attributes(policy: Any, alice: Principal) -> None:
+    """guardrail.limit on a budget refusal; reserved and settled cost on a run."""
+    from guardrail import BudgetExceeded
+    from guardrail.pipeline import Call
+    from guardrail.testing import recording_tracer
+
+    provider, exporter = recording_tracer()
+
+    class Budget:
+        def enter(self, call: Call) -> None:
+            if call.args["order_id"] == "over":
+                raise BudgetExceeded(
+                    "over",
+                    limit="team-spend",
+                    level="team",
+                    key="team:x",
+                    used=5,
+                    maximum=5,
+                    retry_after=None,
+                    tool=call.tool.name,
+                )
+            call.reserved = 3.0
+
+        def exit(self, call: Call, error: BaseException | None) -> None:
+            pass
+
+    guard = Guard(policy, tracer_provider=provider)
+    guard.engine.steps = (*guard.engine.steps, Budget())
+
+    @guard.tool
+    def lookup(order_id: str) -> str:
+        return order_id
+
+    with guard.acting_as(alice):
+        lookup("A-1")
+        with pytest.raises(BudgetExceeded):
+            lookup("over")
+    ran, refused = exporter.get_finished_spans()
+    assert dict(ran.attributes or {})["guardrail.cost.reserved"] == 3.0
+    assert dict(ran.attributes or {})["guardrail.cost"] == 3.0
+    attrs = dict(refused.attributes or {})
+    assert attrs["guardrail.decision"] == "budget_exceeded"
+    assert attrs["guardrail.limit"] == "team-spend" and attrs["guardrail.limit.level"] == "team"
+    assert refused.status.status_code is StatusCode.ERROR
+    provider.shutdown()
