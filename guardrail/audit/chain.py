@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -19,6 +18,11 @@ from guardrail.audit import checkpoint as _ckpt
 from guardrail.audit._format import ALG_HMAC, ALG_SHA256, GENESIS, Scanner, canonical, encode
 from guardrail.audit.event import AuditEvent
 from guardrail.errors import AuditError, ConfigurationError
+
+try:
+    import fcntl
+except ModuleNotFoundError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -79,6 +83,8 @@ class ChainLog:
         checkpoint_every: int | None = None,
         verify_on_open: bool = True,
     ) -> None:
+        if fcntl is None:  # pragma: no cover - not POSIX
+            raise ConfigurationError("ChainLog needs a POSIX system (fcntl.flock)")
         if fsync not in ("always", "batch", "never"):
             raise ConfigurationError(f"fsync must be 'always', 'batch' or 'never', not {fsync!r}")
         self.path = Path(path)
@@ -123,8 +129,12 @@ class ChainLog:
     # -- the sink interface --------------------------------------------------------
 
     def write(self, event: AuditEvent) -> None:
-        """Append ``event``; raises :class:`AuditError` if it is not in the file."""
-        self.append("event", event.model_dump(mode="json"))
+        """Append ``event``; raises :class:`AuditError` if it is not in the file.
+
+        The record's ``data`` is the event's JSON form without its null fields
+        (``AuditEvent.model_validate(data)`` reads it back).
+        """
+        self.append("event", event.model_dump(mode="json", exclude_none=True))
 
     def append(self, kind: Literal["event"], data: dict[str, Any]) -> int:
         """Append one record and return its seq."""
