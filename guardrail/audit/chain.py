@@ -87,6 +87,8 @@ class ChainLog:
             raise ConfigurationError("ChainLog needs a POSIX system (fcntl.flock)")
         if fsync not in ("always", "batch", "never"):
             raise ConfigurationError(f"fsync must be 'always', 'batch' or 'never', not {fsync!r}")
+        if checkpoint_every is not None and signing_key is None:
+            raise ConfigurationError("checkpoint_every needs ChainLog(signing_key=...)")
         self.path = Path(path)
         self.key = key.encode() if isinstance(key, str) else key
         self.fsync = fsync

@@ -254,3 +254,25 @@ def test_forked_children_do_not_share_the_lock(log_path: Path) -> None:
     report = verify(log_path)
     assert report.ok, report.breaks[:3]
     assert report.events == 1_201
+
+
+def test_configuration_mistakes_are_caught(log_path: Path) -> None:
+    from guardrail.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        ChainLog(log_path, fsync="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        ChainLog(log_path, checkpoint_every=10)
+    with ChainLog(log_path) as log, pytest.raises(ConfigurationError):
+        log.checkpoint()
+
+
+def test_manual_checkpoint_and_flush(log_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    with ChainLog(log_path, fsync="batch", signing_key=key) as log:
+        fill(log, 3)
+        log.flush()
+        log.checkpoint()
+        assert log.chain is not None and "seq=4" in repr(log)
+    report = verify(log_path, public_keys=[key.public_key()])
+    assert report.ok and report.checkpoints == 1  # close adds none: nothing new since
