@@ -181,9 +181,15 @@ class ChainLog:
         """Write a signed checkpoint for the last record now (needs ``signing_key``)."""
         if self._signer is None:
             raise ConfigurationError("checkpoint() needs ChainLog(signing_key=...)")
-        with self._lock, self._flock():
-            self._sync()
-            self._maybe_checkpoint(self.seq, force=True)
+        with self._lock:
+            if self._closed:
+                raise AuditError(f"audit log {self.path} is closed")
+            try:
+                with self._flock():
+                    self._sync()
+                    self._maybe_checkpoint(self.seq, force=True)
+            except OSError as exc:
+                raise AuditError(f"cannot checkpoint audit log {self.path}: {exc}") from exc
 
     def close(self) -> None:
         """Checkpoint (when signing), sync (unless ``fsync="never"``) and close. Idempotent."""
