@@ -31,7 +31,10 @@ _ASSIGNED = re.compile(
     r"(\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
 )
 """``password=...``, ``token: ...`` inside free text: the name stays, the value goes."""
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_DIGIT_RUN = re.compile(r"(?<![\w.])\d+(?:[ -]\d+)*(?![\w.])")
+"""Digit groups joined by single spaces or dashes; a card number is some of them."""
+_GROUP = re.compile(r"\d+")
+_MAX_GROUPS = 40
 
 
 def _luhn(digits: str) -> bool:
@@ -95,15 +98,35 @@ class Redactor:
         for pattern in SECRET_VALUES:
             text = pattern.sub(REDACTED, text)
         text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-        text = _CARD.sub(self._card, text)
+        text = _DIGIT_RUN.sub(self._card, text)
         if len(text) > self.max_length:
             text = f"{text[: self.max_length]}...[{len(text) - self.max_length} more chars]"
         return text
 
     @staticmethod
     def _card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        return REDACTED if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
+        """Redact each longest run of whole groups with 13-19 digits passing Luhn."""
+        run = match.group()
+        groups = [(g.start(), g.end()) for g in _GROUP.finditer(run)][:_MAX_GROUPS]
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(groups):
+            found = None
+            digits = ""
+            for j in range(i, len(groups)):
+                digits += run[groups[j][0] : groups[j][1]]
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 13 and _luhn(digits):
+                    found = j
+            if found is None:
+                i += 1
+                continue
+            spans.append((groups[i][0], groups[found][1]))
+            i = found + 1
+        for start, end in reversed(spans):
+            run = run[:start] + REDACTED + run[end:]
+        return run
 
 
 def _hide(tree: dict[str, Any], path: list[str]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, SecretStr
 
 from guardrail.audit.redact import REDACTED, Redactor
@@ -100,3 +102,24 @@ def test_nesting_items_bytes_and_models_are_bounded(redactor: Redactor) -> None:
     assert len(out["many"]) == 50
     assert out["blob"] == "[10 bytes]"
     assert out["card"] == {"holder": "A", "pan": REDACTED, "pin": REDACTED}
+
+
+SAMPLES = (
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl",
+    "Bearer abcdefghijklmnop",
+    "sk-proj-ABCDEFGHIJKLMNOPQRSTUV",
+    "4111111111111111",
+    "password=hunter2hunter2",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    secret=st.sampled_from(SAMPLES),
+)
+def test_a_secret_between_any_words_is_removed(before: str, after: str, secret: str) -> None:
+    """Whatever surrounds a secret (space-separated), it does not survive redaction."""
+    out = Redactor(max_length=10_000).value(f"{before} {secret} {after}")
+    assert secret not in out

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from guardrail.audit import AuditEvent, ChainLog, verify, verify_bytes
 from guardrail.audit._format import Break, Scanner
@@ -291,3 +293,32 @@ def test_breaks_keep_being_reported_after_the_first(log20: Path) -> None:
         rows[index] = rows[index].replace(b'"tool":"refund"', b'"tool":"refunD"')
     log20.write_bytes(b"".join(rows))
     assert [b.seq for b in verify(log20).breaks] == [5, 15]
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return write_log(tmp_path_factory.mktemp("h") / "h.jsonl", 12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_line_level_edit_is_found(small_log: bytes, data: st.DataObject) -> None:
+    """Deleting, duplicating, moving or replacing lines (short of cutting the tail) is found."""
+    rows = small_log.splitlines(keepends=True)
+    edit = data.draw(st.sampled_from(["delete", "duplicate", "move", "replace"]))
+    i = data.draw(st.integers(0, len(rows) - 1))
+    j = data.draw(st.integers(0, len(rows) - 1))
+    edited = list(rows)
+    if edit == "delete":
+        assume(i < len(rows) - 1)  # cutting the last line is tail truncation (checkpoints)
+        del edited[i]
+    elif edit == "duplicate":
+        edited.insert(j, rows[i])
+    elif edit == "move":
+        assume(i != j)
+        edited.insert(j, edited.pop(i))
+    else:
+        assume(i != j)
+        edited[j] = rows[i]
+    assume(edited != rows)
+    assert not verify_bytes(b"".join(edited)).ok
