@@ -275,3 +275,44 @@ def test_budget_refusal_and_cost_attributes(policy: Any, alice: Principal) -> No
     assert attrs["guardrail.limit"] == "team-spend" and attrs["guardrail.limit.level"] == "team"
     assert refused.status.status_code is StatusCode.ERROR
     provider.shutdown()
+
+
+async def test_concurrent_async_calls_keep_their_own_context(
+    make_guard: GuardFactory,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+    alice: Principal,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Ten calls in parallel tasks: each child under its own tool span; nothing leaks after."""
+    import asyncio
+
+    from opentelemetry import trace
+
+    guard = make_guard(span_arguments=True)
+    inner = provider.get_tracer("app")
+
+    @guard.tool(name="slow")
+    async def fetch(order_id: str) -> str:
+        await asyncio.sleep(0.001 * (int(order_id) % 3))
+        with inner.start_as_current_span(f"child {order_id}"):
+            await asyncio.sleep(0)
+        return order_id
+
+    with provider.get_tracer("agent").start_as_current_span("turn") as turn:
+        async with guard.acting_as(alice):
+            await asyncio.gather(*(fetch(str(i)) for i in range(10)))
+        async with guard.acting_as(Principal(subject="x")):
+            with pytest.raises(PermissionDenied):
+                await fetch("1")
+        assert trace.get_current_span() is turn
+    spans = exporter.get_finished_spans()
+    tools = {s.context.span_id: s for s in spans if s.name == "execute_tool slow"}  # type: ignore[union-attr]
+    assert len(tools) == 11
+    children = [s for s in spans if s.name.startswith("child ")]
+    assert len(children) == 10
+    for child in children:
+        assert child.parent is not None
+        args = dict(tools[child.parent.span_id].attributes or {})["gen_ai.tool.call.arguments"]
+        assert json.loads(str(args)) == {"order_id": child.name.split()[1]}
+    assert "Failed to detach context" not in caplog.text
