@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 FsyncMode = Literal["always", "batch", "never"]
+logger = logging.getLogger("guardrail.audit")
 _CHUNK = 1 << 22
 _TAIL = 1 << 20
 
@@ -380,6 +382,12 @@ class ChainLog:
         if self._end == 0:
             self._write_first("start", previous=None)
         seq = self._scanner.expected
+        logger.warning(
+            "audit log %s: set aside a torn last line (%d bytes) in %s",
+            self.path,
+            len(torn),
+            self.torn_path,
+        )
         self._write(
             "recovery",
             canonical(

@@ -61,7 +61,9 @@ def test_tail_only_open_trusts_the_middle(log_path: Path) -> None:
     assert verify(log_path).ok
 
 
-def test_torn_tail_is_set_aside_and_recorded(log_path: Path) -> None:
+def test_torn_tail_is_set_aside_and_recorded(
+    log_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A half-written last line goes to .torn and a recovery record is appended."""
     with ChainLog(log_path, fsync="never") as log:
         fill(log, 3)
@@ -72,6 +74,7 @@ def test_torn_tail_is_set_aside_and_recorded(log_path: Path) -> None:
     with ChainLog(log_path, fsync="never") as log:
         fill(log, 1)
     assert Path(f"{log_path}.torn").read_bytes() == torn + b"\n"
+    assert "torn last line (34 bytes)" in caplog.text
     records = lines(log_path)
     recovery = records[4]
     assert recovery["kind"] == "recovery" and recovery["seq"] == 5
