@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Break", "VerifyReport", "verify", "verify_bytes"]
 
+_SIDECARS = (".checkpoints", ".lock", ".torn")
+
 
 @dataclass(slots=True)
 class VerifyReport:
@@ -56,14 +58,19 @@ def verify(
 ) -> VerifyReport:
     """Check one chain spread over ``paths`` (a rotated set may be given in any order).
 
-    Keeps going after a break and reports each (seq, file, line, reason). With
+    Keeps going after a break and reports each (seq, file, line, reason). The
+    ``.lock``, ``.torn`` and ``.checkpoints`` files beside a log may be among
+    ``paths`` (a shell glob): they are skipped, or used as checkpoints. With
     ``key``, hashes must be HMACs under that key. With ``public_keys``, signed
     checkpoints (``checkpoints``, default ``<file>.checkpoints`` beside each file)
     must verify and match the chain, and records missing after the file's end but
     covered by a checkpoint are reported (tail truncation).
     """
-    names = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    files = _in_chain_order([Path(p) for p in names])
+    names = [Path(paths)] if isinstance(paths, str | os.PathLike) else [Path(p) for p in paths]
+    # `verify audit.jsonl*` also matches the sidecar files: use or skip them.
+    if checkpoints is None and any(p.name.endswith(".checkpoints") for p in names):
+        checkpoints = [p for p in names if p.name.endswith(".checkpoints")]
+    files = _in_chain_order([p for p in names if not p.name.endswith(_SIDECARS)])
     keys = _ckpt.public_keys(public_keys)
     points, point_breaks = _load_checkpoints(files, checkpoints, bool(keys))
     scanner = Scanner(key=_key(key), watch=frozenset(p.seq for p in points))

@@ -149,6 +149,8 @@ def test_checkpoints_are_signed_and_checked(log_path: Path) -> None:
     assert [json.loads(p)["seq"] for p in points] == [10, 20, 26]
     report = verify(log_path, public_keys=[key.public_key()])
     assert report.ok and report.checkpoints == 3
+    globbed = verify(sorted(log_path.parent.glob("audit.jsonl*")), public_keys=[key.public_key()])
+    assert globbed.ok and globbed.checkpoints == 3 and globbed.files == [str(log_path)]
     other = Ed25519PrivateKey.generate().public_key()
     assert not verify(log_path, public_keys=[other]).ok
 
