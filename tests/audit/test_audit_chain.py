@@ -178,7 +178,7 @@ def test_unopenable_path_raises_audit_error(tmp_path: Path) -> None:
 
 def test_sixteen_threads_make_one_chain(log_path: Path) -> None:
     """16 threads x 625 appends: one valid chain, every seq once, no record lost."""
-    log = ChainLog(log_path, fsync="never")
+    log = ChainLog(log_path, fsync="batch")
     seqs: list[int] = []
     guard = threading.Lock()
 
