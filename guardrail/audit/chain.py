@@ -59,7 +59,7 @@ class ChainLog:
     ``<path>.<last seq, 12 digits>`` and a new one begins with a ``rotate`` record
     whose ``prev`` is the old file's last hash, so ``verify old... new`` checks one
     chain. ``signing_key`` (Ed25519) appends a signed checkpoint to
-    ``<path>.checkpoints`` every ``checkpoint_every`` records and on close;
+    ``<path>.checkpoints`` every ``checkpoint_every`` records, on rotation and on close;
     without checkpoints, cutting whole records off the end is undetectable.
 
     Concurrency: threads share one instance (a lock orders appends). Several
@@ -450,6 +450,7 @@ class ChainLog:
         if not due or self._scanner.records == 0:
             return
         target = self.path.with_name(f"{self.path.name}.{self.seq:012d}")
+        self._maybe_checkpoint(self.seq, force=False, final=True)  # sign the file's end
         if self.fsync != "never":
             self._datasync(self._fd)
         os.rename(self.path, target)

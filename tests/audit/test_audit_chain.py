@@ -61,6 +61,20 @@ def test_tail_only_open_trusts_the_middle(log_path: Path) -> None:
     assert verify(log_path).ok
 
 
+def test_tail_only_open_of_a_large_file(log_path: Path) -> None:
+    """Past 1 MiB, verify_on_open=False reads only the ends, and still recovers a torn tail."""
+    with ChainLog(log_path, fsync="never") as log:
+        for i in range(30):
+            log.append("event", {"i": i, "pad": "p" * 50_000})
+    with open(log_path, "ab") as handle:
+        handle.write(b'{"seq":32,"ki')
+    with ChainLog(log_path, fsync="never", verify_on_open=False) as log:
+        assert log.seq == 32  # the recovery record
+        fill(log, 2)
+    report = verify(log_path)
+    assert report.ok and report.records == 34
+
+
 def test_torn_tail_is_set_aside_and_recorded(
     log_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -126,6 +140,18 @@ def test_rotation_by_size_chains_files(log_path: Path) -> None:
     middle.unlink()
     broken = verify([f for f in chain_files if f != middle])
     assert not broken.ok and "missing" in broken.breaks[0].reason
+
+
+def test_rotation_signs_the_end_of_each_file(log_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    with ChainLog(log_path, fsync="never", rotate_bytes=1_000, signing_key=key) as log:
+        fill(log, 20)
+    rotated = sorted(log_path.parent.glob("audit.jsonl.0*"))
+    assert rotated
+    signed = {json.loads(p)["seq"] for p in Path(f"{log_path}.checkpoints").read_text().split()}
+    assert {int(f.name.rsplit(".", 1)[1]) for f in rotated} <= signed
+    report = verify([*rotated, log_path], public_keys=[key.public_key()])
+    assert report.ok and report.checkpoints == len(signed)
 
 
 def test_rotation_by_day(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
