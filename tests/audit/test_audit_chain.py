@@ -143,6 +143,7 @@ def test_rotation_by_size_chains_files(log_path: Path) -> None:
 
 
 def test_rotation_signs_the_end_of_each_file(log_path: Path) -> None:
+    """Each rotated file's last record is covered by a signed checkpoint."""
     key = Ed25519PrivateKey.generate()
     with ChainLog(log_path, fsync="never", rotate_bytes=1_000, signing_key=key) as log:
         fill(log, 20)
@@ -190,6 +191,7 @@ def test_every_fsync_mode_writes_a_valid_chain(log_path: Path, mode: str) -> Non
 
 
 def test_closed_log_refuses_writes(log_path: Path) -> None:
+    """Closing twice is fine; appending after close raises AuditError."""
     log = ChainLog(log_path, fsync="never")
     log.close()
     log.close()
@@ -198,6 +200,7 @@ def test_closed_log_refuses_writes(log_path: Path) -> None:
 
 
 def test_unopenable_path_raises_audit_error(tmp_path: Path) -> None:
+    """A path that cannot be created fails as AuditError at construction."""
     with pytest.raises(AuditError, match="cannot open"):
         ChainLog(tmp_path / "missing-dir" / "audit.jsonl")
 
@@ -288,6 +291,7 @@ def test_forked_children_do_not_share_the_lock(log_path: Path) -> None:
 
 
 def test_configuration_mistakes_are_caught(log_path: Path) -> None:
+    """Bad fsync modes and checkpointing without a key are developer errors."""
     from guardrail.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError):
@@ -299,6 +303,7 @@ def test_configuration_mistakes_are_caught(log_path: Path) -> None:
 
 
 def test_manual_checkpoint_and_flush(log_path: Path) -> None:
+    """flush() and checkpoint() work on demand in batch mode."""
     key = Ed25519PrivateKey.generate()
     with ChainLog(log_path, fsync="batch", signing_key=key) as log:
         fill(log, 3)

@@ -61,6 +61,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 def test_show_lists_outcomes_and_refusals(
     written: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """show prints one row per outcome or refusal, intents hidden."""
     code, out = run(capsys, "show", str(written))
     assert code == 0
     rows = out.splitlines()
@@ -71,6 +72,7 @@ def test_show_lists_outcomes_and_refusals(
 
 
 def test_show_filters(written: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """show filters by user, decision, tool and time."""
     _, out = run(capsys, "show", str(written), "--user", "bob")
     assert len(out.splitlines()) == 2 and "bob" in out and "alice" not in out
     _, out = run(capsys, "show", str(written), "--decision", "denied")
@@ -84,6 +86,7 @@ def test_show_filters(written: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_stats(written: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """stats counts calls, denials by rule, tool errors and spend by user, team and tool."""
     code, out = run(capsys, "stats", str(written))
     assert code == 0
     assert "calls: 5" in out
@@ -95,6 +98,7 @@ def test_stats(written: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_verify_ok_and_broken(written: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """verify exits 0 with the count, or 1 naming each break."""
     code, out = run(capsys, "verify", str(written))
     assert code == 0 and "OK: 10 records (9 events)" in out
     rows = written.read_bytes().splitlines(keepends=True)
@@ -106,6 +110,7 @@ def test_verify_ok_and_broken(written: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_parse_since() -> None:
+    """--since takes an age or an ISO time."""
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     assert parse_since("30m", now) == now - timedelta(minutes=30)
     assert parse_since("2026-11-25T10:00", now) == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -96,6 +96,7 @@ def phases(events: list[AuditEvent]) -> list[tuple[str, str]]:
 
 
 def test_allowed_call_is_one_intent_and_one_outcome(setup: Any, alice: Principal) -> None:
+    """An allowed call: intent then outcome, with who, rule, cost, args and trace ids."""
     guard, fns, _ran = setup
     with capture_audit(guard) as events, guard.acting_as(alice):
         assert fns["refund"]("A-1", 40.0, note="call me") == "refunded A-1"
@@ -166,6 +167,7 @@ def test_each_refusal_is_one_record(
 
 
 def test_tool_error_is_intent_and_error_outcome(setup: Any, alice: Principal) -> None:
+    """A tool that raises: intent, then an outcome naming the error type."""
     guard, fns, _ran = setup
     with capture_audit(guard) as events, guard.acting_as(alice), pytest.raises(ValueError):
         fns["boom"]("A-1")
@@ -189,6 +191,7 @@ async def test_async_paths(setup: Any, alice: Principal) -> None:
 
 
 def test_calls_by_name_are_recorded_too(setup: Any, alice: Principal) -> None:
+    """guard.call(name, ...) records the tool call id it was given."""
     guard, _fns, _ran = setup
     with capture_audit(guard) as events, guard.acting_as(alice):
         guard.call("refund", {"order_id": "A-1", "amount": 1}, tool_call_id="tc_9")
@@ -224,6 +227,7 @@ def guarded_refund(guard: Guard, ran: list[str]) -> Callable[..., Any]:
 def test_closed_log_stops_the_tool(
     make_guard: GuardFactory, log_path: Path, alice: Principal
 ) -> None:
+    """A closed ChainLog: AuditError and the tool does not run."""
     log = ChainLog(log_path, fsync="never")
     guard = make_guard(log)
     ran: list[str] = []

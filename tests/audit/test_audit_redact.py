@@ -34,6 +34,7 @@ def redactor() -> Redactor:
     ],
 )
 def test_secret_keys_are_hidden_whatever_the_value(redactor: Redactor, key: str) -> None:
+    """A secret-looking key hides its whole value."""
     assert redactor.arguments({key: {"nested": 1}, "order": "A-1"}) == {
         key: REDACTED,
         "order": "A-1",
@@ -56,11 +57,13 @@ def test_secret_keys_are_hidden_whatever_the_value(redactor: Redactor, key: str)
     ],
 )
 def test_secret_values_are_replaced_inside_text(redactor: Redactor, text: str) -> None:
+    """Tokens, keys and card numbers are cut out of free text."""
     out = redactor.value(f"see {text} here")
     assert text not in out and REDACTED in out
 
 
 def test_assignments_in_text_keep_the_name(redactor: Redactor) -> None:
+    """In 'password=...' only the value goes."""
     out = redactor.value("login password=hunter2 token: 'abc def' user=bob")
     assert out == f"login password={REDACTED} token: {REDACTED} user=bob"
 
@@ -72,6 +75,7 @@ def test_ordinary_numbers_and_ids_are_kept(redactor: Redactor) -> None:
 
 
 def test_per_tool_fields_and_dotted_paths(redactor: Redactor) -> None:
+    """A tool's redact= fields, nested ones by dotted path, are hidden."""
     args = {"note": "hello", "payment": {"card": "x", "amount": 3}, "to": "bob"}
     out = redactor.arguments(args, ["note", "payment.card"])
     assert out == {"note": REDACTED, "payment": {"card": REDACTED, "amount": 3}, "to": "bob"}
@@ -79,11 +83,14 @@ def test_per_tool_fields_and_dotted_paths(redactor: Redactor) -> None:
 
 
 def test_long_values_are_truncated(redactor: Redactor) -> None:
+    """Long strings are cut to max_length with a note of how much."""
     out = redactor.value("x" * 1000)
     assert out.startswith("x" * 64) and out.endswith("[936 more chars]")
 
 
 def test_nesting_items_bytes_and_models_are_bounded(redactor: Redactor) -> None:
+    """Depth, item count, bytes and pydantic models are handled."""
+
     class Card(BaseModel):
         holder: str
         pan: str

@@ -87,6 +87,7 @@ def test_span_nests_under_the_caller_and_parents_the_tools_spans(
     exporter: InMemorySpanExporter,
     alice: Principal,
 ) -> None:
+    """The tool span is a child of the caller's span and the parent of the tool's own spans."""
     guard = make_guard()
     fns = register(guard, provider)
     with provider.get_tracer("agent").start_as_current_span("agent.turn"), guard.acting_as(alice):
@@ -106,6 +107,7 @@ async def test_async_tool_children_nest(
     exporter: InMemorySpanExporter,
     alice: Principal,
 ) -> None:
+    """Spans started in an async tool nest under its execute_tool span."""
     guard = make_guard()
     fns = register(guard, provider)
     async with guard.acting_as(alice):
@@ -122,6 +124,7 @@ def test_denial_sets_error_status(
     exporter: InMemorySpanExporter,
     alice: Principal,
 ) -> None:
+    """A policy denial: status ERROR, error.type, decision and rule."""
     guard = make_guard()
     fns = register(guard, provider)
     with guard.acting_as(alice), pytest.raises(PermissionDenied):
@@ -140,6 +143,7 @@ def test_no_principal_and_tool_error_spans(
     exporter: InMemorySpanExporter,
     alice: Principal,
 ) -> None:
+    """No principal and a tool error both end the span with ERROR."""
     guard = make_guard()
     fns = register(guard, provider)
     with pytest.raises(AuthenticationError):
@@ -161,6 +165,7 @@ def test_arguments_and_results_only_when_opted_in(
     exporter: InMemorySpanExporter,
     alice: Principal,
 ) -> None:
+    """Opted in, arguments and result are on the span, redacted."""
     guard = make_guard(span_arguments=True, span_results=True)
     fns = register(guard, provider)
     with guard.acting_as(alice):

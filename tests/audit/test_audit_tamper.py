@@ -174,6 +174,7 @@ def cli_verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
 def test_cli_reports_ok_and_the_record_count(
     log20: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """An untouched log: exit 0 and the record count."""
     code, out = cli_verify(capsys, str(log20))
     assert code == 0
     assert "OK: 21 records (20 events)" in out
