@@ -58,8 +58,10 @@ class SpanEmitter:
     / ``results`` is true, and then redacted. Exception messages are never
     recorded (they may carry secrets); only their type.
 
-    Without an SDK (or with a sampler that drops the span) nothing is set on the
-    span and the context is left alone.
+    ``gen_ai.tool.call.id`` is the model's tool call id when the adapter passes
+    one, else guardrail's call id (also in ``guardrail.call.id``, as in the audit
+    records). Without an SDK (or with a sampler that drops the span) nothing is
+    set on the span and the context is left alone.
     """
 
     def __init__(
