@@ -1,6 +1,7 @@
 """guardrail: each agent tool call made as a real user, allowed by policy, within budget,
 and on the record."""
 
+from guardrail.audit import AuditEvent, ChainLog, SpanEmitter, verify
 from guardrail.auth import (
     Authenticator,
     ClaimMap,
@@ -39,11 +40,13 @@ from guardrail.policy import Constraint, Decision, Policy, Rule
 __all__ = [
     "ArgumentError",
     "AuditError",
+    "AuditEvent",
     "AuthenticationError",
     "Authenticator",
     "BackendError",
     "BudgetExceeded",
     "BudgetKeeper",
+    "ChainLog",
     "ClaimMap",
     "Condition",
     "ConfigurationError",
@@ -64,6 +67,7 @@ __all__ = [
     "Principal",
     "RedisLedger",
     "Rule",
+    "SpanEmitter",
     "StaticAuthenticator",
     "Usage",
     "carry_principal",
@@ -71,4 +75,5 @@ __all__ = [
     "current_principal",
     "ledger_from_uri",
     "report_cost",
+    "verify",
 ]

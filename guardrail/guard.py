@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
+from opentelemetry.trace import TracerProvider
+
+from guardrail.audit.otel import SpanEmitter
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.auth.base import Authenticator
 from guardrail.budgets.keeper import BudgetKeeper, OnError, Usage
@@ -36,6 +39,10 @@ class Guard:
     :class:`Ledger`, ``"memory://"`` or ``"redis://host:port/db"``);
     ``on_ledger_error`` says whether calls are refused (``"deny"``) or let through
     and audited as failed open (``"allow"``) while the ledger is unreachable.
+    Every call is an OpenTelemetry span (``execute_tool {tool}``) from
+    ``tracer_provider`` (default: the global one; a no-op without an SDK);
+    ``span_arguments`` / ``span_results`` opt in to recording redacted arguments
+    and results on it.
     """
 
     def __init__(
@@ -46,6 +53,9 @@ class Guard:
         audit: Iterable[AuditSink] = (),
         ledger: Ledger | str = "memory://",
         on_ledger_error: OnError = "deny",
+        tracer_provider: TracerProvider | None = None,
+        span_arguments: bool = False,
+        span_results: bool = False,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
@@ -53,7 +63,16 @@ class Guard:
         self.tools: dict[str, ToolSpec] = {}
         self.ledger = ledger_from_uri(ledger) if isinstance(ledger, str) else ledger
         self.budgets = BudgetKeeper(self.policy.limits, self.ledger, on_error=on_ledger_error)
-        self.steps: list[Step] = [PolicyChecker(self.policy), self.budgets]
+        # The span step goes first: it covers the whole call and puts the trace and
+        # span ids in call.state before any audit record is written.
+        self.spans = SpanEmitter(
+            tracer_provider,
+            arguments=span_arguments,
+            results=span_results,
+            redactor=self.audit.redactor,
+            policy_digest=self.policy.digest,
+        )
+        self.steps: list[Step] = [self.spans, PolicyChecker(self.policy), self.budgets]
         self.engine = Engine(self.steps, self.audit)
 
     # -- identity -----------------------------------------------------------------

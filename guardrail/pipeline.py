@@ -14,12 +14,15 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from guardrail.errors import AuditError, GuardrailDenied
 from guardrail.identity import Principal
-from guardrail.policy.decision import Decision
 from guardrail.tools import ToolSpec
+
+if TYPE_CHECKING:
+    # Type-only: importing the policy package here would cycle through budgets.
+    from guardrail.policy.decision import Decision
 
 
 @dataclass(slots=True, kw_only=True)
@@ -41,6 +44,8 @@ class Call:
     error: BaseException | None = None
     reserved: float | None = None
     reported_cost: float | None = None
+    result: Any = None
+    """What the tool returned (set before the steps are unwound)."""
     state: dict[str, Any] = field(default_factory=dict)
     """Scratch space for steps (a reservation, a span, ...), keyed by step."""
 
@@ -150,6 +155,7 @@ class Engine:
             self.finish(call, exc)
             raise
         _current_call.reset(token)
+        call.result = result
         self.finish(call, None)
         return result
 
@@ -165,5 +171,6 @@ class Engine:
             self.finish(call, exc)
             raise
         _current_call.reset(token)
+        call.result = result
         self.finish(call, None)
         return result

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guardrail.audit.event import AuditEvent
 from guardrail.guard import Guard
 from guardrail.identity import Principal
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
 class MemorySink:
@@ -55,3 +59,29 @@ def make_principal(
         scopes=frozenset(scopes),
         attributes=attributes,
     )
+
+
+def recording_tracer() -> tuple[TracerProvider, InMemorySpanExporter]:
+    """A tracer provider that keeps finished spans in memory (needs opentelemetry-sdk)::
+
+        provider, spans = recording_tracer()
+        guard = Guard(policy, tracer_provider=provider)
+        ...
+        assert spans.get_finished_spans()[0].name == "execute_tool refund"
+
+    It is not installed as the global provider.
+    """
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+        raise ModuleNotFoundError(
+            'recording_tracer() needs the OpenTelemetry SDK: pip install "guardrail[otel]"'
+        ) from exc
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter

@@ -9,8 +9,9 @@ from typing import Any
 REDACTED = "[REDACTED]"
 
 SECRET_KEYS = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|authori[sz]ation|cookie|"
-    r"credential|private[_-]?key|session[_-]?id|^pin$|^cvv$|^ssn$",
+    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|access[_-]?key|authori[sz]ation|"
+    r"cookie|credential|private[_-]?key|session[_-]?id|signature|^jwt$|^otp$|^pin$|^cvv2?$|"
+    r"^cvc$|^ssn$|card[_-]?number|^pan$",
     re.IGNORECASE,
 )
 SECRET_VALUES = (
@@ -20,8 +21,20 @@ SECRET_VALUES = (
     re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
     re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),  # Slack tokens
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API keys
+    re.compile(
+        r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(-----END[A-Z ]*PRIVATE KEY-----|$)", re.DOTALL
+    ),
 )
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_ASSIGNED = re.compile(
+    r"(?i)\b(pass(?:word|wd)?|secret|token|api[_-]?key|apikey|access[_-]?key|client[_-]?secret)"
+    r"(\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+)
+"""``password=...``, ``token: ...`` inside free text: the name stays, the value goes."""
+_DIGIT_RUN = re.compile(r"(?<![\w.])\d+(?:[ -]\d+)*(?![\w.])")
+"""Digit groups joined by single spaces or dashes; a card number is some of them."""
+_GROUP = re.compile(r"\d+")
+_MAX_GROUPS = 40
 
 
 def _luhn(digits: str) -> bool:
@@ -43,11 +56,19 @@ class Redactor:
         self.max_items = max_items
 
     def arguments(self, args: Mapping[str, Any], fields: Iterable[str] = ()) -> dict[str, Any]:
+        """Redacted copy of ``args``; ``fields`` (a tool's ``redact=``) are always hidden.
+
+        A field may be a dotted path (``"payment.card"``) into nested mappings.
+        """
         hidden = set(fields)
-        return {
+        nested = [f.split(".") for f in hidden if "." in f]
+        out = {
             str(key): REDACTED if key in hidden else self.value(value, key=str(key))
             for key, value in args.items()
         }
+        for path in nested:
+            _hide(out, path)
+        return out
 
     def value(self, value: Any, *, key: str = "", depth: int = 0) -> Any:
         if key and SECRET_KEYS.search(key):
@@ -63,17 +84,56 @@ class Redactor:
             return {str(k): self.value(v, key=str(k), depth=depth + 1) for k, v in items}
         if isinstance(value, list | tuple | set | frozenset):
             return [self.value(v, depth=depth + 1) for v in list(value)[: self.max_items]]
+        if isinstance(value, bytes | bytearray | memoryview):
+            return f"[{len(value)} bytes]"
+        dump = getattr(value, "model_dump", None)
+        if callable(dump):  # a pydantic model: its fields, not its repr
+            try:
+                return self.value(dump(mode="json"), depth=depth)
+            except Exception:  # fall back to the repr, redacted
+                pass
         return self.text(repr(value))
 
     def text(self, text: str) -> str:
         for pattern in SECRET_VALUES:
             text = pattern.sub(REDACTED, text)
-        text = _CARD.sub(self._card, text)
+        text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+        text = _DIGIT_RUN.sub(self._card, text)
         if len(text) > self.max_length:
             text = f"{text[: self.max_length]}...[{len(text) - self.max_length} more chars]"
         return text
 
     @staticmethod
     def _card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        return REDACTED if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
+        """Redact each longest run of whole groups with 13-19 digits passing Luhn."""
+        run = match.group()
+        groups = [(g.start(), g.end()) for g in _GROUP.finditer(run)][:_MAX_GROUPS]
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(groups):
+            found = None
+            digits = ""
+            for j in range(i, len(groups)):
+                digits += run[groups[j][0] : groups[j][1]]
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 13 and _luhn(digits):
+                    found = j
+            if found is None:
+                i += 1
+                continue
+            spans.append((groups[i][0], groups[found][1]))
+            i = found + 1
+        for start, end in reversed(spans):
+            run = run[:start] + REDACTED + run[end:]
+        return run
+
+
+def _hide(tree: dict[str, Any], path: list[str]) -> None:
+    node: Any = tree
+    for part in path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict) and path[-1] in node:
+        node[path[-1]] = REDACTED

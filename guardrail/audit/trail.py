@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from guardrail.audit.event import AuditEvent, DecisionKind, Phase
 from guardrail.audit.redact import Redactor
-from guardrail.errors import AuditError
+from guardrail.errors import AuditError, BudgetExceeded
 from guardrail.pipeline import Call
 
 
@@ -79,7 +79,17 @@ class AuditTrail:
 
     def event(self, call: Call, phase: Phase) -> AuditEvent:
         principal, refusal, decision = call.principal, call.refusal, call.decision
-        budget: dict[str, Any] = call.state.get("budget_event", {})
+        budget: dict[str, Any] = dict(call.state.get("budget_event", {}))
+        if isinstance(refusal, BudgetExceeded):
+            budget.update(
+                limit=refusal.limit,
+                level=refusal.level,
+                limit_key=refusal.key,
+                retry_after=refusal.retry_after,
+            )
+        reason = refusal.reason if refusal else (decision.reason if decision else None)
+        if refusal is not None and reason:
+            reason = self.redactor.text(reason)
         outcome = None
         if phase == "outcome":
             outcome = "ok" if call.error is None else type(call.error).__name__
@@ -97,7 +107,7 @@ class AuditTrail:
             issuer=principal.issuer if principal else None,
             decision=_decision_kind(call, phase),
             rule=refusal.rule if refusal else (decision.rule if decision else None),
-            reason=refusal.reason if refusal else (decision.reason if decision else None),
+            reason=reason,
             args=self.redactor.arguments(call.args, call.tool.redact),
             outcome=outcome,
             duration_ms=call.duration_ms() if phase != "intent" else None,

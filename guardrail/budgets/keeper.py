@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from guardrail.budgets.ledger import Charge, Held, Kind, Ledger, Refusal, Reservation
 from guardrail.budgets.limit import Limit
@@ -28,7 +28,9 @@ from guardrail.errors import (
     GuardrailDenied,
 )
 from guardrail.identity import Principal
-from guardrail.pipeline import Call
+
+if TYPE_CHECKING:
+    from guardrail.pipeline import Call
 
 OnError = Literal["deny", "allow"]
 _STATE = "budget_reservation"

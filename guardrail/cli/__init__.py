@@ -15,6 +15,7 @@ COMMANDS = {
     "demo": "guardrail.cli.demo",
     "budgets": "guardrail.cli.budgets",
     "mcp": "guardrail.cli.mcp",
+    "audit": "guardrail.cli.audit",
 }
 
 

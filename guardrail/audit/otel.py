@@ -1,0 +1,171 @@
+"""``SpanEmitter``: one OpenTelemetry span per guarded call (GenAI ``execute_tool``).
+
+Needs only ``opentelemetry-api``; without an SDK the spans are non-recording and
+the step costs about one ``start_span``. Attribute names follow the OpenTelemetry
+GenAI semantic conventions; they are spelled out here because the semconv
+package marks its ``gen_ai.*`` constants deprecated.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+
+from guardrail.audit.redact import Redactor
+from guardrail.pipeline import Call
+
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
+GEN_AI_TOOL_DESCRIPTION = "gen_ai.tool.description"
+GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+ERROR_TYPE = "error.type"
+EXECUTE_TOOL = "execute_tool"
+
+GUARDRAIL_DECISION = "guardrail.decision"
+GUARDRAIL_RULE = "guardrail.rule"
+GUARDRAIL_CALL_ID = "guardrail.call.id"
+GUARDRAIL_PRINCIPAL_SUBJECT = "guardrail.principal.subject"
+GUARDRAIL_PRINCIPAL_ORG = "guardrail.principal.org"
+GUARDRAIL_PRINCIPAL_TEAMS = "guardrail.principal.teams"
+GUARDRAIL_LIMIT = "guardrail.limit"
+GUARDRAIL_LIMIT_LEVEL = "guardrail.limit.level"
+GUARDRAIL_COST_RESERVED = "guardrail.cost.reserved"
+GUARDRAIL_COST = "guardrail.cost"
+GUARDRAIL_POLICY = "guardrail.policy"
+
+_SPAN = "otel_span"
+_TOKEN = "otel_token"
+_TRACER_NAME = "guardrail"
+
+
+class SpanEmitter:
+    """A pipeline step that opens the ``execute_tool {tool}`` span (kind INTERNAL).
+
+    Put it first in the steps: the span then covers the checks, the audit intent
+    and the tool, its ids are in ``call.state`` (``trace_id``, ``span_id``)
+    before any audit record is written, and it is the current span while the
+    tool runs, so spans the tool starts are its children. It nests under the
+    caller's current span. A denial or a tool error sets status ERROR and
+    ``error.type``; ``guardrail.*`` attributes carry the decision, rule, caller,
+    limit and cost. Arguments and results are recorded only when ``arguments``
+    / ``results`` is true, and then redacted. Exception messages are never
+    recorded (they may carry secrets); only their type.
+
+    ``gen_ai.tool.call.id`` is the model's tool call id when the adapter passes
+    one, else guardrail's call id (also in ``guardrail.call.id``, as in the audit
+    records). Without an SDK (or with a sampler that drops the span) nothing is
+    set on the span and the context is left alone.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        *,
+        arguments: bool = False,
+        results: bool = False,
+        redactor: Redactor | None = None,
+        policy_digest: str | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
+        self.arguments = arguments
+        self.results = results
+        self.redactor = redactor or Redactor()
+        self.policy_digest = policy_digest
+        self._names: dict[str, str] = {}
+
+    def enter(self, call: Call) -> None:
+        tool = call.tool.name
+        name = self._names.get(tool)
+        if name is None:
+            name = self._names[tool] = f"{EXECUTE_TOOL} {tool}"
+        span = self.tracer.start_span(name, kind=SpanKind.INTERNAL)
+        state = call.state
+        state[_SPAN] = span
+        ids = span.get_span_context()
+        if ids.is_valid:
+            state["trace_id"] = format(ids.trace_id, "032x")
+            state["span_id"] = format(ids.span_id, "016x")
+        if span.is_recording():
+            span.set_attributes(self._start_attributes(call))
+            # Made current by hand: cheaper than start_as_current_span, same nesting.
+            state[_TOKEN] = otel_context.attach(trace.set_span_in_context(span))
+
+    def exit(self, call: Call, error: BaseException | None) -> None:
+        state = call.state
+        span: Span | None = state.pop(_SPAN, None)
+        if span is None:
+            return
+        token = state.pop(_TOKEN, None)
+        if token is not None:
+            otel_context.detach(token)
+        if span.is_recording():
+            self._finish(span, call, error)
+        span.end()
+
+    def _start_attributes(self, call: Call) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            GEN_AI_OPERATION_NAME: EXECUTE_TOOL,
+            GEN_AI_TOOL_NAME: call.tool.name,
+            GEN_AI_TOOL_TYPE: "function",
+            GEN_AI_TOOL_CALL_ID: call.tool_call_id or call.call_id,
+            GUARDRAIL_CALL_ID: call.call_id,
+        }
+        if call.tool.description:
+            attrs[GEN_AI_TOOL_DESCRIPTION] = self.redactor.text(call.tool.description)
+        principal = call.principal
+        if principal is not None:
+            attrs[GUARDRAIL_PRINCIPAL_SUBJECT] = principal.subject
+            if principal.org:
+                attrs[GUARDRAIL_PRINCIPAL_ORG] = principal.org
+            if principal.teams:
+                attrs[GUARDRAIL_PRINCIPAL_TEAMS] = list(principal.teams)
+        if self.policy_digest:
+            attrs[GUARDRAIL_POLICY] = self.policy_digest
+        if self.arguments:
+            redacted = self.redactor.arguments(call.args, call.tool.redact)
+            attrs[GEN_AI_TOOL_CALL_ARGUMENTS] = _json(redacted)
+        return attrs
+
+    def _finish(self, span: Span, call: Call, error: BaseException | None) -> None:
+        attrs: dict[str, Any] = {}
+        refusal = call.refusal
+        decision = call.decision
+        if refusal is not None:
+            attrs[GUARDRAIL_DECISION] = refusal.decision_kind
+            rule = refusal.rule or (decision.rule if decision else None)
+            limit = getattr(refusal, "limit", None)
+            if isinstance(limit, str):
+                attrs[GUARDRAIL_LIMIT] = limit
+                attrs[GUARDRAIL_LIMIT_LEVEL] = str(getattr(refusal, "level", ""))
+        else:
+            attrs[GUARDRAIL_DECISION] = "allowed" if error is None else "error"
+            rule = decision.rule if decision else None
+        if rule:
+            attrs[GUARDRAIL_RULE] = rule
+        if call.reserved is not None:
+            attrs[GUARDRAIL_COST_RESERVED] = call.reserved
+        if call.cost is not None and refusal is None:
+            attrs[GUARDRAIL_COST] = call.cost
+        budget = call.state.get("budget_event")
+        if isinstance(budget, dict) and isinstance(budget.get("limit"), str):
+            attrs.setdefault(GUARDRAIL_LIMIT, budget["limit"])
+        failure = refusal if refusal is not None else error
+        if failure is not None:
+            kind = type(failure).__name__
+            attrs[ERROR_TYPE] = kind
+            reason = self.redactor.text(refusal.reason) if refusal is not None else kind
+            span.set_status(Status(StatusCode.ERROR, reason))
+        elif self.results:
+            attrs[GEN_AI_TOOL_CALL_RESULT] = _json(self.redactor.value(call.result))
+        span.set_attributes(attrs)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=repr, ensure_ascii=False, separators=(",", ":"))

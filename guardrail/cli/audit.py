@@ -1,0 +1,189 @@
+"""``guardrail audit verify|show|stats``: check and read hash-chained audit logs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from guardrail.audit.verify import verify
+
+MAX_BREAKS_SHOWN = 200
+_AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_AGO_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("audit", help="verify and read audit logs")
+    commands = parser.add_subparsers(dest="audit_command", required=True)
+
+    check = commands.add_parser("verify", help="check a hash-chained log (rotated files: all)")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--key", help="HMAC key the log was written with")
+    check.add_argument("--key-file", help="file holding the HMAC key (bytes, as is)")
+    check.add_argument(
+        "--pubkey", action="append", default=[], help="Ed25519 public key (PEM) of checkpoints"
+    )
+    check.add_argument(
+        "--checkpoints", action="append", help="checkpoint file (default: FILE.checkpoints)"
+    )
+    check.set_defaults(func=run_verify)
+
+    show = commands.add_parser("show", help="list audit events as a table")
+    show.add_argument("files", nargs="+", metavar="FILE")
+    show.add_argument("--user", help="only this principal subject")
+    show.add_argument("--tool", help="only this tool")
+    show.add_argument("--decision", help="allowed, denied, budget_exceeded, error or auth_failed")
+    show.add_argument("--since", help="ISO time (2026-11-25T10:00) or an age (30m, 2h, 1d)")
+    show.add_argument("--all", action="store_true", help="also intent records")
+    show.set_defaults(func=run_show)
+
+    stats = commands.add_parser("stats", help="calls, denials by rule, spend by user/team/tool")
+    stats.add_argument("files", nargs="+", metavar="FILE")
+    stats.set_defaults(func=run_stats)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    key: bytes | None = args.key.encode() if args.key else None
+    if args.key_file:
+        key = Path(args.key_file).read_bytes()
+    report = verify(args.files, key=key, public_keys=args.pubkey, checkpoints=args.checkpoints)
+    for problem in report.breaks[:MAX_BREAKS_SHOWN]:
+        print(problem)
+    if len(report.breaks) > MAX_BREAKS_SHOWN:
+        print(f"... and {len(report.breaks) - MAX_BREAKS_SHOWN} more")
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def read_events(files: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Audit events from chain logs (or plain one-event-per-line JSONL), unverified."""
+    for name in files:
+        with open(name, "rb") as handle:
+            for raw in handle:
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    continue
+                if not isinstance(obj, dict):
+                    continue
+                if "kind" in obj and "data" in obj:
+                    if obj["kind"] == "event" and isinstance(obj["data"], dict):
+                        yield {**obj["data"], "_seq": obj.get("seq")}
+                elif "event_id" in obj:
+                    yield obj
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    match = _AGO.match(text.strip())
+    now = now or datetime.now(UTC)
+    if match:
+        return now - timedelta(seconds=float(match.group(1)) * _AGO_UNITS[match.group(2)])
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _when(event: dict[str, Any]) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(event.get("time")))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    since = parse_since(args.since) if args.since else None
+    columns = ("seq", "time", "phase", "tool", "user", "decision", "rule", "outcome", "cost", "ms")
+    rows: list[tuple[str, ...]] = []
+    for event in read_events(args.files):
+        if not args.all and event.get("phase") == "intent":
+            continue
+        if args.user and event.get("subject") != args.user:
+            continue
+        if args.tool and event.get("tool") != args.tool:
+            continue
+        if args.decision and event.get("decision") != args.decision:
+            continue
+        when = _when(event)
+        if since and (when is None or when < since):
+            continue
+        rows.append(_row(event, when))
+    _table(columns, rows)
+    return 0
+
+
+def _row(event: dict[str, Any], when: datetime | None) -> tuple[str, ...]:
+    cost = event.get("cost_settled", event.get("cost_reserved"))
+    duration = event.get("duration_ms")
+    return (
+        str(event.get("_seq") or ""),
+        when.strftime("%Y-%m-%d %H:%M:%S") if when else "",
+        str(event.get("phase") or ""),
+        str(event.get("tool") or ""),
+        str(event.get("subject") or "-"),
+        str(event.get("decision") or ""),
+        str(event.get("rule") or event.get("limit") or ""),
+        str(event.get("outcome") or ""),
+        "" if cost is None else f"{cost:g}",
+        "" if duration is None else f"{duration:.1f}",
+    )
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    line = "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
+    print(line.rstrip())
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    print(f"({len(rows)} event(s))", file=sys.stderr)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    calls: set[str] = set()
+    decisions: Counter[str] = Counter()
+    denials: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    spend: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for event in read_events(args.files):
+        phase = event.get("phase")
+        if phase in ("intent", "refusal"):
+            calls.add(str(event.get("call_id")))
+        if phase == "refusal":
+            decision = str(event.get("decision"))
+            decisions[decision] += 1
+            denials[
+                f"{decision}: {event.get('rule') or event.get('limit') or '(default deny)'}"
+            ] += 1
+        elif phase == "outcome":
+            outcome = str(event.get("outcome"))
+            decisions["allowed" if outcome == "ok" else "error"] += 1
+            if outcome != "ok":
+                errors[f"{event.get('tool')}: {outcome}"] += 1
+            cost = event.get("cost_settled")
+            if isinstance(cost, int | float) and cost:
+                spend["user"][str(event.get("subject") or "-")] += cost
+                spend["tool"][str(event.get("tool"))] += cost
+                for team in event.get("teams") or ["(no team)"]:
+                    spend["team"][str(team)] += cost
+    print(f"calls: {len(calls)}")
+    for decision, count in sorted(decisions.items()):
+        print(f"  {decision}: {count}")
+    _section("denials by rule", denials)
+    _section("tool errors", errors)
+    for level in ("user", "team", "tool"):
+        _section(f"spend by {level}", Counter(spend[level]))
+    return 0
+
+
+def _section(title: str, counts: Counter[str]) -> None:
+    if not counts:
+        return
+    print(f"{title}:")
+    for name, value in counts.most_common():
+        print(f"  {name}: {value:g}")
