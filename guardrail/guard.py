@@ -285,7 +285,12 @@ class Guard:
                 session=current_session(),
                 parent=parent,
             )
-            self.engine.refuse(call, exc)
+            # The call never reaches the steps, but still gets its span and refusal record.
+            self.spans.enter(call)
+            try:
+                self.engine.refuse(call, exc)
+            finally:
+                self.spans.exit(call, exc)
             raise
         return Call(
             tool=spec,

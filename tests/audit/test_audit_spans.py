@@ -321,3 +321,24 @@ async def test_concurrent_async_calls_keep_their_own_context(
         args = dict(tools[child.parent.span_id].attributes or {})["gen_ai.tool.call.arguments"]
         assert json.loads(str(args)) == {"order_id": child.name.split()[1]}
     assert "Failed to detach context" not in caplog.text
+
+
+def test_argument_errors_get_a_span_too() -> None:
+    """A call refused for bad arguments still leaves an ERROR span."""
+    from guardrail import ArgumentError, Guard, Policy
+    from guardrail.testing import make_principal, recording_tracer
+
+    provider, exporter = recording_tracer()
+    guard = Guard(
+        Policy.from_dict({"rules": [{"id": "r", "allow": "add"}]}), tracer_provider=provider
+    )
+
+    @guard.tool
+    def add(n: int) -> int:
+        return n
+
+    with guard.acting_as(make_principal("u")), pytest.raises(ArgumentError):
+        add("many")  # type: ignore[arg-type]
+    [span] = exporter.get_finished_spans()
+    assert span.name == "execute_tool add"
+    assert span.status.status_code.name == "ERROR"
