@@ -31,7 +31,11 @@ typecheck: $(VENV)/.stamp-all
 test: lint typecheck
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.stamp-all
+$(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-all
+	$(PIP) install --quiet -e '.[all,dev,bench]'
+	touch $@
+
+bench: $(VENV)/.stamp-bench
 	$(PY) -m benchmarks
 
 clean:
