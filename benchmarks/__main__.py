@@ -31,6 +31,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-ms", type=float, help="time per case per round (default 20)")
     parser.add_argument("--profile", action="store_true", help="cProfile the lean path")
     parser.add_argument("--no-processes", action="store_true", help="skip the process curve")
+    parser.add_argument(
+        "--only", default="", help="comma-separated case key prefixes, e.g. lean,denied,policy."
+    )
     return parser.parse_args(argv)
 
 
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         if not redis.start():
             say(f"redis: {redis.error}")
         harness = Harness(rounds=rounds, batch_ms=batch_ms)
-        env = Env(quick=quick, workdir=workdir, harness=harness, redis=redis)
+        only = tuple(p for p in options.only.split(",") if p)
+        env = Env(quick=quick, workdir=workdir, harness=harness, redis=redis, only=only)
         try:
             say("setting up group 1 (overhead)")
             overhead.add(env)
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             curves.add(env)
             say(f"timing {len(harness.cases)} cases x {rounds} rounds, interleaved")
             harness.run(progress=say if not quick else None)
-            if not options.no_processes:
+            if not options.no_processes and not only:
                 say("process curve on one Redis")
                 curves.processes(env)
             profile = hotpath.profile(2_000 if quick else 200_000) if options.profile else ""
@@ -91,8 +95,9 @@ def header(argv: list[str] | None, rounds: int, batch_ms: float, seconds: float)
             f"{os.cpu_count()} cores, load {load}; {rounds} rounds x ~{batch_ms:g} ms per case, "
             f"all cases shuffled within each round; took {seconds:.0f}s",
             f"landed: {landed}",
-            "figures: median, min, max over rounds; 'over raw' subtracts the raw call timed "
-            "in the same round",
+            "figures in us: median, min, max of wall-clock time over rounds, and the median CPU "
+            "time of this process (all threads; excludes waiting on sockets); 'over raw' "
+            "subtracts the raw call timed in the same round",
         ]
     )
 

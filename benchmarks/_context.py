@@ -33,8 +33,15 @@ class Env:
     extra: dict[str, float] = field(default_factory=dict)
     """Figures measured outside the harness that targets may read (e.g. calls/s)."""
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    only: tuple[str, ...] = ()
+    """Case key prefixes to time (``raw.`` always); empty: all."""
+
+    def wanted(self, key: str) -> bool:
+        return not self.only or key.startswith(("raw.", *self.only))
 
     def case(self, case: Case, *, row: bool = True) -> None:
+        if not self.wanted(case.key):
+            return
         self.harness.add(case)
         if row:
             self.rows.append(Row(group=case.group, label=case.label, key=case.key, note=case.note))

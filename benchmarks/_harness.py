@@ -41,7 +41,9 @@ class Case:
     note: str = ""
     n: int = 0
     samples: list[float] = field(default_factory=list)
-    """Nanoseconds per call, one per round."""
+    """Wall-clock nanoseconds per call, one per round."""
+    cpu_samples: list[float] = field(default_factory=list)
+    """This process's CPU nanoseconds per call (all its threads), one per round."""
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Stats:
     median: float
     low: float
     high: float
+    cpu: float | None = None
+    """Median CPU time of this process (a shared machine steals wall time, not CPU)."""
 
     @classmethod
     def of(cls, values: list[float]) -> Stats:
@@ -76,9 +80,14 @@ class Harness:
     # -- timing -----------------------------------------------------------------------
 
     def _time(self, case: Case, n: int) -> float:
-        """Nanoseconds per call over ``n`` back-to-back calls."""
+        """Wall-clock nanoseconds per call over ``n`` back-to-back calls."""
         with case.around():
             return self._time_batch(case, n)
+
+    def _sample(self, case: Case) -> None:
+        cpu = time.process_time_ns()
+        case.samples.append(self._time(case, case.n))
+        case.cpu_samples.append((time.process_time_ns() - cpu) / case.n)
 
     def _time_batch(self, case: Case, n: int) -> float:
         if case.sync is not None:
@@ -119,21 +128,25 @@ class Harness:
         for round_no in range(self.rounds):
             self._random.shuffle(order)
             for case in order:
-                case.samples.append(self._time(case, case.n))
+                self._sample(case)
             if progress is not None:
                 progress(f"round {round_no + 1}/{self.rounds}")
 
     # -- results ----------------------------------------------------------------------
 
-    def values(self, key: str) -> list[float]:
+    def values(self, key: str, *, cpu: bool = False) -> list[float]:
         """Per-round figures for ``key`` in microseconds, the baseline subtracted."""
         case = self.cases[key]
+        samples = case.cpu_samples if cpu else case.samples
         if case.baseline is None:
-            return [s / 1000 for s in case.samples]
-        base = self.cases[case.baseline].samples
-        return [(s - b) / 1000 for s, b in zip(case.samples, base, strict=True)]
+            return [s / 1000 for s in samples]
+        baseline = self.cases[case.baseline]
+        base = baseline.cpu_samples if cpu else baseline.samples
+        return [(s - b) / 1000 for s, b in zip(samples, base, strict=True)]
 
     def stats(self, key: str) -> Stats | None:
         if key not in self.cases or not self.cases[key].samples:
             return None
-        return Stats.of(self.values(key))
+        stats = Stats.of(self.values(key))
+        stats.cpu = statistics.median(self.values(key, cpu=True))
+        return stats

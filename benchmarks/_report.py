@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmarks._context import Env
+from benchmarks._harness import Stats
 
 LABEL_WIDTH = 50
 
@@ -118,6 +119,11 @@ def evaluate(env: Env) -> list[tuple[Target, str, str]]:
     return out
 
 
+def _figures(stats: Stats) -> str:
+    cpu = "" if stats.cpu is None else f"{stats.cpu:.2f}"
+    return f"{stats.median:>9.2f} {stats.low:>9.2f} {stats.high:>9.2f} {cpu:>9}"
+
+
 def render(env: Env) -> str:
     verdicts = evaluate(env)
     marks: dict[str, list[str]] = {}
@@ -126,21 +132,18 @@ def render(env: Env) -> str:
             marks.setdefault(key, []).append(f"{target.id} {verdict}")
     lines: list[str] = []
     group = None
-    head = f"{'':<{LABEL_WIDTH}} {'median':>10} {'min':>10} {'max':>10}  {'target':<10} note"
+    head = f"{'':<{LABEL_WIDTH}} {'median':>9} {'min':>9} {'max':>9} {'cpu':>9}  {'target':<9} note"
     for row in env.rows:
         if row.group != group:
             group = row.group
             lines += ["", group, head]
         if row.key is not None:
             stats = env.harness.stats(row.key)
-            figure = (
-                "n/a" if stats is None
-                else f"{stats.median:>10.2f} {stats.low:>10.2f} {stats.high:>10.2f}"
-            )  # fmt: skip
+            figure = "n/a" if stats is None else _figures(stats)
             mark = ", ".join(marks.get(row.key, []))
         else:
             figure, mark = row.value or "", ""
-        lines.append(f"{row.label:<{LABEL_WIDTH}} {figure:>32}  {mark:<10} {row.note}".rstrip())
+        lines.append(f"{row.label:<{LABEL_WIDTH}} {figure:>39}  {mark:<9} {row.note}".rstrip())
     lines += ["", "targets (printed, not asserted)"]
     for target, figure, verdict in verdicts:
         lines.append(f"  {target.id:<4} {verdict:<4}  {target.text:<50} {figure}")

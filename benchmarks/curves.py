@@ -223,6 +223,6 @@ def _rate_row(label: str, rates: list[float], windows: int, seconds: float) -> A
     return Row(
         group=PROCESSES,
         label=label,
-        value=f"{statistics.median(rates):>10,.0f} {min(rates):>10,.0f} {max(rates):>10,.0f}",
+        value=f"{statistics.median(rates):>9,.0f} {min(rates):>9,.0f} {max(rates):>9,.0f} {'':>9}",
         note=f"median/min/max of {windows} x {seconds:g}s windows, 2-core machine",
     )
