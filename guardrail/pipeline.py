@@ -10,8 +10,8 @@ does no I/O of its own, so the two runners differ only in ``await``.
 from __future__ import annotations
 
 import contextvars
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,7 +29,7 @@ class Call:
     tool: ToolSpec
     args: dict[str, Any]
     principal: Principal | None
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    call_id: str = field(default_factory=lambda: new_id())
     tool_call_id: str | None = None
     session: str | None = None
     started: float = field(default_factory=time.time)
@@ -49,6 +49,18 @@ class Call:
     def cost(self) -> float | None:
         """The settled cost: what the tool reported, else what was reserved."""
         return self.reported_cost if self.reported_cost is not None else self.reserved
+
+
+def new_id() -> str:
+    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives, at a third of its cost.
+
+    ``uuid.UUID`` validates and converts through an int; the bytes need only the
+    version and variant bits set. Still ``os.urandom``: ids stay unique across forks.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 class Step(Protocol):

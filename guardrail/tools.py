@@ -45,26 +45,35 @@ class ArgBinder:
                 if name in bound or name not in self.names:
                     raise ArgumentError(_arity_message(name, name in bound))
                 bound[name] = value
-            missing = self._required.difference(bound)
-            if missing:
-                raise ArgumentError(f"missing required argument(s): {', '.join(sorted(missing))}")
-            for name, default in self._defaults.items():
-                bound.setdefault(name, default)
+            # Every name bound (keys are checked names): nothing missing, no default due.
+            if len(bound) < len(self.names):
+                missing = self._required.difference(bound)
+                if missing:
+                    raise ArgumentError(
+                        f"missing required argument(s): {', '.join(sorted(missing))}"
+                    )
+                for name, default in self._defaults.items():
+                    bound.setdefault(name, default)
         else:
             bound = self._slow_bind(args, kwargs)
-        return self.validate(bound)
+        if self.model is not None:
+            bound.update(self._validated(bound))
+        return bound
 
     def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
         if self.model is None:
             return bound
+        return {**bound, **self._validated(bound)}
+
+    def _validated(self, bound: Mapping[str, Any]) -> dict[str, Any]:
+        """The model's fields after validation (a model's ``__dict__`` is exactly those)."""
+        assert self.model is not None
         try:
             validated = self.model.model_validate(bound)
         except ValidationError as exc:
             raise ArgumentError(_validation_message(exc)) from None
-        return {
-            **bound,
-            **{name: getattr(validated, name) for name in type(validated).model_fields},
-        }
+        fields: dict[str, Any] = validated.__dict__
+        return fields
 
     def invoke_args(
         self, original: tuple[Any, ...], bound: Mapping[str, Any]
