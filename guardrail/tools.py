@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from guardrail.errors import ArgumentError
 
 _SELF_NAMES = ("self", "cls")
+_PLAIN_TYPES = (str, int, float, bool)
+"""Annotations for which a value of exactly that type validates to itself."""
 
 
 class ArgBinder:
@@ -34,6 +36,7 @@ class ArgBinder:
         self._defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self._required = frozenset(p.name for p in params if p.default is p.empty)
         self.model = _args_model(fn.__name__, params) if validate else None
+        self._plain = _plain_fields(params) if self.model is not None else None
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Arguments by name, defaults applied, ``self`` left out; raises ArgumentError."""
@@ -56,9 +59,17 @@ class ArgBinder:
                     bound.setdefault(name, default)
         else:
             bound = self._slow_bind(args, kwargs)
-        if self.model is not None:
+        if self.model is not None and not self._already_valid(bound):
             bound.update(self._validated(bound))
         return bound
+
+    def _already_valid(self, bound: Mapping[str, Any]) -> bool:
+        """Every field plainly typed (``str``, ``int``, ``float``, ``bool``) and given a value
+        of exactly that type: pydantic would return the same values, so skip it."""
+        if self._plain is None:
+            return False
+        names, kinds = self._plain
+        return tuple(map(type, map(bound.get, names))) == kinds
 
     def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
         if self.model is None:
@@ -122,6 +133,16 @@ def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] |
     config = ConfigDict(arbitrary_types_allowed=True)
     model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)
     return model
+
+
+def _plain_fields(
+    params: list[inspect.Parameter],
+) -> tuple[tuple[str, ...], tuple[type, ...]] | None:
+    """Field names and their types when every field is annotated with a plain type."""
+    fields = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if not all(p.annotation in _PLAIN_TYPES for p in fields):
+        return None
+    return tuple(p.name for p in fields), tuple(p.annotation for p in fields)
 
 
 def _arity_message(name: str, duplicate: bool) -> str:

@@ -70,7 +70,21 @@ def _overlaps(field: str, wanted: frozenset[str]) -> Callable[[Principal], bool]
 
 
 def _attribute_test(key: str, want: Any) -> Callable[[Principal], bool]:
-    return lambda p: _attribute_matches(p.attributes.get(key), want)
+    if isinstance(want, list | tuple | set | frozenset):
+        return lambda p: _attribute_matches(p.attributes.get(key), want)
+
+    wanted = (want,)
+
+    # One wanted value (the common case): the test ``_attribute_matches`` makes, inlined.
+    def test(p: Principal) -> bool:
+        have = p.attributes.get(key)
+        if have is None:
+            return False
+        if isinstance(have, list | tuple | set | frozenset):
+            return any(item in wanted for item in have)
+        return have in wanted
+
+    return test
 
 
 @dataclass(frozen=True, slots=True)
