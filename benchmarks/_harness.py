@@ -39,6 +39,8 @@ class Case:
     around: Callable[[], AbstractContextManager[Any]] = nullcontext
     """Entered around each batch, outside the timer (e.g. ``guard.acting_as(...)``)."""
     note: str = ""
+    error: str | None = None
+    """Why the case could not be timed (it raised); it is then left out of the rounds."""
     n: int = 0
     samples: list[float] = field(default_factory=list)
     """Wall-clock nanoseconds per call, one per round."""
@@ -121,9 +123,18 @@ class Harness:
         case.n = max(8, int(self.batch_ns / max(per_call, 1.0)))
 
     def run(self, progress: Callable[[str], None] | None = None) -> None:
-        order = list(self.cases.values())
-        for case in order:
-            self._calibrate(case)
+        order = []
+        for case in self.cases.values():
+            try:
+                self._calibrate(case)
+            except Exception as exc:  # a feature that landed with another shape: say so
+                case.error = f"{type(exc).__name__}: {exc}"[:200]
+                continue
+            order.append(case)
+        for case in self.cases.values():
+            if case.baseline is not None and self.cases[case.baseline].error is not None:
+                case.error = f"baseline {case.baseline} failed"
+        order = [case for case in order if case.error is None]
         gc.collect()
         for round_no in range(self.rounds):
             self._random.shuffle(order)
@@ -145,7 +156,8 @@ class Harness:
         return [(s - b) / 1000 for s, b in zip(samples, base, strict=True)]
 
     def stats(self, key: str) -> Stats | None:
-        if key not in self.cases or not self.cases[key].samples:
+        case = self.cases.get(key)
+        if case is None or not case.samples or case.error is not None:
             return None
         stats = Stats.of(self.values(key))
         stats.cpu = statistics.median(self.values(key, cpu=True))

@@ -137,13 +137,16 @@ def render(env: Env) -> str:
         if row.group != group:
             group = row.group
             lines += ["", group, head]
+        note = row.note
         if row.key is not None:
             stats = env.harness.stats(row.key)
             figure = "n/a" if stats is None else _figures(stats)
             mark = ", ".join(marks.get(row.key, []))
+            error = env.harness.cases[row.key].error
+            note = f"n/a: failed: {error}" if error else note
         else:
             figure, mark = row.value or "", ""
-        lines.append(f"{row.label:<{LABEL_WIDTH}} {figure:>39}  {mark:<9} {row.note}".rstrip())
+        lines.append(f"{row.label:<{LABEL_WIDTH}} {figure:>39}  {mark:<9} {note}".rstrip())
     lines += ["", "targets (printed, not asserted)"]
     for target, figure, verdict in verdicts:
         lines.append(f"  {target.id:<4} {verdict:<4}  {target.text:<50} {figure}")

@@ -6,6 +6,7 @@ import functools
 import itertools
 import multiprocessing
 import os
+import queue
 import statistics
 import time
 from collections.abc import Callable
@@ -105,18 +106,11 @@ def _principals(env: Env) -> None:
             continue
         memory = "no per-principal state without a ledger"
         if ledger:
-            before = _rss()
-            start = time.perf_counter()
-            for i in range(size):
-                with guard.acting_as(_principal(i)):
-                    fn("A-17", 40.0)
-            fill_s = time.perf_counter() - start
-            grown = max(_rss() - before, 0)
-            memory = (
-                f"RSS +{grown / 2**20:.0f} MiB ({grown / size:,.0f} B/principal); "
-                f"filled in {fill_s:.1f}s"
-            )
-            env.extra[f"principals.{size}.rss_bytes"] = grown
+            try:
+                memory = _fill(env, size, guard, fn)
+            except Exception as exc:
+                env.na(PRINCIPALS, f"{size:,} principals", f"failed: {type(exc).__name__}: {exc}")
+                continue
         step = max(1, size // 65_536)
         pool = [_principal(i) for i in range(0, size, step)]
         cycle = itertools.cycle(pool)
@@ -137,12 +131,37 @@ def _principals(env: Env) -> None:
         )
 
 
+def _fill(env: Env, size: int, guard: Any, fn: Any) -> str:
+    """Charge the ledger once for each of ``size`` principals; what that costs in memory."""
+    before = _rss()
+    start = time.perf_counter()
+    for i in range(size):
+        with guard.acting_as(_principal(i)):
+            fn("A-17", 40.0)
+    fill_s = time.perf_counter() - start
+    grown = max(_rss() - before, 0)
+    env.extra[f"principals.{size}.rss_bytes"] = grown
+    return (
+        f"RSS +{grown / 2**20:.0f} MiB ({grown / size:,.0f} B/principal); "
+        f"{size:,} first calls took {fill_s:.1f}s"
+    )
+
+
 # -- processes on one Redis ---------------------------------------------------------------------
 
 
 def _worker(index: int, kind: str, url: str, windows: int, seconds: float, barrier: Any,
             results: Any) -> None:  # fmt: skip
     """One process: build the client, then count calls in each synchronized window."""
+    try:
+        results.put(_count_calls(index, kind, url, windows, seconds, barrier))
+    except Exception as exc:
+        barrier.abort()
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def _count_calls(index: int, kind: str, url: str, windows: int, seconds: float,
+                 barrier: Any) -> list[int]:  # fmt: skip
     if kind == "ledger":
         built = F.build(ledger=url)
         assert built.guard is not None and built.sync is not None, built.error
@@ -181,7 +200,7 @@ def _worker(index: int, kind: str, url: str, windows: int, seconds: float, barri
                     one()
                 done += 20
             counts.append(done)
-    results.put(counts)
+    return counts
 
 
 def processes(env: Env) -> None:
@@ -207,14 +226,34 @@ def processes(env: Env) -> None:
             procs = [spawn.Process(target=_worker, args=(i, *args)) for i in range(n)]
             for proc in procs:
                 proc.start()
-            per_proc = [results.get(timeout=300) for _ in procs]
+            per_proc = _collect(procs, results)
             for proc in procs:
                 proc.join(timeout=60)
+            errors = [r for r in per_proc if isinstance(r, str)]
+            if errors:
+                env.na(PROCESSES, f"{label}, {n} processes", f"failed: {errors[0]}"[:200])
+                continue
             rates = [sum(window) / seconds for window in zip(*per_proc, strict=True)]
             env.extra[f"procs.{kind}.{n}"] = statistics.median(rates)
             env.rows.append(
                 _rate_row(f"{label}, {n} process{'es' if n > 1 else ''}", rates, windows, seconds)
             )
+
+
+def _collect(procs: list[Any], results: Any) -> list[Any]:
+    """One result per process; a process that died without one is reported, not waited on."""
+    got: list[Any] = []
+    deadline = time.monotonic() + 300
+    while len(got) < len(procs) and time.monotonic() < deadline:
+        try:
+            got.append(results.get(timeout=1))
+        except queue.Empty:
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                for proc in procs:
+                    proc.kill()
+                return [*got, f"a worker exited with code {dead[0]}"]
+    return got if len(got) == len(procs) else [*got, "workers timed out"]
 
 
 def _rate_row(label: str, rates: list[float], windows: int, seconds: float) -> Any:
