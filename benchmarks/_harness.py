@@ -39,6 +39,8 @@ class Case:
     around: Callable[[], AbstractContextManager[Any]] = nullcontext
     """Entered around each batch, outside the timer (e.g. ``guard.acting_as(...)``)."""
     note: str = ""
+    waits: bool = False
+    """The call waits on a socket: its wall time, not CPU time, is its cost."""
     error: str | None = None
     """Why the case could not be timed (it raised); it is then left out of the rounds."""
     n: int = 0

@@ -25,8 +25,18 @@ class Target:
 
 
 def _median(env: Env, key: str) -> float | None:
+    """The figure a target judges: CPU time for in-process work, wall time across sockets.
+
+    On a shared machine the wall clock of in-process work grows with everyone else's
+    load; this process's CPU time does not. A socket round trip is waiting, which only
+    the wall clock sees.
+    """
     stats = env.harness.stats(key)
-    return None if stats is None else stats.median
+    if stats is None:
+        return None
+    if env.harness.cases[key].waits or stats.cpu is None:
+        return stats.median
+    return stats.cpu
 
 
 def _na(*keys: str) -> str:
@@ -142,12 +152,17 @@ def render(env: Env) -> str:
             stats = env.harness.stats(row.key)
             figure = "n/a" if stats is None else _figures(stats)
             mark = ", ".join(marks.get(row.key, []))
-            error = env.harness.cases[row.key].error
-            note = f"n/a: failed: {error}" if error else note
+            case = env.harness.cases[row.key]
+            note = f"n/a: failed: {case.error}" if case.error else note
+            mark = f"*{mark}" if case.waits else mark
         else:
             figure, mark = row.value or "", ""
         lines.append(f"{row.label:<{LABEL_WIDTH}} {figure:>39}  {mark:<9} {note}".rstrip())
-    lines += ["", "targets (printed, not asserted)"]
+    lines += [
+        "",
+        "targets (printed, not asserted; judged on the median CPU time of in-process work and "
+        "the median wall time of socket round trips, marked *)",
+    ]
     for target, figure, verdict in verdicts:
         lines.append(f"  {target.id:<4} {verdict:<4}  {target.text:<50} {figure}")
     return "\n".join(lines)

@@ -69,6 +69,7 @@ def _http_hop(env: Env) -> None:
     env.case(
         Case(
             key="http.hop",
+            waits=True,
             group=GROUP,
             label="HTTP gateway hop (absolute)",
             sync=hop.call,
@@ -95,6 +96,7 @@ def _evalsha(env: Env) -> None:
     env.case(
         Case(
             key="redis.evalsha",
+            waits=True,
             group=GROUP,
             label="raw Redis EVALSHA (absolute)",
             sync=evalsha,

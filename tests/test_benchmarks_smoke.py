@@ -24,7 +24,7 @@ def test_benchmarks_quick_run_prints_one_table() -> None:
         "3a policy size",
         "3b distinct principals",
         "3c processes",
-        "targets (printed, not asserted)",
+        "targets (printed, not asserted",
     ):
         assert heading in out, out
     assert "lean [sync]" in out
