@@ -22,6 +22,18 @@ from guardrail.policy.decision import Decision
 from guardrail.tools import ToolSpec
 
 
+def new_id() -> str:
+    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives, at a third of its cost.
+
+    ``uuid.UUID`` validates and converts through an int; the bytes need only the
+    version and variant bits set. Still ``os.urandom``: ids stay unique across forks.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
+
+
 @dataclass(slots=True, kw_only=True)
 class Call:
     """One tool call as it moves through the pipeline."""
@@ -29,7 +41,7 @@ class Call:
     tool: ToolSpec
     args: dict[str, Any]
     principal: Principal | None
-    call_id: str = field(default_factory=lambda: new_id())
+    call_id: str = field(default_factory=new_id)
     tool_call_id: str | None = None
     session: str | None = None
     started: float = field(default_factory=time.time)
@@ -49,18 +61,6 @@ class Call:
     def cost(self) -> float | None:
         """The settled cost: what the tool reported, else what was reserved."""
         return self.reported_cost if self.reported_cost is not None else self.reserved
-
-
-def new_id() -> str:
-    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives, at a third of its cost.
-
-    ``uuid.UUID`` validates and converts through an int; the bytes need only the
-    version and variant bits set. Still ``os.urandom``: ids stay unique across forks.
-    """
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return raw.hex()
 
 
 class Step(Protocol):
