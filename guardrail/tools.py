@@ -12,8 +12,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from guardrail.errors import ArgumentError
 
 _SELF_NAMES = ("self", "cls")
-_PLAIN_TYPES = (str, int, float, bool)
-"""Annotations for which a value of exactly that type validates to itself."""
+_PLAIN_TYPES = {t: t for t in (str, int, float, bool)} | {
+    t.__name__: t for t in (str, int, float, bool)
+}
+"""Annotations for which a value of exactly that type validates to itself (also as the
+strings that ``from __future__ import annotations`` leaves, which name the builtins)."""
 
 
 class ArgBinder:
@@ -140,9 +143,17 @@ def _plain_fields(
 ) -> tuple[tuple[str, ...], tuple[type, ...]] | None:
     """Field names and their types when every field is annotated with a plain type."""
     fields = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    if not all(p.annotation in _PLAIN_TYPES for p in fields):
+    if not all(_hashable(p.annotation) and p.annotation in _PLAIN_TYPES for p in fields):
         return None
-    return tuple(p.name for p in fields), tuple(p.annotation for p in fields)
+    return tuple(p.name for p in fields), tuple(_PLAIN_TYPES[p.annotation] for p in fields)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _arity_message(name: str, duplicate: bool) -> str:
