@@ -36,7 +36,7 @@ $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-all
 	touch $@
 
 bench: $(VENV)/.stamp-bench
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
