@@ -151,15 +151,14 @@ def build(
     """A guard with the given ingredients; ledger is ``"memory://"`` or a redis URL."""
     built = Built()
     kwargs: dict[str, Any] = {}
-    use_limits = False
+    ledgers: list[Any] = []
     if ledger is not None:
         if ledger.startswith("redis") and not HAS_REDIS_LEDGER:
             built.missing.append("RedisLedger")
         elif ledger.startswith("memory") and not HAS_MEMORY_LEDGER:
             built.missing.append("MemoryLedger")
         else:
-            kwargs["ledger"] = ledger
-            use_limits = True
+            ledgers = _ledger_spellings(ledger)
     if chain_path is not None:
         if ChainLog is None:
             built.missing.append("ChainLog")
@@ -172,15 +171,39 @@ def build(
             built.missing.append("tracer_provider")
     if authenticator is not None:
         kwargs["authenticator"] = authenticator
-    try:
-        guard = Guard(rules if rules is not None else policy(limits=use_limits), **kwargs)
-    except Exception as exc:  # a landed feature with another signature: say so, go on
-        built.error = f"{type(exc).__name__}: {exc}"
-        return built
+    guard = None
+    for make_ledger in ledgers:
+        try:
+            with_ledger = {**kwargs, "ledger": make_ledger()}
+            guard = Guard(rules if rules is not None else policy(limits=True), **with_ledger)
+            break
+        except Exception as exc:  # another spelling may fit: try it, then go without
+            built.error = f"{type(exc).__name__}: {exc}"
+    if guard is None:
+        if ledgers:
+            built.missing.append(f"ledger ({built.error})")
+        try:
+            guard = Guard(rules if rules is not None else policy(limits=False), **kwargs)
+        except Exception as exc:  # a landed feature with another signature: say so, go on
+            built.error = f"{type(exc).__name__}: {exc}"
+            return built
+    built.error = None
     built.guard = guard
     built.sync = guard.tool(cost=1)(refund)
     built.async_ = guard.tool(cost=1)(arefund)
     return built
+
+
+def _ledger_spellings(uri: str) -> list[Callable[[], Any]]:
+    """Ways to hand ``Guard`` a ledger, in order: the design's URI, then an instance."""
+    if uri.startswith("memory"):
+        return [lambda: uri, lambda: MemoryLedger()]
+    return [
+        lambda: uri,
+        lambda: RedisLedger.from_url(uri),
+        lambda: RedisLedger(url=uri),
+        lambda: RedisLedger(uri),
+    ]
 
 
 def _chain_log(path: Path) -> Any:
