@@ -45,8 +45,11 @@ def _operand(value: Any) -> Resolver:
     return lambda _principal: value
 
 
+_NUMBERS = (int, float)  # a tuple: ``int | float`` would build a union on every call
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, _NUMBERS) and not isinstance(value, bool)
 
 
 def _as_collection(value: Any) -> Any:
@@ -80,10 +83,13 @@ class ArgCheck:
     pattern: re.Pattern[str] | None
     tests: tuple[ValueTest, ...] = field(init=False, repr=False, compare=False)
     """One test per entry of ``ops``, literal operands bound once (see :meth:`_test`)."""
+    _steps: tuple[tuple[ValueTest, str, Any], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         tests = tuple(self._test(op, resolve, value) for op, resolve, value in self.ops)
         object.__setattr__(self, "tests", tests)
+        steps = tuple((test, op, text) for test, (op, _, text) in zip(tests, self.ops, strict=True))
+        object.__setattr__(self, "_steps", steps)
 
     @classmethod
     def compile(cls, arg: str, constraint: Constraint) -> ArgCheck:
@@ -117,7 +123,7 @@ class ArgCheck:
         value = args.get(self.arg, MISSING)
         if value is MISSING:
             return f"argument {self.arg!r} is given"
-        for test, (op, _, text) in zip(self.tests, self.ops, strict=True):
+        for test, op, text in self._steps:
             if not test(value, principal):
                 return f"argument {self.arg!r} {_describe(op, text)}"
         return None

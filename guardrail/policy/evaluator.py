@@ -33,28 +33,30 @@ def principal_test(when: Condition) -> PrincipalTest:
     """
     if when.anonymous:
         return _no_principal
-    parts: list[Callable[[Principal], bool]] = []
+    # Each part is false without a principal, so a lone part is the whole test.
+    parts: list[PrincipalTest] = []
     if when.roles:
-        parts.append(_overlaps("roles", when.roles))
+        roles = when.roles
+        parts.append(lambda p: p is not None and not roles.isdisjoint(p.roles))
     if when.scopes:
         scopes = when.scopes
-        parts.append(lambda p: scopes <= p.scopes)
+        parts.append(lambda p: p is not None and scopes <= p.scopes)
     if when.teams:
-        parts.append(_overlaps("teams", when.teams))
+        teams = when.teams
+        parts.append(lambda p: p is not None and not teams.isdisjoint(p.teams))
     if when.subjects:
         subjects = when.subjects
-        parts.append(lambda p: p.subject in subjects)
+        parts.append(lambda p: p is not None and p.subject in subjects)
     if when.org:
         orgs = when.org
-        parts.append(lambda p: p.org in orgs)
+        parts.append(lambda p: p is not None and p.org in orgs)
     parts.extend(_attribute_test(key, want) for key, want in when.attributes.items())
     if not parts:
         return _some_principal
     if len(parts) == 1:
-        only = parts[0]
-        return lambda p: p is not None and only(p)
+        return parts[0]
     every = tuple(parts)
-    return lambda p: p is not None and all(test(p) for test in every)
+    return lambda p: all(test(p) for test in every)
 
 
 def _no_principal(principal: Principal | None) -> bool:
@@ -65,22 +67,23 @@ def _some_principal(principal: Principal | None) -> bool:
     return principal is not None
 
 
-def _overlaps(field: str, wanted: frozenset[str]) -> Callable[[Principal], bool]:
-    return lambda p: not wanted.isdisjoint(getattr(p, field))
+_COLLECTIONS = (list, tuple, set, frozenset)
 
 
-def _attribute_test(key: str, want: Any) -> Callable[[Principal], bool]:
-    if isinstance(want, list | tuple | set | frozenset):
-        return lambda p: _attribute_matches(p.attributes.get(key), want)
+def _attribute_test(key: str, want: Any) -> PrincipalTest:
+    if isinstance(want, _COLLECTIONS):
+        return lambda p: p is not None and _attribute_matches(p.attributes.get(key), want)
 
     wanted = (want,)
 
     # One wanted value (the common case): the test ``_attribute_matches`` makes, inlined.
-    def test(p: Principal) -> bool:
+    def test(p: Principal | None) -> bool:
+        if p is None:
+            return False
         have = p.attributes.get(key)
         if have is None:
             return False
-        if isinstance(have, list | tuple | set | frozenset):
+        if isinstance(have, _COLLECTIONS):
             return any(item in wanted for item in have)
         return have in wanted
 
