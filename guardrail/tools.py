@@ -62,9 +62,7 @@ class ArgBinder:
                     bound.setdefault(name, default)
         else:
             bound = self._slow_bind(args, kwargs)
-        if self.model is not None and not self._already_valid(bound):
-            bound.update(self._validated(bound))
-        return bound
+        return self.validate(bound)
 
     def _already_valid(self, bound: Mapping[str, Any]) -> bool:
         """Every field plainly typed (``str``, ``int``, ``float``, ``bool``) and given a value
@@ -75,7 +73,7 @@ class ArgBinder:
         return tuple(map(type, map(bound.get, names))) == kinds
 
     def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
-        if self.model is None:
+        if self.model is None or self._already_valid(bound):
             return bound
         return {**bound, **self._validated(bound)}
 
