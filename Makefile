@@ -31,8 +31,12 @@ typecheck: $(VENV)/.stamp-all
 test: lint typecheck
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.stamp-all
-	$(PY) -m benchmarks
+$(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-all
+	$(PIP) install --quiet -e '.[all,dev,bench]'
+	touch $@
+
+bench: $(VENV)/.stamp-bench
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Overhead and scale benchmarks: ``python -m benchmarks``."""

@@ -25,13 +25,16 @@ from guardrail.budgets.redis_ledger import RedisLedger
 from guardrail.testing import make_principal
 from tests.support.redis_server import RedisServer
 
-RATE_LIMITS = [
+RATE_LIMITS: list[dict[str, object]] = [
     {"id": "user-rate", "per": "user", "calls": "1000000000/minute"},
     {"id": "team-spend", "per": "team", "cost": 1e9, "period": "day"},
     {"id": "org-calls", "per": "org", "calls": 1e9, "period": "month"},
 ]
 # With a concurrent limit the slot must be given back after the call: a 2nd trip.
-SLOT_LIMITS = [*RATE_LIMITS[:2], {"id": "in-flight", "per": "user", "concurrent": 1000}]
+SLOT_LIMITS: list[dict[str, object]] = [
+    *RATE_LIMITS[:2],
+    {"id": "in-flight", "per": "user", "concurrent": 1000},
+]
 
 
 def charges(*, slot: bool = True) -> list[Charge]:
@@ -62,7 +65,11 @@ def reserve_settle(ledger: Ledger) -> Callable[[], None]:
 
 def reserve_only(ledger: Ledger) -> Callable[[], None]:
     batch = charges(slot=False)
-    return lambda: ledger.reserve(batch, rid=uuid.uuid4().hex) and None
+
+    def reserve() -> None:
+        ledger.reserve(batch, rid=uuid.uuid4().hex)
+
+    return reserve
 
 
 def guarded_call(ledger: Ledger, limits: list[dict[str, object]]) -> Callable[[], None]:

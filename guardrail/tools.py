@@ -12,6 +12,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from guardrail.errors import ArgumentError
 
 _SELF_NAMES = ("self", "cls")
+_PLAIN_TYPES = {t: t for t in (str, int, float, bool)} | {
+    t.__name__: t for t in (str, int, float, bool)
+}
+"""Annotations for which a value of exactly that type validates to itself (also as the
+strings that ``from __future__ import annotations`` leaves, which name the builtins)."""
 
 
 class ArgBinder:
@@ -34,6 +39,7 @@ class ArgBinder:
         self._defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self._required = frozenset(p.name for p in params if p.default is p.empty)
         self.model = _args_model(fn.__name__, params) if validate else None
+        self._plain = _plain_fields(params) if self.model is not None else None
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Arguments by name, defaults applied, ``self`` left out; raises ArgumentError."""
@@ -45,26 +51,41 @@ class ArgBinder:
                 if name in bound or name not in self.names:
                     raise ArgumentError(_arity_message(name, name in bound))
                 bound[name] = value
-            missing = self._required.difference(bound)
-            if missing:
-                raise ArgumentError(f"missing required argument(s): {', '.join(sorted(missing))}")
-            for name, default in self._defaults.items():
-                bound.setdefault(name, default)
+            # Every name bound (keys are checked names): nothing missing, no default due.
+            if len(bound) < len(self.names):
+                missing = self._required.difference(bound)
+                if missing:
+                    raise ArgumentError(
+                        f"missing required argument(s): {', '.join(sorted(missing))}"
+                    )
+                for name, default in self._defaults.items():
+                    bound.setdefault(name, default)
         else:
             bound = self._slow_bind(args, kwargs)
         return self.validate(bound)
 
+    def _already_valid(self, bound: Mapping[str, Any]) -> bool:
+        """Every field plainly typed (``str``, ``int``, ``float``, ``bool``) and given a value
+        of exactly that type: pydantic would return the same values, so skip it."""
+        if self._plain is None:
+            return False
+        names, kinds = self._plain
+        return tuple(map(type, map(bound.get, names))) == kinds
+
     def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
-        if self.model is None:
+        if self.model is None or self._already_valid(bound):
             return bound
+        return {**bound, **self._validated(bound)}
+
+    def _validated(self, bound: Mapping[str, Any]) -> dict[str, Any]:
+        """The model's fields after validation (a model's ``__dict__`` is exactly those)."""
+        assert self.model is not None
         try:
             validated = self.model.model_validate(bound)
         except ValidationError as exc:
             raise ArgumentError(_validation_message(exc)) from None
-        return {
-            **bound,
-            **{name: getattr(validated, name) for name in type(validated).model_fields},
-        }
+        fields: dict[str, Any] = validated.__dict__
+        return fields
 
     def invoke_args(
         self, original: tuple[Any, ...], bound: Mapping[str, Any]
@@ -113,6 +134,24 @@ def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] |
     config = ConfigDict(arbitrary_types_allowed=True)
     model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)
     return model
+
+
+def _plain_fields(
+    params: list[inspect.Parameter],
+) -> tuple[tuple[str, ...], tuple[type, ...]] | None:
+    """Field names and their types when every field is annotated with a plain type."""
+    fields = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if not all(_hashable(p.annotation) and p.annotation in _PLAIN_TYPES for p in fields):
+        return None
+    return tuple(p.name for p in fields), tuple(_PLAIN_TYPES[p.annotation] for p in fields)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _arity_message(name: str, duplicate: bool) -> str:

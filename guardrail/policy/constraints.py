@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from guardrail.identity import Principal
@@ -16,6 +16,7 @@ from guardrail.policy.model import PRINCIPAL_PREFIXES, Constraint, is_principal_
 
 MISSING: Any = object()
 Resolver = Callable[[Principal | None], Any]
+ValueTest = Callable[[Any, Principal | None], bool]
 
 
 def reference_resolver(ref: str) -> Resolver:
@@ -44,8 +45,11 @@ def _operand(value: Any) -> Resolver:
     return lambda _principal: value
 
 
+_NUMBERS = (int, float)  # a tuple: ``int | float`` would build a union on every call
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, _NUMBERS) and not isinstance(value, bool)
 
 
 def _as_collection(value: Any) -> Any:
@@ -77,12 +81,40 @@ class ArgCheck:
     arg: str
     ops: tuple[tuple[str, Resolver, Any], ...]
     pattern: re.Pattern[str] | None
+    tests: tuple[ValueTest, ...] = field(init=False, repr=False, compare=False)
+    """One test per entry of ``ops``, literal operands bound once (see :meth:`_test`)."""
+    _steps: tuple[tuple[ValueTest, str, Any], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        tests = tuple(self._test(op, resolve, value) for op, resolve, value in self.ops)
+        object.__setattr__(self, "tests", tests)
+        steps = tuple((test, op, text) for test, (op, _, text) in zip(tests, self.ops, strict=True))
+        object.__setattr__(self, "_steps", steps)
 
     @classmethod
     def compile(cls, arg: str, constraint: Constraint) -> ArgCheck:
         ops = tuple((op, _operand(value), value) for op, value in constraint.operators().items())
         pattern = re.compile(constraint.regex) if constraint.regex is not None else None
         return cls(arg, ops, pattern)
+
+    def _test(self, op: str, resolve: Resolver, operand: Any) -> ValueTest:
+        """``passes`` for one operator, specialised when the operand is a literal."""
+        if is_principal_ref(operand):
+            return lambda value, principal: self.passes(op, value, resolve(principal))
+        if op in ("min", "max") and not _is_number(operand):
+            return lambda value, principal: False
+        if op == "max":
+            return lambda value, principal: _is_number(value) and value <= operand
+        if op == "min":
+            return lambda value, principal: _is_number(value) and value >= operand
+        if op == "eq":
+            return lambda value, principal: bool(value == operand)
+        if op == "regex" and self.pattern is not None:
+            pattern = self.pattern
+            return lambda value, principal: (
+                isinstance(value, str) and pattern.fullmatch(value) is not None
+            )
+        return lambda value, principal: passes(op, value, operand)
 
     def resolve(self, principal: Principal | None) -> tuple[ResolvedOp, ...]:
         return tuple(ResolvedOp(op, resolve(principal)) for op, resolve, _ in self.ops)
@@ -91,8 +123,8 @@ class ArgCheck:
         value = args.get(self.arg, MISSING)
         if value is MISSING:
             return f"argument {self.arg!r} is given"
-        for op, resolve, text in self.ops:
-            if not self.passes(op, value, resolve(principal)):
+        for test, op, text in self._steps:
+            if not test(value, principal):
                 return f"argument {self.arg!r} {_describe(op, text)}"
         return None
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from guardrail.conditions import Condition, _attribute_matches
 from guardrail.identity import Principal
 from guardrail.policy.constraints import MISSING, ArgCheck, ResolvedOp, passes
 from guardrail.policy.decision import Decision
@@ -21,11 +22,83 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 _MAX_MEMO = 4096
 
 
+PrincipalTest = Callable[[Principal | None], bool]
+
+
+def principal_test(when: Condition) -> PrincipalTest:
+    """``when.matches`` specialised to the fields the condition sets: same answers.
+
+    Most rules name one or two fields; testing only those, with the operands bound
+    once, is what keeps a decision a few dict and set operations.
+    """
+    if when.anonymous:
+        return _no_principal
+    # Each part is false without a principal, so a lone part is the whole test.
+    parts: list[PrincipalTest] = []
+    if when.roles:
+        roles = when.roles
+        parts.append(lambda p: p is not None and not roles.isdisjoint(p.roles))
+    if when.scopes:
+        scopes = when.scopes
+        parts.append(lambda p: p is not None and scopes <= p.scopes)
+    if when.teams:
+        teams = when.teams
+        parts.append(lambda p: p is not None and not teams.isdisjoint(p.teams))
+    if when.subjects:
+        subjects = when.subjects
+        parts.append(lambda p: p is not None and p.subject in subjects)
+    if when.org:
+        orgs = when.org
+        parts.append(lambda p: p is not None and p.org in orgs)
+    parts.extend(_attribute_test(key, want) for key, want in when.attributes.items())
+    if not parts:
+        return _some_principal
+    if len(parts) == 1:
+        return parts[0]
+    every = tuple(parts)
+    return lambda p: all(test(p) for test in every)
+
+
+def _no_principal(principal: Principal | None) -> bool:
+    return principal is None
+
+
+def _some_principal(principal: Principal | None) -> bool:
+    return principal is not None
+
+
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
+def _attribute_test(key: str, want: Any) -> PrincipalTest:
+    if isinstance(want, _COLLECTIONS):
+        return lambda p: p is not None and _attribute_matches(p.attributes.get(key), want)
+
+    wanted = (want,)
+
+    # One wanted value (the common case): the test ``_attribute_matches`` makes, inlined.
+    def test(p: Principal | None) -> bool:
+        if p is None:
+            return False
+        have = p.attributes.get(key)
+        if have is None:
+            return False
+        if isinstance(have, _COLLECTIONS):
+            return any(item in wanted for item in have)
+        return have in wanted
+
+    return test
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     order: int
     rule: Rule
     checks: tuple[ArgCheck, ...]
+    applies: PrincipalTest
+    """The rule's ``when`` condition, compiled (:func:`principal_test`)."""
+    allowed: Decision
+    """The decision when this allow rule matches: built once, not per call."""
 
     @property
     def id(self) -> str:
@@ -45,6 +118,8 @@ class ToolRules:
 
     deny: tuple[CompiledRule, ...]
     allow: tuple[CompiledRule, ...]
+    denials: tuple[Decision, ...]
+    """The decision of each ``deny`` rule for this tool, in the same order."""
 
 
 Region = Mapping[str, tuple[ResolvedOp, ...]]
@@ -59,7 +134,11 @@ class Evaluator:
         self._globbed: list[tuple[re.Pattern[str], CompiledRule]] = []
         for order, rule in enumerate(rules):
             compiled = CompiledRule(
-                order, rule, tuple(ArgCheck.compile(a, c) for a, c in rule.args.items())
+                order,
+                rule,
+                tuple(ArgCheck.compile(a, c) for a, c in rule.args.items()),
+                principal_test(rule.when),
+                Decision(True, rule.id, f"allowed by rule {rule.id!r}"),
             )
             for pattern in rule.tools:
                 if _GLOB_CHARS.search(pattern):
@@ -81,24 +160,26 @@ class Evaluator:
         matched = {c.order: c for c in self._exact.get(tool, ())}
         matched.update((c.order, c) for pat, c in self._globbed if pat.fullmatch(tool))
         ordered = [matched[k] for k in sorted(matched)]
+        deny = tuple(c for c in ordered if c.rule.deny)
         return ToolRules(
-            deny=tuple(c for c in ordered if c.rule.deny),
+            deny=deny,
             allow=tuple(c for c in ordered if c.rule.allow),
+            denials=tuple(Decision(False, c.id, f"rule {c.id!r} denies {tool!r}") for c in deny),
         )
 
     def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
         """Deny beats allow; nothing matching means deny."""
         rules = self.rules_for(tool)
-        for compiled in rules.deny:
-            if compiled.rule.when.matches(principal) and compiled.failure(args, principal) is None:
-                return Decision(False, compiled.id, f"rule {compiled.id!r} denies {tool!r}")
+        for compiled, denied in zip(rules.deny, rules.denials, strict=True):
+            if compiled.applies(principal) and compiled.failure(args, principal) is None:
+                return denied
         first_failure: tuple[str, str] | None = None
         for compiled in rules.allow:
-            if not compiled.rule.when.matches(principal):
+            if not compiled.applies(principal):
                 continue
             failure = compiled.failure(args, principal)
             if failure is None:
-                return Decision(True, compiled.id, f"allowed by rule {compiled.id!r}")
+                return compiled.allowed
             if first_failure is None:
                 first_failure = (compiled.id, failure)
         if first_failure is not None:
@@ -115,11 +196,11 @@ class Evaluator:
         A region with no entries means "any arguments".
         """
         rules = self.rules_for(tool)
-        if any(c.rule.when.matches(principal) and not c.checks for c in rules.deny):
+        if any(c.applies(principal) and not c.checks for c in rules.deny):
             return []
         regions: list[Region] = []
         for compiled in rules.allow:
-            if not compiled.rule.when.matches(principal):
+            if not compiled.applies(principal):
                 continue
             region = {check.arg: check.resolve(principal) for check in compiled.checks}
             if all(satisfiable(ops) for ops in region.values()):
