@@ -23,6 +23,7 @@ from guardrail.pipeline import Call, Engine, Step, current_call
 from guardrail.policy.decision import Decision
 from guardrail.policy.evaluator import Region
 from guardrail.policy.policy import Policy
+from guardrail.schema import narrow_schema
 from guardrail.tools import ArgBinder, ToolSpec
 
 P = ParamSpec("P")
@@ -354,6 +355,38 @@ class Guard:
         who = principal if principal is not None else current_principal()
         return self.policy.regions(tool, who)
 
+    def narrowed_schema(
+        self,
+        tool: str,
+        schema: Mapping[str, Any],
+        principal: Principal | None = None,
+        *,
+        flat: bool = False,
+        aliases: Mapping[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """``schema`` (``tool``'s JSON input schema) as ``principal`` is shown it; ``None``: hidden.
+
+        The tool is hidden when ``principal`` may not call it (:meth:`visible_tools`)
+        or when no arguments the schema admits can pass the policy. Otherwise the
+        schema is narrowed to the allow rules' regions minus the deny rules'
+        exclusions (:func:`guardrail.schema.narrow_schema`; ``flat=True`` keeps
+        ``anyOf``/``allOf`` off the root). ``aliases`` maps a policy argument name
+        to the schema's name for it where the two differ. Every adapter lists tools
+        through this method, so what a model is shown and what its call is checked
+        against come from the same compiled policy.
+
+        .. versionadded:: 0.1
+        """
+        who = principal if principal is not None else current_principal()
+        if not self.visible_tools(who, [tool]):
+            return None
+        regions = self.policy.regions(tool, who)
+        exclusions = self.policy.exclusions(tool, who)
+        if aliases:
+            regions = [_renamed(region, aliases) for region in regions]
+            exclusions = [_renamed(region, aliases) for region in exclusions]
+        return narrow_schema(schema, regions, exclusions, flat=flat)
+
     # -- frameworks -----------------------------------------------------------------
 
     def wrap(self, obj: Any) -> Any:
@@ -377,3 +410,7 @@ class Guard:
             shown = [self.visible(item, who) for item in obj]
             return type(obj)(item for item in shown if item is not None)
         return registry.for_object(obj).visible(obj, self, who)
+
+
+def _renamed(region: Region, aliases: Mapping[str, str]) -> Region:
+    return {aliases.get(arg, arg): ops for arg, ops in region.items()}

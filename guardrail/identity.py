@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from guardrail._context import ContextBinding
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,7 +52,7 @@ def current_principal() -> Principal | None:
     return _current.get()
 
 
-class ActingAs:
+class ActingAs(ContextBinding[Principal]):
     """Binds a principal for a ``with`` or ``async with`` block.
 
     The binding lives in a ContextVar: asyncio tasks created inside the block see
@@ -60,30 +61,7 @@ class ActingAs:
 
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
-        self._tokens: list[contextvars.Token[Principal | None]] = []
-
-    def __enter__(self) -> Principal:
-        self._tokens.append(_current.set(self.principal))
-        return self.principal
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        _current.reset(self._tokens.pop())
-
-    async def __aenter__(self) -> Principal:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
+        super().__init__(_current, principal)
 
 
 def carry_principal(fn: Callable[P, R]) -> Callable[P, R]:

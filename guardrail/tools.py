@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -83,7 +83,7 @@ class ArgBinder:
         try:
             validated = self.model.model_validate(bound)
         except ValidationError as exc:
-            raise ArgumentError(_validation_message(exc)) from None
+            raise ArgumentError(validation_message(exc)) from None
         fields: dict[str, Any] = validated.__dict__
         return fields
 
@@ -119,6 +119,33 @@ class ArgBinder:
         if self.skip_first:
             arguments.pop(next(iter(self.signature.parameters)))
         return arguments
+
+
+class NamedArgBinder(ArgBinder):
+    """Binds the arguments of a framework tool (MCP, LangChain): no Python signature.
+
+    Subclasses implement :meth:`bind` (the call's input to named arguments). The
+    framework validates the values, so :meth:`validate` keeps them as bound, and the
+    tool is invoked with keyword arguments only.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, names: Iterable[str] = ()) -> None:  # no signature to inspect
+        self.names = tuple(names)
+        self.skip_first = False
+        self.model = None
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
+        return bound
+
+    def invoke_args(
+        self, original: tuple[Any, ...], bound: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (), dict(bound)
 
 
 def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] | None:
@@ -160,7 +187,8 @@ def _arity_message(name: str, duplicate: bool) -> str:
     return f"unexpected argument {name!r}"
 
 
-def _validation_message(exc: ValidationError) -> str:
+def validation_message(exc: ValidationError) -> str:
+    """A pydantic error as one ``ArgumentError`` message (``"invalid arguments: a: ...; ..."``)."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
         where = ".".join(str(part) for part in error["loc"]) or "arguments"

@@ -10,7 +10,7 @@ from langchain_core.tools.base import FILTERED_ARGS
 from pydantic import BaseModel, ValidationError
 
 from guardrail import ArgumentError, Guard
-from guardrail.tools import ArgBinder, ToolSpec
+from guardrail.tools import NamedArgBinder, ToolSpec, validation_message
 
 # _parse_input insists on a tool_call_id for InjectedToolCallId arguments; injected
 # arguments are dropped before the policy sees the call, so any id will do.
@@ -29,7 +29,7 @@ class ToolRunner:
         return self.tool.invoke(kwargs)
 
 
-class ToolArgBinder(ArgBinder):
+class ToolArgBinder(NamedArgBinder):
     """Binds ``tool_input`` (a dict or, for single-input tools, a string) to named arguments.
 
     Values are parsed by the tool's own ``args_schema`` (coerced, defaults applied),
@@ -37,11 +37,9 @@ class ToolArgBinder(ArgBinder):
     ``ToolRuntime``, callbacks) are left out: the model never supplies them.
     """
 
-    def __init__(self, tool: BaseTool) -> None:  # no super().__init__: there is no signature
+    def __init__(self, tool: BaseTool) -> None:
+        super().__init__(tool.args)
         self.tool = tool
-        self.names = tuple(tool.args)
-        self.skip_first = False
-        self.model = None
         self._injected = _injected_keys(tool)
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,7 +55,7 @@ class ToolArgBinder(ArgBinder):
         try:
             parsed = self.tool._parse_input(tool_input, _PLACEHOLDER_ID)
         except ValidationError as exc:
-            raise ArgumentError(_validation_message(exc)) from None
+            raise ArgumentError(validation_message(exc)) from None
         except (ValueError, TypeError) as exc:
             raise ArgumentError(f"invalid arguments: {exc}") from None
         if isinstance(parsed, str):
@@ -69,14 +67,6 @@ class ToolArgBinder(ArgBinder):
             return {"tool_input": next(iter(parsed.values()))}
         return parsed
 
-    def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
-        return bound
-
-    def invoke_args(
-        self, original: tuple[Any, ...], bound: Mapping[str, Any]
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        return (), dict(bound)
-
 
 def _injected_keys(tool: BaseTool) -> frozenset[str]:
     """The keys ``tool._filter_injected_args`` drops, worked out once (it is slow per call)."""
@@ -86,14 +76,6 @@ def _injected_keys(tool: BaseTool) -> frozenset[str]:
         candidates |= set(schema.model_fields)
     kept = tool._filter_injected_args(dict.fromkeys(candidates))
     return frozenset(candidates - set(kept))
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "arguments"
-        parts.append(f"{where}: {error['msg']}")
-    return "invalid arguments: " + "; ".join(parts)
 
 
 def register_tool(guard: Guard, tool: BaseTool) -> ToolSpec:

@@ -21,7 +21,6 @@ from pydantic import Field, PrivateAttr
 
 from guardrail import AuthenticationError, Guard, GuardrailDenied, Principal, current_principal
 from guardrail.pipeline import Call
-from guardrail.schema import narrow_schema
 from guardrail.tools import ToolSpec
 from guardrail_langchain._binder import register_tool
 from guardrail_langchain._callbacks import areport_refusal, report_refusal
@@ -31,6 +30,8 @@ from guardrail_langchain._identity import principal_from_config
 OnDenied = Literal["message", "raise"]
 """``"message"``: an error ``ToolMessage`` (with a tool_call_id) or a ``ToolException``;
 ``"raise"``: re-raise the guardrail error (``PermissionDenied``, ``BudgetExceeded``, ...)."""
+
+_LEGACY_ALIASES = {"tool_input": "__arg1"}
 
 _COPIED = (
     "name",
@@ -113,18 +114,14 @@ class GuardedTool(BaseTool):
         """This tool as ``principal`` sees it: ``None`` when they may not call it at all.
 
         ``flat=True`` keeps ``anyOf``/``allOf`` off the schema root, which some model
-        APIs reject (see :func:`guardrail.schema.narrow_schema`).
+        APIs reject (see :meth:`guardrail.Guard.narrowed_schema`).
         """
-        if not self.guard.visible_tools(principal, [self.name]):
-            return None
         base: dict[str, Any] = convert_to_openai_tool(self.inner)["function"].get("parameters", {})
-        regions = self.guard.regions(self.name, principal)
-        exclusions = self.guard.policy.evaluator.exclusions(self.name, principal)
-        if is_legacy(self.inner):
-            # The policy calls a single-input tool's argument "tool_input"; OpenAI sees "__arg1".
-            regions = [{_legacy_name(k): ops for k, ops in r.items()} for r in regions]
-            exclusions = [{_legacy_name(k): ops for k, ops in r.items()} for r in exclusions]
-        narrowed = narrow_schema(base, regions, exclusions, flat=flat)
+        # The policy calls a single-input tool's argument "tool_input"; OpenAI sees "__arg1".
+        aliases = _LEGACY_ALIASES if is_legacy(self.inner) else None
+        narrowed = self.guard.narrowed_schema(
+            self.name, base, principal, flat=flat, aliases=aliases
+        )
         if narrowed is None:
             return None
         if narrowed == base:
@@ -237,10 +234,6 @@ class GuardedLegacyTool(GuardedTool, Tool):
 def is_legacy(tool: BaseTool) -> bool:
     """A ``Tool`` without ``args_schema``: one string input, shown to OpenAI as ``__arg1``."""
     return isinstance(tool, Tool) and not tool.args_schema
-
-
-def _legacy_name(arg: str) -> str:
-    return "__arg1" if arg == "tool_input" else arg
 
 
 def _deliver(outcome: ToolMessage | Exception) -> ToolMessage:

@@ -10,7 +10,6 @@ from mcp_types import ListToolsResult, Tool
 from guardrail.adapters import Adapter
 from guardrail.errors import ConfigurationError
 from guardrail_mcp._client import GuardedSession, wrap_session
-from guardrail_mcp._schema import narrow_schema
 
 if TYPE_CHECKING:
     from guardrail.guard import Guard
@@ -50,8 +49,6 @@ class MCPAdapter(Adapter):
             shown = [self.visible(tool, guard, principal) for tool in obj.tools]
             return obj.model_copy(update={"tools": [t for t in shown if t is not None]})
         if isinstance(obj, Tool):
-            if not guard.visible_tools(principal, [obj.name]):
-                return None
-            schema = narrow_schema(obj.input_schema, guard.regions(obj.name, principal))
-            return obj.model_copy(update={"input_schema": schema})
+            schema = guard.narrowed_schema(obj.name, obj.input_schema, principal)
+            return None if schema is None else obj.model_copy(update={"input_schema": schema})
         return super().visible(obj, guard, principal)

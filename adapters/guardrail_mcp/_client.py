@@ -40,7 +40,6 @@ from guardrail_mcp._pins import (
     tool_definition,
     tool_digest,
 )
-from guardrail_mcp._schema import narrow_schema
 
 PIN_RULE = "guardrail_mcp.pin"
 """The rule id audit records carry when a call is refused for an unpinned tool."""
@@ -153,19 +152,14 @@ class GuardedSession:
     def visible_tools(self, principal: Principal | None = None) -> list[Tool]:
         """Of the last listing, what ``principal`` (default: current) may call."""
         who = self._who(principal)
-        ok = [item for item in (self._listed or {}).values() if item.status == "pinned"]
-        allowed = set(self.guard.visible_tools(who, [item.name for item in ok]))
-        return [
-            item.tool.model_copy(
-                update={
-                    "input_schema": narrow_schema(
-                        item.tool.input_schema, self.guard.regions(item.name, who)
-                    )
-                }
-            )
-            for item in ok
-            if item.name in allowed
-        ]
+        shown = []
+        for item in (self._listed or {}).values():
+            if item.status != "pinned":
+                continue
+            schema = self.guard.narrowed_schema(item.name, item.tool.input_schema, who)
+            if schema is not None:
+                shown.append(item.tool.model_copy(update={"input_schema": schema}))
+        return shown
 
     def annotations(self, tool: str) -> Any:
         """The server's annotations for ``tool`` when the server is trusted, else ``None``."""

@@ -10,37 +10,24 @@ from mcp_types import CallToolResult, TextContent
 
 from guardrail.errors import ArgumentError, ConfigurationError, GuardrailDenied
 from guardrail.guard import Guard
-from guardrail.tools import ArgBinder, ToolSpec
+from guardrail.tools import NamedArgBinder, ToolSpec
 
 OnDenied = Literal["result", "raise"]
 CostSpec = float | Mapping[str, float] | Callable[[str], float | None] | None
 _MARK = "__guardrail_mcp__"
 
 
-class JSONArgs(ArgBinder):
+class JSONArgs(NamedArgBinder):
     """Arguments of an MCP tool: one JSON object, passed through as given.
 
     The server validates them against the tool's input schema; the policy sees
     exactly what the server will receive (no coercion on the way).
     """
 
-    def __init__(self) -> None:  # no Python signature to inspect
-        self.names = ()
-        self.skip_first = False
-        self.model = None
-
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if args:
             raise ArgumentError("MCP tools take keyword arguments (a JSON object) only")
         return dict(kwargs)
-
-    def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
-        return bound
-
-    def invoke_args(
-        self, original: tuple[Any, ...], bound: Mapping[str, Any]
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        return (), dict(bound)
 
 
 def _placeholder(name: str) -> Callable[..., Any]:

@@ -37,7 +37,6 @@ from guardrail_mcp._common import (
     ensure_registered,
 )
 from guardrail_mcp._pins import qualify
-from guardrail_mcp._schema import narrow_schema
 
 Context = ServerRequestContext[Any, Any]
 log = logging.getLogger(__name__)
@@ -151,13 +150,15 @@ class GuardMiddleware:
                     self.guard, name, tool.get("description") or "", cost_for(self.cost, name)
                 )
         shown = []
-        for name in self.guard.visible_tools(who, list(names)):
-            tool = dict(names[name])
-            if isinstance(tool.get("inputSchema"), dict):
-                tool["inputSchema"] = narrow_schema(
-                    tool["inputSchema"], self.guard.regions(name, who)
-                )
-            shown.append(tool)
+        for name, tool in names.items():
+            schema = tool.get("inputSchema")
+            # A tool without an object schema is narrowed as one taking any arguments.
+            narrowed = self.guard.narrowed_schema(
+                name, schema if isinstance(schema, dict) else {}, who
+            )
+            if narrowed is None:
+                continue
+            shown.append({**tool, "inputSchema": narrowed} if isinstance(schema, dict) else tool)
         return {**result, "tools": shown}
 
     def _denied(self, exc: GuardrailDenied, ctx: Context) -> dict[str, Any]:

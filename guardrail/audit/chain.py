@@ -145,18 +145,11 @@ class ChainLog:
         data_json = canonical(data)
         if self._pid != os.getpid():
             self._after_fork()
-        with self._lock:
-            if self._closed:
-                raise AuditError(f"audit log {self.path} is closed")
-            try:
-                with self._flock():
-                    self._sync()
-                    self._maybe_rotate()
-                    seq = self._write(kind, data_json)
-                    self._maybe_checkpoint(seq, force=False)
-            except OSError as exc:
-                raise AuditError(f"cannot append to audit log {self.path}: {exc}") from exc
-            return seq
+        with self._writing("append to"):
+            self._maybe_rotate()
+            seq = self._write(kind, data_json)
+            self._maybe_checkpoint(seq, force=False)
+        return seq
 
     @property
     def seq(self) -> int:
@@ -171,27 +164,15 @@ class ChainLog:
 
     def flush(self) -> None:
         """Force appended records to disk now (whatever the ``fsync`` mode)."""
-        with self._lock:
-            if self._closed:
-                raise AuditError(f"audit log {self.path} is closed")
-            try:
-                self._datasync(self._fd)
-            except OSError as exc:
-                raise AuditError(f"cannot sync audit log {self.path}: {exc}") from exc
+        with self._writing("sync", shared=False):
+            self._datasync(self._fd)
 
     def checkpoint(self) -> None:
         """Write a signed checkpoint for the last record now (needs ``signing_key``)."""
         if self._signer is None:
             raise ConfigurationError("checkpoint() needs ChainLog(signing_key=...)")
-        with self._lock:
-            if self._closed:
-                raise AuditError(f"audit log {self.path} is closed")
-            try:
-                with self._flock():
-                    self._sync()
-                    self._maybe_checkpoint(self.seq, force=True)
-            except OSError as exc:
-                raise AuditError(f"cannot checkpoint audit log {self.path}: {exc}") from exc
+        with self._writing("checkpoint"):
+            self._maybe_checkpoint(self.seq, force=True)
 
     def close(self) -> None:
         """Checkpoint (when signing), sync (unless ``fsync="never"``) and close. Idempotent."""
@@ -257,6 +238,25 @@ class ChainLog:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._fd = self._lock_fd = -1
+
+    @contextlib.contextmanager
+    def _writing(self, doing: str, *, shared: bool = True) -> Iterator[None]:
+        """Hold the thread lock of an open log; an ``OSError`` becomes ``AuditError``.
+
+        ``shared``: also hold the file lock, caught up with what other writers added.
+        """
+        with self._lock:
+            if self._closed:
+                raise AuditError(f"audit log {self.path} is closed")
+            try:
+                if not shared:
+                    yield
+                    return
+                with self._flock():
+                    self._sync()
+                    yield
+            except OSError as exc:
+                raise AuditError(f"cannot {doing} audit log {self.path}: {exc}") from exc
 
     @contextlib.contextmanager
     def _flock(self) -> Iterator[None]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import uuid
-from types import TracebackType
+
+from guardrail._context import ContextBinding
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "guardrail_session", default=None
@@ -21,32 +22,9 @@ def current_session() -> str | None:
     return _current.get()
 
 
-class SessionScope:
+class SessionScope(ContextBinding[str]):
     """Binds a session id for a ``with`` or ``async with`` block; yields the id."""
 
     def __init__(self, session_id: str | None = None) -> None:
         self.id = session_id or uuid.uuid4().hex
-        self._tokens: list[contextvars.Token[str | None]] = []
-
-    def __enter__(self) -> str:
-        self._tokens.append(_current.set(self.id))
-        return self.id
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        _current.reset(self._tokens.pop())
-
-    async def __aenter__(self) -> str:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
+        super().__init__(_current, self.id)

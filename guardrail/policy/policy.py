@@ -78,5 +78,8 @@ class Policy(BaseModel):
     def regions(self, tool: str, principal: Principal | None) -> list[Region]:
         return self.evaluator.regions(tool, principal)
 
+    def exclusions(self, tool: str, principal: Principal | None) -> list[Region]:
+        return self.evaluator.exclusions(tool, principal)
+
     def visible_tools(self, principal: Principal | None, names: Iterable[str]) -> list[str]:
         return self.evaluator.visible(principal, names)

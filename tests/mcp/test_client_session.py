@@ -92,7 +92,7 @@ async def test_per_user_listing_and_calls_over_stdio(
         anonymous = await session.call_tool("lookup_customer", {"customer_id": "x"})
     assert set(alice_tools) == {"lookup_customer", "refund"}
     assert set(bob_tools) == {"lookup_customer"}
-    assert bob_tools["lookup_customer"].input_schema["properties"]["customer_id"]["const"] == "bob"
+    assert bob_tools["lookup_customer"].input_schema["properties"]["customer_id"]["enum"] == ["bob"]
     assert not ok.is_error and not own.is_error
     assert capped.is_error and "support-refund-cap" in text(capped)
     assert other.is_error and "customer-own" in text(other)

@@ -8,7 +8,6 @@ from typing import Any
 
 import guardrail_mcp
 import pytest
-from guardrail_mcp._schema import narrow_schema
 from mcp import Client, MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -121,6 +120,29 @@ async def test_wrap_mcp_client_object() -> None:
     assert [r.split(" as ")[0] for r in ran] == ["lookup c-2"]
 
 
+async def test_listing_and_call_agree_on_deny_rules() -> None:
+    """A constrained deny rule shows as `not` in tools/list, and the call it covers is refused."""
+    policy = Policy.model_validate(
+        {
+            "rules": [
+                {"id": "refunds", "allow": ["refund"], "args": {"amount": {"max": 100}}},
+                {"id": "no-gbp", "deny": ["refund"], "args": {"currency": {"eq": "GBP"}}},
+            ]
+        }
+    )
+    ran: list[str] = []
+    server = make_server(ran)
+    guardrail_mcp.protect(server, Guard(policy), default_principal=BOB)
+    async with Client(server) as client:
+        [tool] = (await client.list_tools()).tools
+        gbp = await client.call_tool("refund", {"order_id": "A", "amount": 5, "currency": "GBP"})
+    props = tool.input_schema["properties"]
+    assert props["amount"]["maximum"] == 100
+    assert props["currency"]["not"] == {"enum": ["GBP"]}
+    assert gbp.is_error and "no-gbp" in texts(gbp.content)
+    assert ran == []
+
+
 def test_visible_filters_and_narrows_tool_objects() -> None:
     """guard.visible() on MCP Tool objects (policy names) filters and narrows them."""
     schema = {
@@ -146,16 +168,24 @@ def test_visible_filters_and_narrows_tool_objects() -> None:
     assert guard.visible(tools, BOB).tools == []
 
 
-def test_narrowing_unions_regions_soundly() -> None:
-    """Two allow rules widen to cover both: max is the larger, enums are merged."""
+def test_narrowing_keeps_each_region_exact() -> None:
+    """Two allow rules become anyOf of their regions, not one widened box (no 100 GBP)."""
     guard = Guard(POLICY)
     both = Principal(subject="carol", roles=frozenset({"support", "junior"}))
     schema = {"type": "object", "properties": {"amount": {"type": "number"}, "currency": {}}}
-    narrowed = narrow_schema(schema, guard.regions("refund", both))
-    assert narrowed["properties"]["amount"]["maximum"] == 100
-    assert narrowed["properties"]["currency"]["enum"] == ["EUR", "USD", "GBP"]
-    assert narrowed["required"] == ["amount", "currency"]
-    assert narrow_schema(schema, guard.regions("lookup", both)) == schema
+    narrowed = guard.narrowed_schema("refund", schema, both)
+    assert narrowed is not None
+    assert narrowed["anyOf"] == [
+        {
+            "properties": {"amount": {"maximum": 100}, "currency": {"enum": ["EUR", "USD"]}},
+            "required": ["amount", "currency"],
+        },
+        {
+            "properties": {"amount": {"maximum": 20}, "currency": {"enum": ["GBP"]}},
+            "required": ["amount", "currency"],
+        },
+    ]
+    assert guard.narrowed_schema("lookup", schema, both) == schema
     assert schema["properties"] == {"amount": {"type": "number"}, "currency": {}}  # untouched
 
 

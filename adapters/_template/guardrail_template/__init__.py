@@ -23,4 +23,4 @@ class TemplateAdapter(Adapter):
         raise NotImplementedError("register the tool, run its calls through guard.engine")
 
     def visible(self, obj: Any, guard: Guard, principal: Principal | None) -> Any:
-        raise NotImplementedError("filter with guard.visible_tools, narrow with narrow_schema")
+        raise NotImplementedError("show guard.narrowed_schema(name, schema, principal); None hides")
