@@ -57,7 +57,7 @@ def _policy_sizes(env: Env) -> None:
                 label=f"{size:,} rules: first decision for a tool name",
                 sync=_unseen(evaluator),
                 fixed_n=10 if size >= 100_000 else 200,
-                note="memo miss: every glob is tried once per new tool name",
+                note="memo miss: only globs filed under a prefix of the name are tried",
             )
         )
 

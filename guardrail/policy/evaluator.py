@@ -127,11 +127,16 @@ Region = Mapping[str, tuple[ResolvedOp, ...]]
 
 
 class Evaluator:
-    """Rules indexed by exact tool name, globs matched once per tool name and memoized."""
+    """Rules indexed by exact tool name; globs by their literal prefix, memoized per name.
+
+    A glob like ``crm/lookup_*`` is filed under ``crm/lookup_``, so the first
+    decision for a tool name tries only the globs whose prefix the name starts
+    with (one dict lookup per prefix length), not every glob in the policy.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self._exact: dict[str, list[CompiledRule]] = {}
-        self._globbed: list[tuple[re.Pattern[str], CompiledRule]] = []
+        self._globbed: dict[str, list[tuple[re.Pattern[str], CompiledRule]]] = {}
         for order, rule in enumerate(rules):
             compiled = CompiledRule(
                 order,
@@ -141,8 +146,11 @@ class Evaluator:
                 Decision(True, rule.id, f"allowed by rule {rule.id!r}"),
             )
             for pattern in rule.tools:
-                if _GLOB_CHARS.search(pattern):
-                    self._globbed.append((re.compile(fnmatch.translate(pattern)), compiled))
+                wildcard = _GLOB_CHARS.search(pattern)
+                if wildcard:
+                    prefix = pattern[: wildcard.start()]
+                    matcher = re.compile(fnmatch.translate(pattern))
+                    self._globbed.setdefault(prefix, []).append((matcher, compiled))
                 else:
                     self._exact.setdefault(pattern, []).append(compiled)
         self._memo: dict[str, ToolRules] = {}
@@ -158,7 +166,10 @@ class Evaluator:
 
     def _match(self, tool: str) -> ToolRules:
         matched = {c.order: c for c in self._exact.get(tool, ())}
-        matched.update((c.order, c) for pat, c in self._globbed if pat.fullmatch(tool))
+        for end in range(len(tool) + 1):
+            for pattern, compiled in self._globbed.get(tool[:end], ()):
+                if pattern.fullmatch(tool):
+                    matched[compiled.order] = compiled
         ordered = [matched[k] for k in sorted(matched)]
         deny = tuple(c for c in ordered if c.rule.deny)
         return ToolRules(

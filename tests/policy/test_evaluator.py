@@ -182,3 +182,17 @@ def test_digest_identifies_the_policy() -> None:
     a = policy({"id": "r", "allow": "t"})
     assert a.digest == policy({"id": "r", "allow": "t"}).digest
     assert a.digest != policy({"id": "r", "allow": "u"}).digest
+
+
+def test_globs_filed_by_prefix_still_match_in_policy_order() -> None:
+    """Globs with different literal prefixes all match, and the first rule in the file wins."""
+    p = policy(
+        {"id": "narrow", "allow": "crm/lookup_*", "args": {"n": {"max": 1}}},
+        {"id": "any", "allow": "*"},
+        {"id": "crm", "allow": ["crm/*", "crm/[lx]ookup_?"]},
+    )
+    rules = p.evaluator.rules_for("crm/lookup_x")
+    assert [c.id for c in rules.allow] == ["narrow", "any", "crm"]
+    assert p.decide("crm/lookup_x", ALICE, {"n": 1}).rule == "narrow"
+    assert p.decide("crm/lookup_x", ALICE, {"n": 5}).rule == "any"
+    assert [c.id for c in p.evaluator.rules_for("erp/x").allow] == ["any"]
