@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -71,6 +72,24 @@ class _Planned:
     @property
     def label(self) -> str:
         return f"{self.limit.id}:{self.value}"
+
+
+_PLAN_CACHE = 4096
+"""Plans kept per keeper (tool x principal x session shapes); the oldest goes first."""
+
+
+class _Plan:
+    """What one shape of call charges, worked out once and reused."""
+
+    __slots__ = ("charges", "concurrent", "costed", "labels", "maxima", "planned")
+
+    def __init__(self, planned: list[_Planned]) -> None:
+        self.planned = tuple(planned)
+        self.charges = tuple(p.charge for p in planned)
+        self.labels = tuple(p.label for p in planned)
+        self.maxima = tuple(p.charge.maximum for p in planned)
+        self.costed = any(p.limit.cost is not None for p in planned)
+        self.concurrent = any(p.limit.concurrent is not None for p in planned)
 
 
 def _applies(limit: Limit, principal: Principal | None) -> bool:
@@ -135,6 +154,8 @@ class BudgetKeeper:
         self.on_error = on_error
         self.lease = lease
         self._by_tool: dict[str, tuple[Limit, ...]] = {}
+        self._tool_shapes: dict[str, tuple[tuple[Limit, ...], bool]] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._shapes = {limit.id: self._shape(limit) for limit in self.limits}
 
     # -- planning (no I/O) --------------------------------------------------------
@@ -186,32 +207,81 @@ class BudgetKeeper:
 
     # -- the pipeline step -------------------------------------------------------
 
-    def enter(self, call: Call) -> None:
-        tool = call.tool
-        planned = self.plan(
-            call.principal, tool.name, cost=tool.cost, args=call.args, session=call.session
+    def _plan_for(self, call: Call) -> _Plan:
+        """The call's plan, from a bounded cache keyed by everything a plan depends on:
+        tool, declared cost, session, the principal's subject / teams / org and which
+        conditional limits match it. Limits keyed by arguments (``identical``) are not
+        cached: their key changes with every call's arguments."""
+        tool, principal = call.tool, call.principal
+        name, cost = tool.name, tool.cost
+        shape = self._tool_shapes.get(name)
+        if shape is None:
+            shape = self._tool_shape(name)
+        conditional, identical = shape
+        if identical:
+            args, session = call.args, call.session
+            return _Plan(self.plan(principal, name, cost=cost, args=args, session=session))
+        mask = tuple([_applies(limit, principal) for limit in conditional]) if conditional else ()
+        key: tuple[Any, ...] = (name, cost, call.session, mask)
+        if principal is not None:
+            key += (principal.subject, principal.teams, principal.org)
+        plans = self._plans
+        try:
+            found = plans.get(key)
+        except TypeError:  # an unhashable field (e.g. teams given as a list): plan anew
+            return _Plan(self.plan(principal, name, cost=cost, session=call.session))
+        if found is None:
+            found = _Plan(self.plan(principal, name, cost=cost, session=call.session))
+            if len(plans) >= _PLAN_CACHE:
+                with suppress(RuntimeError, StopIteration, KeyError):  # raced another thread
+                    del plans[next(iter(plans))]
+            plans[key] = found
+        return found
+
+    def _tool_shape(self, tool: str) -> tuple[tuple[Limit, ...], bool]:
+        limits = self.for_tool(tool)
+        conditional = tuple(
+            limit for limit in limits if not (limit.when.is_empty() and not limit.when.anonymous)
         )
-        if not planned:
+        shape = (conditional, any(limit.identical for limit in limits))
+        self._tool_shapes[tool] = shape
+        return shape
+
+    def enter(self, call: Call) -> None:
+        plan = self._plan_for(call)
+        if not plan.charges:
             return
         try:
-            result = self.ledger.reserve([p.charge for p in planned], rid=call.call_id)
+            result = self.ledger.reserve(plan.charges, rid=call.call_id)
         except BackendError as exc:
             self._ledger_failed(call, exc)
             return
         if isinstance(result, Refusal):
-            raise self._refuse(call, planned[result.index], result)
-        call.state[_STATE] = (planned, result)
-        if tool.cost is not None and any(p.limit.cost is not None for p in planned):
-            call.reserved = float(tool.cost)
-        call.state["budget_event"] = {
-            "remaining": {p.label: h.remaining for p, h in zip(planned, result.held, strict=True)}
+            raise self._refuse(call, plan.planned[result.index], result)
+        state = call.state
+        state[_STATE] = (plan, result)
+        if plan.costed and call.tool.cost is not None:
+            call.reserved = float(call.tool.cost)
+        state["budget_event"] = {
+            "remaining": {
+                label: max(maximum - h.used, 0.0)
+                for label, maximum, h in zip(plan.labels, plan.maxima, result.held, strict=True)
+            }
         }
 
     def exit(self, call: Call, error: BaseException | None) -> None:
-        state: tuple[list[_Planned], Reservation] | None = call.state.pop(_STATE, None)
+        state: tuple[_Plan, Reservation] | None = call.state.pop(_STATE, None)
         if state is None:
             return
-        planned, reservation = state
+        plan, reservation = state
+        if (
+            error is None
+            and not plan.concurrent
+            and call.reported_cost is None
+            and call.refusal is None
+        ):
+            return  # every charge stands as reserved: nothing to settle, no round trip
+        planned = plan.planned
         held = reservation.held
         amounts = [self._final(p.limit, h, call, error) for p, h in zip(planned, held, strict=True)]
         if all(a == h.charge.amount for a, h in zip(amounts, held, strict=True)):
