@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -19,7 +20,15 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
-from guardrail.budgets.ledger import Charge, Held, Kind, Ledger, Refusal, Reservation
+from guardrail.budgets.ledger import (
+    Charge,
+    Held,
+    Kind,
+    Ledger,
+    Refusal,
+    Reservation,
+    make_charge,
+)
 from guardrail.budgets.limit import Limit
 from guardrail.errors import (
     AuditError,
@@ -63,19 +72,22 @@ class Usage:
     """Next calendar reset, or when the oldest entry of a sliding window expires."""
 
 
-@dataclass(frozen=True, slots=True)
 class _Planned:
-    limit: Limit
-    value: str
-    charge: Charge
+    """One charge of a plan: the limit, the key value it charges, the charge."""
 
-    @property
-    def label(self) -> str:
-        return f"{self.limit.id}:{self.value}"
+    __slots__ = ("charge", "label", "limit", "value")
+
+    def __init__(self, limit: Limit, value: str, charge: Charge) -> None:
+        self.limit = limit
+        self.value = value
+        self.charge = charge
+        self.label = f"{limit.id}:{value}"
 
 
-_PLAN_CACHE = 4096
+_PLAN_CACHE = 16_384
 """Plans kept per keeper (tool x principal x session shapes); the oldest goes first."""
+_SHARED_CACHE = 65_536
+"""Planned charges kept per keeper, by (limit, key value, cost); cleared when full."""
 
 
 class _Plan:
@@ -85,11 +97,13 @@ class _Plan:
 
     def __init__(self, planned: list[_Planned]) -> None:
         self.planned = tuple(planned)
-        self.charges = tuple(p.charge for p in planned)
-        self.labels = tuple(p.label for p in planned)
-        self.maxima = tuple(p.charge.maximum for p in planned)
-        self.costed = any(p.limit.cost is not None for p in planned)
-        self.concurrent = any(p.limit.concurrent is not None for p in planned)
+        self.charges = tuple([p.charge for p in planned])
+        self.labels = tuple([p.label for p in planned])
+        self.maxima = tuple([p.charge.maximum for p in planned])
+        self.costed = self.concurrent = False
+        for p in planned:
+            self.costed = self.costed or p.limit.cost is not None
+            self.concurrent = self.concurrent or p.limit.concurrent is not None
 
 
 def _applies(limit: Limit, principal: Principal | None) -> bool:
@@ -101,8 +115,9 @@ def _applies(limit: Limit, principal: Principal | None) -> bool:
 
 def _values(limit: Limit, principal: Principal | None, tool: str, session: str | None) -> list[str]:
     """The keys ``limit`` charges for this caller: one, several (teams) or none."""
-    subject = principal.subject if principal is not None else "anonymous"
     per = limit.per
+    if per == "user":
+        return [principal.subject if principal is not None else "anonymous"]
     if per == "team":
         # dict.fromkeys: a team listed twice is still one key, charged once.
         return list(dict.fromkeys(principal.teams)) if principal is not None else []
@@ -110,7 +125,12 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
         return [principal.org] if principal is not None and principal.org else []
     if per == "session":
         return [session] if session else []
-    return [{"user": subject, "tool": tool, "user+tool": f"{subject}/{tool}", "global": "*"}[per]]
+    if per == "tool":
+        return [tool]
+    if per == "global":
+        return ["*"]
+    subject = principal.subject if principal is not None else "anonymous"
+    return [f"{subject}/{tool}"]  # user+tool
 
 
 def _never_ran(call: Call, error: BaseException | None) -> bool:
@@ -155,7 +175,8 @@ class BudgetKeeper:
         self.lease = lease
         self._by_tool: dict[str, tuple[Limit, ...]] = {}
         self._tool_shapes: dict[str, tuple[tuple[Limit, ...], bool]] = {}
-        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._planned: dict[tuple[int, str, float | None], _Planned] = {}
+        self._plans: OrderedDict[tuple[Any, ...], _Plan] = OrderedDict()
         self._shapes = {limit.id: self._shape(limit) for limit in self.limits}
 
     # -- planning (no I/O) --------------------------------------------------------
@@ -182,19 +203,33 @@ class BudgetKeeper:
         session: str | None = None,
     ) -> list[_Planned]:
         planned = []
+        shared = self._planned
         for limit in self.for_tool(tool):
             if not _applies(limit, principal):
                 continue
-            suffix = f":{tool}:{_args_digest(args or {})}" if limit.identical else ""
+            if limit.identical:
+                suffix = f":{tool}:{_args_digest(args or {})}"
+                for value in _values(limit, principal, tool, session):
+                    key = f"{limit.id}:{limit.per}:{value}{suffix}"
+                    planned.append(_Planned(limit, value, self._charge(limit, key, cost)))
+                continue
             for value in _values(limit, principal, tool, session):
-                key = f"{limit.id}:{limit.per}:{value}{suffix}"
-                planned.append(_Planned(limit, value, self._charge(limit, key, cost)))
+                # One charge per (limit, key, cost), shared by every plan that makes it
+                # (a team's key is the same for all its members).
+                found = shared.get((id(limit), value, cost))
+                if found is None:
+                    key = f"{limit.id}:{limit.per}:{value}"
+                    found = _Planned(limit, value, self._charge(limit, key, cost))
+                    if len(shared) >= _SHARED_CACHE:
+                        shared.clear()
+                    shared[id(limit), value, cost] = found
+                planned.append(found)
         return planned
 
     def _charge(self, limit: Limit, key: str, cost: float | None) -> Charge:
         kind, span, maximum, is_cost = self._shapes[limit.id]
         amount = (cost or 0.0) if is_cost else 1.0
-        return Charge(key=key, kind=kind, amount=amount, maximum=maximum, span=span)
+        return make_charge(key, kind, amount, maximum, span)
 
     def _shape(self, limit: Limit) -> tuple[Kind, float, float, bool]:
         """How a limit's charges look: kind, span, maximum, counts cost (computed once)."""
@@ -227,14 +262,14 @@ class BudgetKeeper:
             key += (principal.subject, principal.teams, principal.org)
         plans = self._plans
         try:
-            found = plans.get(key)
+            found = plans.get(key)  # an OrderedDict: the oldest plan goes first
         except TypeError:  # an unhashable field (e.g. teams given as a list): plan anew
             return _Plan(self.plan(principal, name, cost=cost, session=call.session))
         if found is None:
             found = _Plan(self.plan(principal, name, cost=cost, session=call.session))
             if len(plans) >= _PLAN_CACHE:
-                with suppress(RuntimeError, StopIteration, KeyError):  # raced another thread
-                    del plans[next(iter(plans))]
+                with suppress(KeyError):  # emptied by another thread meanwhile
+                    plans.popitem(last=False)
             plans[key] = found
         return found
 

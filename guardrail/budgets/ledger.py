@@ -106,15 +106,33 @@ class Reading:
 
 
 _new = object.__new__
+_charge_slots = vars(Charge)
+_set_key, _set_kind = _charge_slots["key"].__set__, _charge_slots["kind"].__set__
+_set_amount, _set_maximum = _charge_slots["amount"].__set__, _charge_slots["maximum"].__set__
+_set_span, _set_units = _charge_slots["span"].__set__, _charge_slots["units"].__set__
+_set_max_units = _charge_slots["max_units"].__set__
 _set_charge, _set_slot = vars(Held)["charge"].__set__, vars(Held)["slot"].__set__
 _set_used, _set_reset = vars(Held)["used"].__set__, vars(Held)["reset"].__set__
 _set_id, _set_held = vars(Reservation)["id"].__set__, vars(Reservation)["held"].__set__
 _set_handle = vars(Reservation)["handle"].__set__
 
 
-def make_held(charge: Charge, slot: str, used: float, reset: float | None) -> Held:
-    """``Held(...)`` for the hot path: fills the slots directly (a frozen dataclass's
+def make_charge(key: str, kind: Kind, amount: float, maximum: float, span: float) -> Charge:
+    """``Charge(...)`` for the hot path: fills the slots directly (a frozen dataclass's
     ``__init__`` goes through ``object.__setattr__`` field by field)."""
+    charge = _new(Charge)
+    _set_key(charge, key)
+    _set_kind(charge, kind)
+    _set_amount(charge, amount)
+    _set_maximum(charge, maximum)
+    _set_span(charge, span)
+    _set_units(charge, round(amount * MICRO))
+    _set_max_units(charge, round(maximum * MICRO))
+    return charge
+
+
+def make_held(charge: Charge, slot: str, used: float, reset: float | None) -> Held:
+    """``Held(...)`` for the hot path (see :func:`make_charge`)."""
     held = _new(Held)
     _set_charge(held, charge)
     _set_slot(held, slot)

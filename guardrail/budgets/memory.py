@@ -292,10 +292,13 @@ class MemoryLedger(Ledger):
                     state.kill()
 
     def _evict(self) -> None:
-        """Past ``maxsize``: drop the oldest keys (expired ones first)."""
+        """Past ``maxsize``: drop the oldest keys (expired ones first), down to 15/16 of
+        ``maxsize`` at once so that eviction stays O(1) amortized per key."""
         self._purge(self.clock())
         keys = self._keys
-        for slot in list(islice(keys, max(len(keys) - self.maxsize, 0))):
+        if len(keys) <= self.maxsize:
+            return
+        for slot in list(islice(keys, len(keys) - self.maxsize + self.maxsize // 16)):
             state = keys.pop(slot)
             if isinstance(state, _Window):
                 state.kill()
