@@ -161,6 +161,7 @@ class MemoryLedger(Ledger):
             if expiry and expiry[0][0] <= now:
                 self._purge(now)
             found = []
+            day = -1
             for index, charge in enumerate(charges):
                 kind = charge.kind
                 state: _Window | _Counter | None
@@ -175,7 +176,16 @@ class MemoryLedger(Ledger):
                             state.trim(now - charge.span)
                     used = state.total
                 else:
-                    slot, reset = self._slot(kind, charge.key, now)
+                    if kind == "total":
+                        slot, reset = charge.key, None
+                    else:
+                        if day < 0:
+                            day = _floor(now / _DAY)
+                        cached = self._slots.get((kind, charge.key))
+                        if cached is not None and cached[0] == day:
+                            slot, reset = cached[1], cached[2]
+                        else:
+                            slot, reset = self._slot(kind, charge.key, now)
                     state = keys.get(slot)
                     if state.__class__ is not _Counter:
                         state = _Counter()
