@@ -26,16 +26,23 @@ same arguments (key = tool + SHA-256 of the canonical JSON arguments), so
 identical call with a message telling the model to change course.
 
 Sliding windows are exact and bounded: each window keeps one entry per
-reservation (id, time, amount) plus a running sum; entries older than the window
-are trimmed on every reservation of that key, so a key holds only what is inside
-its window. Calendar ``period`` keys are counters per UTC day or month that
+reservation (time, amount; Redis also the id) plus a running sum; entries older
+than the window are trimmed on every reservation of that key, so a key holds only
+what is inside its window. Calendar ``period`` keys are counters per UTC day or month that
 expire after the period; a refusal reports the seconds until the reset.
 
-Backends: :class:`MemoryLedger` (default, one lock, keys in a cachetools TLRU
-cache evicted when they can no longer count) and ``RedisLedger`` (one Lua script,
-``guardrail/resources/redis/ledger.lua``, one round trip per reservation covering
-every key, time from Redis ``TIME``). Choose by object or URI with
-:func:`ledger_from_uri`. ``RedisLedger`` imports redis only when built.
+Backends: :class:`MemoryLedger` (default, one lock, keys in a dict with an expiry
+heap that drops them when they can no longer count) and ``RedisLedger`` (one Lua
+script, ``guardrail/resources/redis/ledger.lua``, one round trip per reservation
+covering every key, time from Redis ``TIME``).
+
+Hot path: the keeper plans each shape of call (tool, cost, session, the principal's
+subject / teams / org, which conditional limits match) once and reuses the plan and
+its charges; a call whose charges stand as reserved (no reported cost, no error, no
+concurrency slot) is not settled at all, so with Redis it is one round trip.
+
+Choose a backend by object or URI with :func:`ledger_from_uri`. ``RedisLedger``
+imports redis only when built.
 """
 
 from guardrail.budgets.keeper import BudgetKeeper, LedgerUnavailable, Usage

@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
-from guardrail.budgets.ledger import Charge, Held, Kind, Ledger, Refusal, Reservation
+from guardrail.budgets.ledger import (
+    Charge,
+    Held,
+    Kind,
+    Ledger,
+    Refusal,
+    Reservation,
+    make_charge,
+)
 from guardrail.budgets.limit import Limit
 from guardrail.errors import (
     AuditError,
@@ -62,15 +72,38 @@ class Usage:
     """Next calendar reset, or when the oldest entry of a sliding window expires."""
 
 
-@dataclass(frozen=True, slots=True)
 class _Planned:
-    limit: Limit
-    value: str
-    charge: Charge
+    """One charge of a plan: the limit, the key value it charges, the charge."""
 
-    @property
-    def label(self) -> str:
-        return f"{self.limit.id}:{self.value}"
+    __slots__ = ("charge", "label", "limit", "value")
+
+    def __init__(self, limit: Limit, value: str, charge: Charge) -> None:
+        self.limit = limit
+        self.value = value
+        self.charge = charge
+        self.label = f"{limit.id}:{value}"
+
+
+_PLAN_CACHE = 16_384
+"""Plans kept per keeper (tool x principal x session shapes); the oldest goes first."""
+_SHARED_CACHE = 65_536
+"""Planned charges kept per keeper, by (limit, key value, cost); cleared when full."""
+
+
+class _Plan:
+    """What one shape of call charges, worked out once and reused."""
+
+    __slots__ = ("charges", "concurrent", "costed", "labels", "maxima", "planned")
+
+    def __init__(self, planned: list[_Planned]) -> None:
+        self.planned = tuple(planned)
+        self.charges = tuple([p.charge for p in planned])
+        self.labels = tuple([p.label for p in planned])
+        self.maxima = tuple([p.charge.maximum for p in planned])
+        self.costed = self.concurrent = False
+        for p in planned:
+            self.costed = self.costed or p.limit.cost is not None
+            self.concurrent = self.concurrent or p.limit.concurrent is not None
 
 
 def _applies(limit: Limit, principal: Principal | None) -> bool:
@@ -82,8 +115,9 @@ def _applies(limit: Limit, principal: Principal | None) -> bool:
 
 def _values(limit: Limit, principal: Principal | None, tool: str, session: str | None) -> list[str]:
     """The keys ``limit`` charges for this caller: one, several (teams) or none."""
-    subject = principal.subject if principal is not None else "anonymous"
     per = limit.per
+    if per == "user":
+        return [principal.subject if principal is not None else "anonymous"]
     if per == "team":
         # dict.fromkeys: a team listed twice is still one key, charged once.
         return list(dict.fromkeys(principal.teams)) if principal is not None else []
@@ -91,7 +125,12 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
         return [principal.org] if principal is not None and principal.org else []
     if per == "session":
         return [session] if session else []
-    return [{"user": subject, "tool": tool, "user+tool": f"{subject}/{tool}", "global": "*"}[per]]
+    if per == "tool":
+        return [tool]
+    if per == "global":
+        return ["*"]
+    subject = principal.subject if principal is not None else "anonymous"
+    return [f"{subject}/{tool}"]  # user+tool
 
 
 def _never_ran(call: Call, error: BaseException | None) -> bool:
@@ -135,6 +174,9 @@ class BudgetKeeper:
         self.on_error = on_error
         self.lease = lease
         self._by_tool: dict[str, tuple[Limit, ...]] = {}
+        self._tool_shapes: dict[str, tuple[tuple[Limit, ...], bool]] = {}
+        self._planned: dict[tuple[int, str, float | None], _Planned] = {}
+        self._plans: OrderedDict[tuple[Any, ...], _Plan] = OrderedDict()
         self._shapes = {limit.id: self._shape(limit) for limit in self.limits}
 
     # -- planning (no I/O) --------------------------------------------------------
@@ -161,19 +203,33 @@ class BudgetKeeper:
         session: str | None = None,
     ) -> list[_Planned]:
         planned = []
+        shared = self._planned
         for limit in self.for_tool(tool):
             if not _applies(limit, principal):
                 continue
-            suffix = f":{tool}:{_args_digest(args or {})}" if limit.identical else ""
+            if limit.identical:
+                suffix = f":{tool}:{_args_digest(args or {})}"
+                for value in _values(limit, principal, tool, session):
+                    key = f"{limit.id}:{limit.per}:{value}{suffix}"
+                    planned.append(_Planned(limit, value, self._charge(limit, key, cost)))
+                continue
             for value in _values(limit, principal, tool, session):
-                key = f"{limit.id}:{limit.per}:{value}{suffix}"
-                planned.append(_Planned(limit, value, self._charge(limit, key, cost)))
+                # One charge per (limit, key, cost), shared by every plan that makes it
+                # (a team's key is the same for all its members).
+                found = shared.get((id(limit), value, cost))
+                if found is None:
+                    key = f"{limit.id}:{limit.per}:{value}"
+                    found = _Planned(limit, value, self._charge(limit, key, cost))
+                    if len(shared) >= _SHARED_CACHE:
+                        shared.clear()
+                    shared[id(limit), value, cost] = found
+                planned.append(found)
         return planned
 
     def _charge(self, limit: Limit, key: str, cost: float | None) -> Charge:
         kind, span, maximum, is_cost = self._shapes[limit.id]
         amount = (cost or 0.0) if is_cost else 1.0
-        return Charge(key=key, kind=kind, amount=amount, maximum=maximum, span=span)
+        return make_charge(key, kind, amount, maximum, span)
 
     def _shape(self, limit: Limit) -> tuple[Kind, float, float, bool]:
         """How a limit's charges look: kind, span, maximum, counts cost (computed once)."""
@@ -186,32 +242,81 @@ class BudgetKeeper:
 
     # -- the pipeline step -------------------------------------------------------
 
-    def enter(self, call: Call) -> None:
-        tool = call.tool
-        planned = self.plan(
-            call.principal, tool.name, cost=tool.cost, args=call.args, session=call.session
+    def _plan_for(self, call: Call) -> _Plan:
+        """The call's plan, from a bounded cache keyed by everything a plan depends on:
+        tool, declared cost, session, the principal's subject / teams / org and which
+        conditional limits match it. Limits keyed by arguments (``identical``) are not
+        cached: their key changes with every call's arguments."""
+        tool, principal = call.tool, call.principal
+        name, cost = tool.name, tool.cost
+        shape = self._tool_shapes.get(name)
+        if shape is None:
+            shape = self._tool_shape(name)
+        conditional, identical = shape
+        if identical:
+            args, session = call.args, call.session
+            return _Plan(self.plan(principal, name, cost=cost, args=args, session=session))
+        mask = tuple([_applies(limit, principal) for limit in conditional]) if conditional else ()
+        key: tuple[Any, ...] = (name, cost, call.session, mask)
+        if principal is not None:
+            key += (principal.subject, principal.teams, principal.org)
+        plans = self._plans
+        try:
+            found = plans.get(key)  # an OrderedDict: the oldest plan goes first
+        except TypeError:  # an unhashable field (e.g. teams given as a list): plan anew
+            return _Plan(self.plan(principal, name, cost=cost, session=call.session))
+        if found is None:
+            found = _Plan(self.plan(principal, name, cost=cost, session=call.session))
+            if len(plans) >= _PLAN_CACHE:
+                with suppress(KeyError):  # emptied by another thread meanwhile
+                    plans.popitem(last=False)
+            plans[key] = found
+        return found
+
+    def _tool_shape(self, tool: str) -> tuple[tuple[Limit, ...], bool]:
+        limits = self.for_tool(tool)
+        conditional = tuple(
+            limit for limit in limits if not (limit.when.is_empty() and not limit.when.anonymous)
         )
-        if not planned:
+        shape = (conditional, any(limit.identical for limit in limits))
+        self._tool_shapes[tool] = shape
+        return shape
+
+    def enter(self, call: Call) -> None:
+        plan = self._plan_for(call)
+        if not plan.charges:
             return
         try:
-            result = self.ledger.reserve([p.charge for p in planned], rid=call.call_id)
+            result = self.ledger.reserve(plan.charges, rid=call.call_id)
         except BackendError as exc:
             self._ledger_failed(call, exc)
             return
         if isinstance(result, Refusal):
-            raise self._refuse(call, planned[result.index], result)
-        call.state[_STATE] = (planned, result)
-        if tool.cost is not None and any(p.limit.cost is not None for p in planned):
-            call.reserved = float(tool.cost)
-        call.state["budget_event"] = {
-            "remaining": {p.label: h.remaining for p, h in zip(planned, result.held, strict=True)}
+            raise self._refuse(call, plan.planned[result.index], result)
+        state = call.state
+        state[_STATE] = (plan, result)
+        if plan.costed and call.tool.cost is not None:
+            call.reserved = float(call.tool.cost)
+        state["budget_event"] = {
+            "remaining": {
+                label: max(maximum - h.used, 0.0)
+                for label, maximum, h in zip(plan.labels, plan.maxima, result.held, strict=True)
+            }
         }
 
     def exit(self, call: Call, error: BaseException | None) -> None:
-        state: tuple[list[_Planned], Reservation] | None = call.state.pop(_STATE, None)
+        state: tuple[_Plan, Reservation] | None = call.state.pop(_STATE, None)
         if state is None:
             return
-        planned, reservation = state
+        plan, reservation = state
+        if (
+            error is None
+            and not plan.concurrent
+            and call.reported_cost is None
+            and call.refusal is None
+        ):
+            return  # every charge stands as reserved: nothing to settle, no round trip
+        planned = plan.planned
         held = reservation.held
         amounts = [self._final(p.limit, h, call, error) for p, h in zip(planned, held, strict=True)]
         if all(a == h.charge.amount for a, h in zip(amounts, held, strict=True)):

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from guardrail.errors import ConfigurationError
 
@@ -47,6 +47,15 @@ class Charge:
     maximum: float
     span: float = 0.0
     """Seconds: the window length, or the lease of a ``concurrent`` slot."""
+    units: int = field(init=False, repr=False, compare=False)
+    """``amount`` in exact micro-units (computed once, when the charge is built)."""
+    max_units: int = field(init=False, repr=False, compare=False)
+    """``maximum`` in exact micro-units."""
+
+    def __post_init__(self) -> None:
+        # Charges are planned once and reused call after call: convert once here.
+        object.__setattr__(self, "units", to_micro(self.amount))
+        object.__setattr__(self, "max_units", to_micro(self.maximum))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,8 @@ class Reservation:
 
     id: str
     held: tuple[Held, ...]
+    handle: Any = field(default=None, repr=False, compare=False)
+    """Backend-private: what the ledger needs to settle it without a search."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,51 @@ class Reading:
     used: float
     reset: float | None
     """Epoch seconds: the next calendar reset, or when the oldest window entry expires."""
+
+
+_new = object.__new__
+_charge_slots = vars(Charge)
+_set_key, _set_kind = _charge_slots["key"].__set__, _charge_slots["kind"].__set__
+_set_amount, _set_maximum = _charge_slots["amount"].__set__, _charge_slots["maximum"].__set__
+_set_span, _set_units = _charge_slots["span"].__set__, _charge_slots["units"].__set__
+_set_max_units = _charge_slots["max_units"].__set__
+_set_charge, _set_slot = vars(Held)["charge"].__set__, vars(Held)["slot"].__set__
+_set_used, _set_reset = vars(Held)["used"].__set__, vars(Held)["reset"].__set__
+_set_id, _set_held = vars(Reservation)["id"].__set__, vars(Reservation)["held"].__set__
+_set_handle = vars(Reservation)["handle"].__set__
+
+
+def make_charge(key: str, kind: Kind, amount: float, maximum: float, span: float) -> Charge:
+    """``Charge(...)`` for the hot path: fills the slots directly (a frozen dataclass's
+    ``__init__`` goes through ``object.__setattr__`` field by field)."""
+    charge = _new(Charge)
+    _set_key(charge, key)
+    _set_kind(charge, kind)
+    _set_amount(charge, amount)
+    _set_maximum(charge, maximum)
+    _set_span(charge, span)
+    _set_units(charge, round(amount * MICRO))
+    _set_max_units(charge, round(maximum * MICRO))
+    return charge
+
+
+def make_held(charge: Charge, slot: str, used: float, reset: float | None) -> Held:
+    """``Held(...)`` for the hot path (see :func:`make_charge`)."""
+    held = _new(Held)
+    _set_charge(held, charge)
+    _set_slot(held, slot)
+    _set_used(held, used)
+    _set_reset(held, reset)
+    return held
+
+
+def make_reservation(rid: str, held: tuple[Held, ...], handle: Any = None) -> Reservation:
+    """``Reservation(...)`` for the hot path (see :func:`make_held`)."""
+    reservation = _new(Reservation)
+    _set_id(reservation, rid)
+    _set_held(reservation, held)
+    _set_handle(reservation, handle)
+    return reservation
 
 
 class Ledger(ABC):

@@ -1,10 +1,11 @@
 """``MemoryLedger``: the in-process default, exact under threads and asyncio.
 
 One lock makes each reservation atomic across all its keys. Windows keep their
-entries (reservation id -> time, amount) in insertion order and are trimmed on
-each reservation, exactly like the Redis script. Every key lives in a
-``cachetools.TLRUCache`` whose per-item expiry is when the key would be empty
-anyway (window end, calendar reset), so memory stays bounded by live keys.
+entries (``[time, micro-amount]``, oldest first) in a list with a running sum and
+are trimmed from the left on each reservation, exactly like the Redis script; a
+reservation holds its entries directly, so settling one needs no search. Keys
+live in a plain dict; an expiry heap drops each key once it would be empty anyway
+(window end, one day past a calendar reset), so memory stays bounded by live keys.
 """
 
 from __future__ import annotations
@@ -12,83 +13,115 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-
-from cachetools import TLRUCache
+from heapq import heappop, heappush
+from itertools import islice
+from typing import Any
 
 from guardrail.budgets.ledger import (
+    MICRO,
     Charge,
-    Held,
     Ledger,
     Reading,
     Refusal,
     Reservation,
     from_micro,
+    make_held,
+    make_reservation,
     to_micro,
 )
 
 _DAY = 86400
+_floor = math.floor
 
 
-@dataclass(slots=True)
 class _Window:
-    """Entries inside a sliding window (or in-flight slots): id -> (time, micro-amount).
+    """Entries inside a sliding window (or in-flight slots), oldest first.
 
-    ``order`` lists (time, id) oldest first so trimming pops from the left; ids that
-    were released stay there until trimmed, and it is compacted when mostly stale.
+    ``order[head:]`` are ``[time, micro-amount]`` lists; an entry given back (or
+    trimmed) has its amount set to ``None`` so a late settlement of it changes
+    nothing. The consumed prefix ``order[:head]`` is cut off once it is at least
+    half the list, and released entries are compacted away when they outnumber
+    the live ones, so a busy key holds about what is inside its window.
     """
 
-    entries: dict[str, tuple[float, int]] = field(default_factory=dict)
-    order: deque[tuple[float, str]] = field(default_factory=deque)
-    total: int = 0
-    expires: float = 0.0
-    """When the cache drops it: kept at least one span past the newest entry."""
+    __slots__ = ("dead", "expires", "head", "order", "total")
 
-    def add(self, rid: str, at: float, amount: int) -> None:
-        self.entries[rid] = (at, amount)
-        self.order.append((at, rid))
-        self.total += amount
+    def __init__(self) -> None:
+        self.order: list[list[Any]] = []
+        self.head = 0
+        self.total = 0
+        self.dead = 0
+        """Released entries still in ``order``."""
+        self.expires = 0.0
+        """When the ledger drops it: kept at least one span past the newest entry."""
 
-    def discard(self, rid: str) -> None:
-        entry = self.entries.pop(rid, None)
-        if entry is not None:
-            self.total -= entry[1]
-        if len(self.order) > 2 * len(self.entries) + 16:
-            self.order = deque((at, r) for r, (at, _) in self.entries.items())
+    @property
+    def entries(self) -> list[tuple[float, int]]:
+        """The live entries: (time, micro-amount), oldest first."""
+        return [(e[0], e[1]) for e in islice(self.order, self.head, None) if e[1] is not None]
 
     def trim(self, cut: float) -> None:
-        order, entries = self.order, self.entries
-        while order and order[0][0] <= cut:
-            _, rid = order.popleft()
-            entry = entries.pop(rid, None)
-            if entry is not None:
-                self.total -= entry[1]
+        order, head = self.order, self.head
+        size = len(order)
+        while head < size:
+            entry = order[head]
+            if entry[0] > cut:
+                break
+            units = entry[1]
+            if units is None:
+                self.dead -= 1
+            else:
+                self.total -= units
+                entry[1] = None
+            head += 1
+        if head == size:
+            order.clear()
+            head = 0
+        elif head >= 16 and 2 * head >= size:
+            del order[:head]
+            head = 0
+        self.head = head
+
+    def release(self, entry: list[Any]) -> None:
+        self.total -= entry[1]
+        entry[1] = None
+        self.dead += 1
+        live = len(self.order) - self.head - self.dead
+        if self.dead > live + 16:
+            self.order = [e for e in islice(self.order, self.head, None) if e[1] is not None]
+            self.head = self.dead = 0
+
+    def kill(self) -> None:
+        """The window is dropped: its entries can no longer be settled."""
+        for entry in self.order:
+            entry[1] = None
 
     def retry_after(self, now: float, span: float, amount: int, maximum: int) -> float | None:
         freed = 0
-        for at, held in sorted(self.entries.values()):
+        for at, held in sorted(self.entries):
             freed += held
             if self.total - freed + amount <= maximum:
                 return at + span - now
         return None
 
 
-@dataclass(slots=True)
 class _Counter:
-    used: int = 0
-    expires: float = 0.0
-    """When the cache drops it; 0 until it is first stored."""
+    __slots__ = ("expires", "used")
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.expires = 0.0
+        """When the ledger drops it; 0 until it is first stored."""
 
 
 def _bucket(kind: str, key: str, now: float) -> tuple[str, float | None]:
     """The counter slot for a calendar or never-resetting key, and its reset time."""
     if kind == "total":
         return key, None
-    day = math.floor(now / _DAY)
+    day = _floor(now / _DAY)
     if kind == "day":
         return f"{key}:{day}", float((day + 1) * _DAY)
     month, reset = _month_of(day)
@@ -103,128 +136,189 @@ def _month_of(day: int) -> tuple[int, float]:
     return at.year * 100 + at.month, datetime(year, month, 1, tzinfo=UTC).timestamp()
 
 
-def _ttu(_key: str, value: _Window | _Counter, _now: float) -> float:
-    return value.expires
-
-
 class MemoryLedger(Ledger):
     """Budgets in this process. ``clock`` (epoch seconds) is injectable for tests.
 
-    ``maxsize`` bounds the number of live keys; past it the least recently used
-    key is dropped (its use forgotten), so size it above your live key count.
+    ``maxsize`` bounds the number of live keys; past it the oldest keys are dropped
+    (their use forgotten), so size it above your live key count.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time, maxsize: int = 1_000_000):
         self.clock = clock
+        self.maxsize = maxsize
         self._lock = threading.Lock()
-        self._keys: TLRUCache[str, _Window | _Counter] = TLRUCache(maxsize, _ttu, timer=clock)
+        self._keys: dict[str, _Window | _Counter] = {}
+        self._expiry: list[tuple[float, str]] = []
+        """A heap of (expires, slot); stale rows (the key was extended or is gone) are
+        skipped when popped."""
+        self._slots: dict[tuple[str, str], tuple[int, str, float | None]] = {}
+        """Calendar slots by (kind, key): (day they were computed for, slot, reset)."""
 
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
         with self._lock:
             now = self.clock()
+            expiry, keys = self._expiry, self._keys
+            if expiry and expiry[0][0] <= now:
+                self._purge(now)
             found = []
+            day = -1
             for index, charge in enumerate(charges):
-                slot, state, reset = self._load(charge, now)
-                amount, maximum = to_micro(charge.amount), to_micro(charge.maximum)
-                used = self._used(state)
-                if used + amount > maximum:
-                    retry = self._retry(charge, state, now, reset, amount, maximum)
+                kind = charge.kind
+                state: _Window | _Counter | None
+                if kind == "window" or kind == "concurrent":
+                    slot, reset = charge.key, None
+                    state = keys.get(slot)
+                    if state.__class__ is not _Window:
+                        state = _Window()
+                    else:
+                        order, head = state.order, state.head
+                        if head < len(order) and order[head][0] <= now - charge.span:
+                            state.trim(now - charge.span)
+                    used = state.total
+                else:
+                    if kind == "total":
+                        slot, reset = charge.key, None
+                    else:
+                        if day < 0:
+                            day = _floor(now / _DAY)
+                        cached = self._slots.get((kind, charge.key))
+                        if cached is not None and cached[0] == day:
+                            slot, reset = cached[1], cached[2]
+                        else:
+                            slot, reset = self._slot(kind, charge.key, now)
+                    state = keys.get(slot)
+                    if state.__class__ is not _Counter:
+                        state = _Counter()
+                    used = state.used
+                if used + charge.units > charge.max_units:
+                    retry = self._retry(charge, state, now, reset)
                     return Refusal(index, from_micro(used), retry, reset)
-                found.append((charge, slot, state, reset, amount))
+                found.append((charge, slot, state, reset))
             held = []
-            for charge, slot, state, reset, amount in found:
+            handles: list[list[Any] | None] = []
+            for charge, slot, state, reset in found:
+                units = charge.units
                 if isinstance(state, _Window):
-                    state.add(rid, now, amount)
-                    # (Re)insert only when the cached expiry would not outlive this entry,
-                    # so a busy key is not pushed onto the cache's expiry heap per call.
+                    entry = [now, units]
+                    state.order.append(entry)
+                    state.total += units
+                    # Re-register only when the expiry would not outlive this entry,
+                    # so a busy key touches the expiry heap once per span, not per call.
                     if state.expires < now + charge.span:
                         state.expires = now + 2 * charge.span
-                        self._keys[slot] = state
+                        keys[slot] = state
+                        heappush(expiry, (state.expires, slot))
+                    handles.append(entry)
+                    used = state.total
                 else:
-                    state.used += amount
+                    state.used += units
                     if not state.expires:  # new counter: lives until after its period
-                        state.expires = math.inf if reset is None else reset + _DAY
-                        self._keys[slot] = state
-                held.append(Held(charge, slot, from_micro(self._used(state)), reset))
-            return Reservation(rid, tuple(held))
+                        keys[slot] = state
+                        if reset is None:
+                            state.expires = math.inf
+                        else:
+                            state.expires = reset + _DAY
+                            heappush(expiry, (state.expires, slot))
+                    handles.append(None)
+                    used = state.used
+                held.append(make_held(charge, slot, used / MICRO, reset))
+            if len(keys) > self.maxsize:
+                self._evict()
+            return make_reservation(rid, tuple(held), handles)
 
     def settle(self, reservation: Reservation, amounts: Sequence[float]) -> tuple[float, ...]:
         out = []
+        handles = reservation.handle
         with self._lock:
-            for held, amount in zip(reservation.held, amounts, strict=True):
-                state = self._get(held.slot)
-                old, new = to_micro(held.charge.amount), to_micro(amount)
-                if isinstance(state, _Window):
-                    entry = state.entries.get(reservation.id)
-                    if entry is not None:
+            now = self.clock()
+            if self._expiry and self._expiry[0][0] <= now:
+                self._purge(now)
+            keys = self._keys
+            for i, (held, amount) in enumerate(zip(reservation.held, amounts, strict=True)):
+                state = keys.get(held.slot)
+                new = to_micro(amount)
+                if state.__class__ is _Window:
+                    entry = handles[i] if handles is not None else None
+                    if entry is not None and entry[1] is not None:
                         if new > 0:
-                            state.entries[reservation.id] = (entry[0], new)
                             state.total += new - entry[1]
+                            entry[1] = new
                         else:
-                            state.discard(reservation.id)
-                elif isinstance(state, _Counter):
-                    state.used += new - old
-                out.append(from_micro(self._used(state)) if state is not None else 0.0)
+                            state.release(entry)
+                    out.append(state.total / MICRO)
+                elif state.__class__ is _Counter:
+                    state.used += new - held.charge.units
+                    out.append(state.used / MICRO)
+                else:
+                    out.append(0.0)
         return tuple(out)
 
     def usage(self, charges: Sequence[Charge]) -> list[Reading]:
         readings = []
         with self._lock:
             now = self.clock()
+            if self._expiry and self._expiry[0][0] <= now:
+                self._purge(now)
             for charge in charges:
                 if charge.kind in ("window", "concurrent"):
-                    state = self._get(charge.key)
+                    state = self._keys.get(charge.key)
                     live = (
                         []
                         if not isinstance(state, _Window)
-                        else [
-                            (at, amount)
-                            for at, amount in state.entries.values()
-                            if at > now - charge.span
-                        ]
+                        else [(at, units) for at, units in state.entries if at > now - charge.span]
                     )
                     reset = live[0][0] + charge.span if live and charge.kind == "window" else None
                     readings.append(Reading(from_micro(sum(a for _, a in live)), reset))
                 else:
                     slot, reset = _bucket(charge.kind, charge.key, now)
-                    counter = self._get(slot)
-                    readings.append(Reading(from_micro(self._used(counter)), reset))
+                    counter = self._keys.get(slot)
+                    used = counter.used if isinstance(counter, _Counter) else 0
+                    readings.append(Reading(from_micro(used), reset))
         return readings
 
-    def _get(self, slot: str) -> _Window | _Counter | None:
-        try:
-            return self._keys[slot]
-        except KeyError:  # absent or expired
-            return None
+    def _slot(self, kind: str, key: str, now: float) -> tuple[str, float | None]:
+        """``_bucket``, remembered per key for the rest of the (UTC) day."""
+        if kind == "total":
+            return key, None
+        day = _floor(now / _DAY)
+        cached = self._slots.get((kind, key))
+        if cached is not None and cached[0] == day:
+            return cached[1], cached[2]
+        slot, reset = _bucket(kind, key, now)
+        if len(self._slots) >= self.maxsize:
+            self._slots.clear()
+        self._slots[kind, key] = (day, slot, reset)
+        return slot, reset
 
-    def _load(self, charge: Charge, now: float) -> tuple[str, _Window | _Counter, float | None]:
-        if charge.kind in ("window", "concurrent"):
-            window = self._get(charge.key)
-            if not isinstance(window, _Window):
-                window = _Window()
-            window.trim(now - charge.span)
-            return charge.key, window, None
-        slot, reset = _bucket(charge.kind, charge.key, now)
-        counter = self._get(slot)
-        return slot, counter if isinstance(counter, _Counter) else _Counter(), reset
+    def _purge(self, now: float) -> None:
+        """Drop every key whose expiry has come (amortized O(log n) per stored key)."""
+        expiry, keys = self._expiry, self._keys
+        while expiry and expiry[0][0] <= now:
+            _, slot = heappop(expiry)
+            state = keys.get(slot)
+            if state is not None and state.expires <= now:
+                del keys[slot]
+                if isinstance(state, _Window):
+                    state.kill()
 
-    @staticmethod
-    def _used(state: _Window | _Counter | None) -> int:
-        if state is None:
-            return 0
-        return state.total if isinstance(state, _Window) else state.used
+    def _evict(self) -> None:
+        """Past ``maxsize``: drop the oldest keys (expired ones first), down to 15/16 of
+        ``maxsize`` at once so that eviction stays O(1) amortized per key."""
+        self._purge(self.clock())
+        keys = self._keys
+        if len(keys) <= self.maxsize:
+            return
+        for slot in list(islice(keys, len(keys) - self.maxsize + self.maxsize // 16)):
+            state = keys.pop(slot)
+            if isinstance(state, _Window):
+                state.kill()
 
     @staticmethod
     def _retry(
-        charge: Charge,
-        state: _Window | _Counter,
-        now: float,
-        reset: float | None,
-        amount: int,
-        maximum: int,
+        charge: Charge, state: _Window | _Counter, now: float, reset: float | None
     ) -> float | None:
-        if amount > maximum:
+        if charge.units > charge.max_units:
             return None
         if charge.kind == "window" and isinstance(state, _Window):
-            return state.retry_after(now, charge.span, amount, maximum)
+            return state.retry_after(now, charge.span, charge.units, charge.max_units)
         return None if reset is None else reset - now

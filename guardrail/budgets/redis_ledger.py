@@ -2,7 +2,8 @@
 
 Every operation is ONE round trip running ``guardrail/resources/redis/ledger.lua``
 (EVALSHA; on NOSCRIPT, e.g. after a Redis restart, the script is loaded again and
-the call retried). The script reads the time from Redis ``TIME``, so the clocks
+the call retried). A call whose charges stand as reserved is never settled, so it
+costs exactly one round trip. The script reads the time from Redis ``TIME``, so the clocks
 of the application hosts do not matter. Keys carry TTLs, so idle budgets vanish.
 
 Failures of Redis (refused connection, timeout, ...) are raised as
@@ -12,24 +13,27 @@ so limits work again as soon as Redis is back, without a new ``Guard``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import hashlib
+from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 from guardrail.budgets.ledger import (
+    MICRO,
     Charge,
-    Held,
     Ledger,
     Reading,
     Refusal,
     Reservation,
     from_micro,
+    make_held,
+    make_reservation,
     to_micro,
 )
 from guardrail.errors import BackendError, ConfigurationError
 
+_WIRE_CACHE = 65_536
 _KINDS = {"window": "w", "concurrent": "c", "day": "d", "month": "m", "total": "n"}
 
 
@@ -57,12 +61,25 @@ class RedisLedger(Ledger):
     """Budgets in Redis. Pass a ``redis.Redis`` client, or use :meth:`from_url`.
 
     ``prefix`` namespaces the keys (several apps may share a Redis).
+
+    Per call the client sends ONE ``EVALSHA``: the keys, the reservation id and one
+    argument per charge. A charge's key and argument are encoded once and reused
+    (charges are planned once per call shape), and the reply is one string of
+    numbers, so little is encoded or parsed per call. The script is loaded once,
+    and again only when Redis answers ``NOSCRIPT`` (e.g. after a restart).
     """
 
     def __init__(self, client: Any, *, prefix: str = "guardrail:") -> None:
         self.client = client
         self.prefix = prefix
-        self._script = client.register_script(script_source())
+        self._source = script_source()
+        self._sha = hashlib.sha1(self._source.encode(), usedforsecurity=False).hexdigest()
+        redis = _redis_module()
+        self._redis_error: type[Exception] = redis.RedisError
+        self._no_script: type[Exception] = redis.exceptions.NoScriptError
+        self._wire: dict[int, tuple[Charge, bytes, bytes, str]] = {}
+        """Encoded charges by ``id``: (the charge itself, so the id cannot be reused while
+        cached, the prefixed key as bytes, the charge argument, the prefixed key)."""
 
     @classmethod
     def from_url(
@@ -88,41 +105,51 @@ class RedisLedger(Ledger):
         )
         return cls(client, prefix=prefix)
 
+    def _encode(self, charge: Charge) -> tuple[Charge, bytes, bytes, str]:
+        key = self.prefix + charge.key
+        arg = f"{_KINDS[charge.kind]}:{charge.units}:{charge.max_units}:{round(charge.span * 1000)}"
+        wire = (charge, key.encode(), arg.encode(), key)
+        if len(self._wire) >= _WIRE_CACHE:
+            self._wire.clear()
+        self._wire[id(charge)] = wire
+        return wire
+
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
-        args: list[Any] = ["reserve", rid]
+        cache = self._wire
+        wires = []
         for charge in charges:
-            args += [
-                _KINDS[charge.kind],
-                to_micro(charge.amount),
-                to_micro(charge.maximum),
-                round(charge.span * 1000),
-            ]
-        with self._errors():
-            reply = self._script(keys=[self.prefix + c.key for c in charges], args=args)
-        if reply[0] == 0:
-            _, index, used, retry, reset = reply
-            return Refusal(int(index) - 1, from_micro(int(used)), _seconds(retry), _seconds(reset))
+            wire = cache.get(id(charge))
+            if wire is None or wire[0] is not charge:
+                wire = self._encode(charge)
+            wires.append(wire)
+        reply = self._eval([w[1] for w in wires], [b"reserve", rid, *[w[2] for w in wires]])
+        fields = reply.split()
+        if fields[0] == b"0":
+            _, index, used, retry, reset = fields
+            return Refusal(
+                int(index) - 1, int(used) / MICRO, _seconds(int(retry)), _seconds(int(reset))
+            )
         held = []
-        for i, charge in enumerate(charges):
-            slot, used, reset = reply[1 + 3 * i : 4 + 3 * i]
-            slot = slot.decode() if isinstance(slot, bytes) else slot
-            held.append(Held(charge, slot, from_micro(int(used)), _seconds(int(reset))))
-        return Reservation(rid, tuple(held))
+        at = 1
+        for charge, wire in zip(charges, wires, strict=True):
+            used, reset, bucket = fields[at], fields[at + 1], fields[at + 2]
+            at += 3
+            slot = wire[3] if bucket == b"-" else f"{wire[3]}:{bucket.decode()}"
+            held.append(make_held(charge, slot, int(used) / MICRO, _seconds(int(reset))))
+        return make_reservation(rid, tuple(held))
 
     def settle(self, reservation: Reservation, amounts: Sequence[float]) -> tuple[float, ...]:
-        args: list[Any] = ["settle", reservation.id]
+        args: list[Any] = [b"settle", reservation.id]
         for held, amount in zip(reservation.held, amounts, strict=True):
-            args += [_KINDS[held.charge.kind], to_micro(held.charge.amount), to_micro(amount), 0]
-        with self._errors():
-            reply = self._script(keys=[h.slot for h in reservation.held], args=args)
+            args.append(f"{_KINDS[held.charge.kind]}:{held.charge.units}:{to_micro(amount)}:0")
+        reply = self._eval([h.slot for h in reservation.held], args)
         return tuple(from_micro(int(used)) for used in reply)
 
     def usage(self, charges: Sequence[Charge]) -> list[Reading]:
-        args: list[Any] = ["usage", "-"]
+        args: list[Any] = [b"usage", "-"]
         for charge in charges:
-            args += [_KINDS[charge.kind], 0, 0, round(charge.span * 1000)]
-        with self._errors():
-            reply = self._script(keys=[self.prefix + c.key for c in charges], args=args)
+            args.append(f"{_KINDS[charge.kind]}:0:0:{round(charge.span * 1000)}")
+        reply = self._eval([self.prefix + c.key for c in charges], args)
         return [
             Reading(from_micro(int(reply[2 * i])), _seconds(int(reply[2 * i + 1])))
             for i in range(len(charges))
@@ -131,12 +158,15 @@ class RedisLedger(Ledger):
     def close(self) -> None:
         self.client.close()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        redis = _redis_module()
+    def _eval(self, keys: list[Any], args: list[Any]) -> Any:
+        """One EVALSHA; on NOSCRIPT load the script and run it again."""
         try:
-            yield
-        except redis.RedisError as exc:
+            try:
+                return self.client.evalsha(self._sha, len(keys), *keys, *args)
+            except self._no_script:
+                self._sha = self.client.script_load(self._source)
+                return self.client.evalsha(self._sha, len(keys), *keys, *args)
+        except self._redis_error as exc:
             where = self.client.connection_pool.connection_kwargs
             address = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}"
             raise BackendError(f"redis ledger at {address}: {exc}") from exc

@@ -8,7 +8,8 @@
 -- KEYS[i]   base key of charge i (reserve, usage) or the slot it was charged to (settle)
 -- ARGV[1]   "reserve" | "settle" | "usage"
 -- ARGV[2]   reservation id (unique per call)
--- then 4 ARGV per charge: kind, amount, maximum, span_ms (settle: kind, old, new, unused)
+-- ARGV[2+i] charge i as ONE string "kind:amount:maximum:span_ms" (settle: "kind:old:new:0"),
+--           so a client encodes a charge once and reuses the bytes on every call
 --
 -- kinds and their storage:
 --   w  sliding window of span_ms: a sorted set KEY of entries "id|amount" scored by
@@ -20,8 +21,12 @@
 --   m  calendar month (UTC): a counter KEY:<yyyymm>, expiring after the month.
 --   n  never resets: a counter KEY.
 --
--- reserve -> {1, slot_1, used_1, reset_1, ...}   (used after charging; reset ms or -1)
---         |  {0, index, used, retry_ms, reset}   (nothing charged; -1 = no retry time)
+-- reserve -> "1 used_1 reset_1 bucket_1 ..."     (ONE string, one token list to split;
+--                                                 used after charging; reset ms or -1;
+--                                                 bucket: the calendar suffix of the slot
+--                                                 KEYS[i]:<bucket>, or "-" when the slot
+--                                                 is KEYS[i] itself)
+--         |  "0 index used retry_ms reset"      (nothing charged; -1 = no retry time)
 -- settle  -> {used_1, ...}                       (new amount 0 releases the entry)
 -- usage   -> {used_1, reset_1, ...}
 
@@ -54,15 +59,27 @@ local function civil_from_days(z)
   return y, m
 end
 
--- The counter slot for a calendar or never-resetting charge, and its reset time.
+-- The counter slot for a calendar or never-resetting charge, its reset time, and
+-- the bucket suffix ('-' when the slot is the key itself).
 local function bucket(kind, key)
-  if kind == 'n' then return key, -1 end
+  if kind == 'n' then return key, -1, '-' end
   local day = math.floor(now / DAY)
-  if kind == 'd' then return key .. ':' .. day, (day + 1) * DAY end
+  if kind == 'd' then return key .. ':' .. day, (day + 1) * DAY, day end
   local y, m = civil_from_days(day)
   local ny, nm = y, m + 1
   if nm > 12 then ny, nm = y + 1, 1 end
-  return key .. ':' .. (y * 100 + m), days_from_civil(ny, nm) * DAY
+  return key .. ':' .. (y * 100 + m), days_from_civil(ny, nm) * DAY, y * 100 + m
+end
+
+-- One charge argument "kind:a:b:c" -> kind, a (string), b (string), c (number).
+local function charge(i)
+  local kind, a, b, c = string.match(ARGV[2 + i], '^(%a):(%-?%d+):(%-?%d+):(%-?%d+)$')
+  return kind, a, b, tonumber(c)
+end
+
+-- Integers as exact decimal text (tostring would write 1e+21).
+local function int(x)
+  return string.format('%.0f', x)
 end
 
 local function amount_of(member)
@@ -102,16 +119,15 @@ end
 
 local function reserve()
   local n = #KEYS
-  local slots, used, resets = {}, {}, {}
+  local kinds, amounts, spans, slots, used, resets, buckets = {}, {}, {}, {}, {}, {}, {}
   for i = 1, n do
-    local b = 2 + (i - 1) * 4
-    local kind, amount = ARGV[b + 1], tonumber(ARGV[b + 2])
-    local maximum, span = tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
-    local slot, reset, u = KEYS[i], -1, 0
+    local kind, amount_text, maximum_text, span = charge(i)
+    local amount, maximum = tonumber(amount_text), tonumber(maximum_text)
+    local slot, reset, b, u = KEYS[i], -1, '-', 0
     if kind == 'w' or kind == 'c' then
       u = trim(slot, span)
     else
-      slot, reset = bucket(kind, slot)
+      slot, reset, b = bucket(kind, slot)
       u = tonumber(redis.call('GET', slot) or '0')
     end
     if u + amount > maximum then
@@ -123,47 +139,47 @@ local function reserve()
           retry = reset - now
         end
       end
-      return {0, i, u, retry, reset}
+      return table.concat({'0', i, int(u), int(retry), int(reset)}, ' ')
     end
-    slots[i], used[i], resets[i] = slot, u, reset
+    kinds[i], amounts[i], spans[i] = kind, amount_text, span
+    slots[i], used[i], resets[i], buckets[i] = slot, u, reset, b
   end
-  local out = {1}
+  local out = {'1'}
   for i = 1, n do
-    local b = 2 + (i - 1) * 4
-    local kind, amount, span = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 4])
-    local slot = slots[i]
+    local kind, span, slot = kinds[i], spans[i], slots[i]
+    local amount = tonumber(amounts[i])
     if kind == 'w' or kind == 'c' then
       -- Members are built from the ARGV strings: Lua's number formatting is not exact.
-      redis.call('ZADD', slot, now, rid .. '|' .. ARGV[b + 2])
-      redis.call('INCRBY', slot .. ':sum', amount)
+      redis.call('ZADD', slot, now, rid .. '|' .. amounts[i])
+      redis.call('INCRBY', slot .. ':sum', amounts[i])
       redis.call('PEXPIRE', slot, span + 1000)
       redis.call('PEXPIRE', slot .. ':sum', span + 1000)
     else
-      redis.call('INCRBY', slot, amount)
+      redis.call('INCRBY', slot, amounts[i])
       if resets[i] >= 0 and used[i] == 0 then
         -- A new counter: it lives one day past its period (late settlements).
         redis.call('PEXPIREAT', slot, resets[i] + DAY)
       end
     end
-    out[#out + 1] = slot
-    out[#out + 1] = used[i] + amount
-    out[#out + 1] = resets[i]
+    out[#out + 1] = int(used[i] + amount)
+    out[#out + 1] = int(resets[i])
+    out[#out + 1] = buckets[i]
   end
-  return out
+  return table.concat(out, ' ')
 end
 
 local function settle()
   local out = {}
   for i = 1, #KEYS do
-    local b = 2 + (i - 1) * 4
-    local kind, old, new = ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+    local kind, old_text, new_text = charge(i)
+    local old, new = tonumber(old_text), tonumber(new_text)
     local slot, u = KEYS[i], 0
     if kind == 'w' or kind == 'c' then
-      local member = rid .. '|' .. ARGV[b + 2]
+      local member = rid .. '|' .. old_text
       local score = redis.call('ZSCORE', slot, member)
       if score then
         redis.call('ZREM', slot, member)
-        if new > 0 then redis.call('ZADD', slot, score, rid .. '|' .. ARGV[b + 3]) end
+        if new > 0 then redis.call('ZADD', slot, score, rid .. '|' .. new_text) end
         u = redis.call('INCRBY', slot .. ':sum', new - old)
       else
         u = tonumber(redis.call('GET', slot .. ':sum') or '0')
@@ -180,8 +196,7 @@ end
 local function usage()
   local out = {}
   for i = 1, #KEYS do
-    local b = 2 + (i - 1) * 4
-    local kind, span = ARGV[b + 1], tonumber(ARGV[b + 4])
+    local kind, _, _, span = charge(i)
     local u, reset = 0, -1
     if kind == 'w' or kind == 'c' then
       local live = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. string.format('%d', now - span), '+inf', 'WITHSCORES')
