@@ -14,6 +14,7 @@ so limits work again as soon as Redis is back, without a new ``Guard``.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
@@ -43,14 +44,14 @@ def script_source() -> str:
     return (files("guardrail") / "resources" / "redis" / "ledger.lua").read_text("utf-8")
 
 
-def _redis_module() -> Any:
+def _redis_module(name: str = "redis") -> Any:
+    # Imported on first use, never with guardrail: the core runs without redis-py.
     try:
-        import redis
+        return importlib.import_module(name)
     except ModuleNotFoundError:
         raise ConfigurationError(
             "the Redis ledger needs redis-py: pip install 'guardrail[redis]'"
         ) from None
-    return redis
 
 
 def _seconds(ms: int) -> float | None:
@@ -94,14 +95,14 @@ class RedisLedger(Ledger):
         must fail fast) and one retry, so a connection dropped by a Redis restart
         is replaced transparently."""
         redis = _redis_module()
-        from redis.backoff import ExponentialBackoff
-        from redis.retry import Retry
+        backoff = _redis_module("redis.backoff").ExponentialBackoff(cap=0.05, base=0.01)
+        retry = _redis_module("redis.retry").Retry(backoff, 1)
 
         client = redis.Redis.from_url(
             url,
             socket_timeout=socket_timeout,
             socket_connect_timeout=connect_timeout,
-            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+            retry=retry,
         )
         return cls(client, prefix=prefix)
 
