@@ -5,6 +5,7 @@ dump, and arguments are redacted once per call."""
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from guardrail import Guard, PermissionDenied, Principal
 from guardrail.audit import ChainLog, Redactor, verify
 from guardrail.audit._format import canonical, event_json, parse
 from guardrail.audit.event import AuditEvent, build_event, is_plain
+from guardrail.audit.redact import _ASSIGNED, _DIGIT_RUN, REDACTED, SECRET_VALUES
 from guardrail.testing import capture_audit
 
 GuardFactory = Callable[..., Guard]
@@ -170,3 +172,46 @@ def test_chain_log_lines_hold_the_canonical_event(
         assert canonical(record.data) == slow_json(event)
         assert AuditEvent.model_validate(record.data) == event
     assert verify([log_path]).ok
+
+
+def _text_without_prefilter(redactor: Redactor, text: str) -> str:
+    """``Redactor.text`` as it was before it skipped the patterns on plain text."""
+    for pattern in SECRET_VALUES:
+        text = pattern.sub(REDACTED, text)
+    text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _DIGIT_RUN.sub(redactor._card, text)
+    if len(text) > redactor.max_length:
+        text = f"{text[: redactor.max_length]}...[{len(text) - redactor.max_length} more chars]"
+    return text
+
+
+_FRAGMENTS = (
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln",
+    "bEaReR abcdefghijkl",
+    "sk-live-ABCDEFGHIJKLMNOPQRSTUV",
+    "AKIAABCDEFGHIJKLMNOP",
+    "ghp_" + "a" * 36,
+    "xoxb-1234567890ab",
+    "AIza" + "b" * 35,
+    "-----BEGIN RSA PRIVATE KEY-----abc",
+    "password=hunter2",
+    "pa\u017f\u017fword=hunter2",
+    "to\u212aen: 'x y'",
+    "client_secret=zz",
+    "4111 1111 1111 1111",
+    "4111-1111-1111-1111",
+    "1 2 3 4 5 6 7 8 9 0 1 2 8",
+    "A-17",
+    "refund order for the customer",
+    " ",
+    "\u0131\u0130\u00df",
+    "12",
+)
+
+
+def test_text_skips_patterns_only_when_none_can_match() -> None:
+    redactor = Redactor()
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(0, 5)))
+        assert redactor.text(text) == _text_without_prefilter(redactor, text), text
