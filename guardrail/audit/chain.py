@@ -75,7 +75,9 @@ class ChainLog:
     (pre-forking servers; the child takes its own lock descriptor on first use).
     Each append holds an exclusive ``fcntl.flock`` on ``<path>.lock``, first
     reads and checks whatever other processes appended (following a rotation
-    they did), then writes, so all of them extend one chain. ``flock`` is
+    they did), then writes, so all of them extend one chain. One ``stat`` of the
+    path tells whether there is anything to read: when it is still our file and
+    still the size our last append left, nobody else wrote. ``flock`` is
     local-host only: not for NFS.
     """
 
