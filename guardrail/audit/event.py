@@ -59,3 +59,61 @@ class AuditEvent(BaseModel):
     """Digest of the policy that decided the call."""
     detail: dict[str, Any] = Field(default_factory=dict)
     """Extra facts for notices (e.g. old and new hashes of a changed MCP tool)."""
+
+
+_FIELD_DEFAULTS: dict[str, Any] = {
+    name: None if info.is_required() else info.get_default(call_default_factory=True)
+    for name, info in AuditEvent.model_fields.items()
+}
+"""Every field in order (so ``repr`` keeps it); the required ones must be given."""
+
+
+class _PlainFields(set[str]):
+    """The ``model_fields_set`` of a :func:`build_event` event: a set that marks it.
+
+    Its copies are plain sets, so ``model_copy(update=...)`` (whose values nobody
+    vouched for) does not pass the mark on.
+    """
+
+    __slots__ = ()
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def __deepcopy__(self, memo: Any) -> set[str]:
+        return set(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (set, (list(self),))
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def build_event(fields: dict[str, Any]) -> AuditEvent:
+    """An ``AuditEvent`` from values guardrail made itself, without validating them.
+
+    About 1 us instead of 5 (``model_construct`` takes longer than validating).
+    The caller vouches that ``fields`` are well typed, as validation would leave them
+    (``teams`` a tuple, floats as floats, ``time`` aware), and that ``args``,
+    ``detail`` and ``remaining`` hold only JSON values under ``str`` keys, so that
+    :func:`is_plain` events can be serialized without pydantic. ``fields`` is
+    consumed: its dicts become the event's.
+    """
+    values = _FIELD_DEFAULTS.copy()
+    values["args"] = {}
+    values["remaining"] = {}
+    values["detail"] = {}
+    values.update(fields)
+    event: AuditEvent = _new(AuditEvent)
+    _set(event, "__dict__", values)
+    _set(event, "__pydantic_fields_set__", _PlainFields(fields))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+def is_plain(event: AuditEvent) -> bool:
+    """Whether ``event`` came from :func:`build_event` (its values are plain JSON)."""
+    return type(event.__pydantic_fields_set__) is _PlainFields

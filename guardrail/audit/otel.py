@@ -16,6 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from guardrail.audit.redact import Redactor
+from guardrail.audit.trail import redacted_args
 from guardrail.pipeline import Call
 
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
@@ -43,6 +44,7 @@ GUARDRAIL_POLICY = "guardrail.policy"
 _SPAN = "otel_span"
 _TOKEN = "otel_token"
 _TRACER_NAME = "guardrail"
+_MAX_TOOLS = 4096
 
 
 class SpanEmitter:
@@ -78,13 +80,29 @@ class SpanEmitter:
         self.results = results
         self.redactor = redactor or Redactor()
         self.policy_digest = policy_digest
-        self._names: dict[str, str] = {}
+        self._tools: dict[int, tuple[str, dict[str, Any], object, object]] = {}
+        """By tool spec: the span name and the attributes that are the same for every call
+        (with the spec and the redactor they were made with)."""
+
+    def _tool(self, call: Call) -> tuple[str, dict[str, Any]]:
+        spec = call.tool
+        known = self._tools.get(id(spec))
+        if known is not None and known[2] is spec and known[3] is self.redactor:
+            return known[0], known[1]
+        attrs: dict[str, Any] = {
+            GEN_AI_OPERATION_NAME: EXECUTE_TOOL,
+            GEN_AI_TOOL_NAME: spec.name,
+            GEN_AI_TOOL_TYPE: "function",
+        }
+        if spec.description:
+            attrs[GEN_AI_TOOL_DESCRIPTION] = self.redactor.text(spec.description)
+        name = f"{EXECUTE_TOOL} {spec.name}"
+        if len(self._tools) < _MAX_TOOLS:
+            self._tools[id(spec)] = (name, attrs, spec, self.redactor)
+        return name, attrs
 
     def enter(self, call: Call) -> None:
-        tool = call.tool.name
-        name = self._names.get(tool)
-        if name is None:
-            name = self._names[tool] = f"{EXECUTE_TOOL} {tool}"
+        name, _ = self._tool(call)
         span = self.tracer.start_span(name, kind=SpanKind.INTERNAL)
         state = call.state
         state[_SPAN] = span
@@ -110,15 +128,9 @@ class SpanEmitter:
         span.end()
 
     def _start_attributes(self, call: Call) -> dict[str, Any]:
-        attrs: dict[str, Any] = {
-            GEN_AI_OPERATION_NAME: EXECUTE_TOOL,
-            GEN_AI_TOOL_NAME: call.tool.name,
-            GEN_AI_TOOL_TYPE: "function",
-            GEN_AI_TOOL_CALL_ID: call.tool_call_id or call.call_id,
-            GUARDRAIL_CALL_ID: call.call_id,
-        }
-        if call.tool.description:
-            attrs[GEN_AI_TOOL_DESCRIPTION] = self.redactor.text(call.tool.description)
+        attrs = self._tool(call)[1].copy()
+        attrs[GEN_AI_TOOL_CALL_ID] = call.tool_call_id or call.call_id
+        attrs[GUARDRAIL_CALL_ID] = call.call_id
         principal = call.principal
         if principal is not None:
             attrs[GUARDRAIL_PRINCIPAL_SUBJECT] = principal.subject
@@ -129,7 +141,7 @@ class SpanEmitter:
         if self.policy_digest:
             attrs[GUARDRAIL_POLICY] = self.policy_digest
         if self.arguments:
-            redacted = self.redactor.arguments(call.args, call.tool.redact)
+            redacted = redacted_args(call, self.redactor)
             attrs[GEN_AI_TOOL_CALL_ARGUMENTS] = _json(redacted)
         return attrs
 

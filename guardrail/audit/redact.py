@@ -34,6 +34,15 @@ _ASSIGNED = re.compile(
 _DIGIT_RUN = re.compile(r"(?<![\w.])\d+(?:[ -]\d+)*(?![\w.])")
 """Digit groups joined by single spaces or dashes; a card number is some of them."""
 _GROUP = re.compile(r"\d+")
+_MAYBE_SECRET = (
+    "eyj", "bearer", "k-", "k_", "akia", "gh", "xox", "aiza", "-----begin",
+    "pass", "secret", "token", "key",
+)  # fmt: skip
+"""Every ``SECRET_VALUES`` and ``_ASSIGNED`` match contains one of these once case-folded
+(``casefold`` also maps U+017F and U+212A, which ``re.IGNORECASE`` takes for s and k):
+text with none of them is left alone without trying each pattern."""
+_MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
+"""13 digits, single spaces or dashes between: what any card number in a digit run has."""
 _MAX_GROUPS = 40
 
 
@@ -95,10 +104,13 @@ class Redactor:
         return self.text(repr(value))
 
     def text(self, text: str) -> str:
-        for pattern in SECRET_VALUES:
-            text = pattern.sub(REDACTED, text)
-        text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-        text = _DIGIT_RUN.sub(self._card, text)
+        folded = text.casefold()
+        if any(literal in folded for literal in _MAYBE_SECRET):
+            for pattern in SECRET_VALUES:
+                text = pattern.sub(REDACTED, text)
+            text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+        if _MAYBE_CARD.search(text) is not None:
+            text = _DIGIT_RUN.sub(self._card, text)
         if len(text) > self.max_length:
             text = f"{text[: self.max_length]}...[{len(text) - self.max_length} more chars]"
         return text

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from guardrail.audit.event import AuditEvent, DecisionKind, Phase
+from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
 from guardrail.errors import AuditError, BudgetExceeded
-from guardrail.pipeline import Call
+from guardrail.pipeline import Call, new_id
+
+_ARGS = "audit_args"
+"""``call.state`` key of the redacted arguments (with the redactor that made them)."""
 
 
 class AuditSink(Protocol):
@@ -56,10 +58,10 @@ class AuditTrail:
         if self.sinks:
             self._emit(
                 AuditEvent(
-                    event_id=uuid.uuid4().hex,
+                    event_id=new_id(),
                     time=datetime.now(UTC),
                     phase="notice",
-                    call_id=uuid.uuid4().hex,
+                    call_id=new_id(),
                     tool=tool,
                     decision=decision,
                     reason=reason,
@@ -78,46 +80,89 @@ class AuditTrail:
                 raise AuditError(f"audit sink {type(sink).__name__} failed: {exc}") from exc
 
     def event(self, call: Call, phase: Phase) -> AuditEvent:
+        """The record of ``call`` at ``phase``, its arguments redacted.
+
+        The arguments are redacted once per call (the outcome reuses the intent's
+        copy), and the event is built from the values without validating them
+        again (:func:`~guardrail.audit.event.build_event`), except when a budget
+        refusal or a ledger note brings in values from elsewhere.
+        """
         principal, refusal, decision = call.principal, call.refusal, call.decision
-        budget: dict[str, Any] = dict(call.state.get("budget_event", {}))
+        state = call.state
+        if refusal is not None:
+            reason: str | None = refusal.reason
+            if reason:
+                reason = self.redactor.text(reason)
+            rule = refusal.rule
+        elif decision is not None:
+            reason, rule = decision.reason, decision.rule
+        else:
+            reason = rule = None
+        outcome = cost_settled = duration_ms = None
+        if phase == "outcome":
+            outcome = "ok" if call.error is None else type(call.error).__name__
+            cost = call.cost
+            cost_settled = None if cost is None else float(cost)
+        if phase != "intent":
+            duration_ms = call.duration_ms()
+        reserved = call.reserved
+        fields: dict[str, Any] = {
+            "event_id": new_id(),
+            "time": datetime.now(UTC),
+            "phase": phase,
+            "call_id": call.call_id,
+            "tool": call.tool.name,
+            "tool_call_id": call.tool_call_id,
+            "session": call.session,
+            "subject": principal.subject if principal else None,
+            "org": principal.org if principal else None,
+            "teams": principal.teams if principal else (),
+            "issuer": principal.issuer if principal else None,
+            "decision": _decision_kind(call, phase),
+            "rule": rule,
+            "reason": reason,
+            "args": dict(redacted_args(call, self.redactor)),
+            "outcome": outcome,
+            "duration_ms": duration_ms,
+            "cost_reserved": None if reserved is None else float(reserved),
+            "cost_settled": cost_settled,
+            "trace_id": state.get("trace_id"),
+            "span_id": state.get("span_id"),
+            "policy": self.policy_digest,
+        }
+        budget: dict[str, Any] | None = state.get("budget_event")
+        if isinstance(refusal, BudgetExceeded) or (budget and budget.keys() != {"remaining"}):
+            return self._validated(fields, budget, refusal)
+        if budget:
+            fields["remaining"] = {str(k): float(v) for k, v in budget["remaining"].items()}
+        return build_event(fields)
+
+    @staticmethod
+    def _validated(
+        fields: dict[str, Any], budget: dict[str, Any] | None, refusal: object
+    ) -> AuditEvent:
+        """The slow path: values from the ledger or a budget refusal are validated."""
+        extra: dict[str, Any] = dict(budget or {})
         if isinstance(refusal, BudgetExceeded):
-            budget.update(
+            extra.update(
                 limit=refusal.limit,
                 level=refusal.level,
                 limit_key=refusal.key,
                 retry_after=refusal.retry_after,
             )
-        reason = refusal.reason if refusal else (decision.reason if decision else None)
-        if refusal is not None and reason:
-            reason = self.redactor.text(reason)
-        outcome = None
-        if phase == "outcome":
-            outcome = "ok" if call.error is None else type(call.error).__name__
-        return AuditEvent(
-            event_id=uuid.uuid4().hex,
-            time=datetime.now(UTC),
-            phase=phase,
-            call_id=call.call_id,
-            tool=call.tool.name,
-            tool_call_id=call.tool_call_id,
-            session=call.session,
-            subject=principal.subject if principal else None,
-            org=principal.org if principal else None,
-            teams=principal.teams if principal else (),
-            issuer=principal.issuer if principal else None,
-            decision=_decision_kind(call, phase),
-            rule=refusal.rule if refusal else (decision.rule if decision else None),
-            reason=reason,
-            args=self.redactor.arguments(call.args, call.tool.redact),
-            outcome=outcome,
-            duration_ms=call.duration_ms() if phase != "intent" else None,
-            cost_reserved=call.reserved,
-            cost_settled=call.cost if phase == "outcome" else None,
-            trace_id=call.state.get("trace_id"),
-            span_id=call.state.get("span_id"),
-            policy=self.policy_digest,
-            **budget,
-        )
+        return AuditEvent(**fields, **extra)
+
+
+def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
+    """``call.args`` redacted by ``redactor``, once per call: the result is kept in
+    ``call.state`` and shared by the intent, the outcome and the span. Do not modify it.
+    """
+    cached: tuple[Redactor, dict[str, Any]] | None = call.state.get(_ARGS)
+    if cached is not None and cached[0] is redactor:
+        return cached[1]
+    args = redactor.arguments(call.args, call.tool.redact)
+    call.state[_ARGS] = (redactor, args)
+    return args
 
 
 def _decision_kind(call: Call, phase: Phase) -> DecisionKind:
