@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import contextvars
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+
+# The reset tokens of the bindings entered in the current context, innermost last.
+# Kept per context (not on the binding object) so that one ``acting_as(...)`` object
+# entered from two threads or tasks at once restores each one's own value.
+_entered: contextvars.ContextVar[tuple[tuple[int, contextvars.Token[Any]], ...]] = (
+    contextvars.ContextVar("guardrail_bindings", default=())
+)
 
 
 class ContextBinding(Generic[T]):
     """Sets ``var`` to ``value`` on entry, restores the previous value on exit; yields ``value``.
 
-    Asyncio tasks created inside the block see the value; threads do not. Each
-    entry keeps its own reset token, so one object may be entered again, nested.
+    Asyncio tasks created inside the block see the value; threads do not. One
+    object may be entered again (nested) and from several threads or tasks.
     """
 
     def __init__(self, var: contextvars.ContextVar[T | None], value: T) -> None:
         self._var = var
         self._value = value
-        self._tokens: list[contextvars.Token[T | None]] = []
 
     def __enter__(self) -> T:
-        self._tokens.append(self._var.set(self._value))
+        token = self._var.set(self._value)
+        _entered.set((*_entered.get(), (id(self), token)))
         return self._value
 
     def __exit__(
@@ -31,7 +39,13 @@ class ContextBinding(Generic[T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._var.reset(self._tokens.pop())
+        stack = _entered.get()
+        for index in range(len(stack) - 1, -1, -1):
+            if stack[index][0] == id(self):
+                _entered.set(stack[:index] + stack[index + 1 :])
+                self._var.reset(stack[index][1])
+                return
+        raise RuntimeError("exit of a guardrail context binding that was not entered here")
 
     async def __aenter__(self) -> T:
         return self.__enter__()

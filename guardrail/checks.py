@@ -25,9 +25,6 @@ class PolicyChecker:
                 tool=tool.name,
                 principal=principal,
             )
-        if tool.expose == "skill":
-            self._skill_step(call)
-            return
         if principal is not None and not tool.scopes <= principal.scopes:
             missing = ", ".join(sorted(tool.scopes - principal.scopes))
             call.decision = Decision(False, None, f"{tool.name!r} needs scope(s) {missing}")
@@ -36,6 +33,9 @@ class PolicyChecker:
                 tool=tool.name,
                 principal=principal,
             )
+        if tool.expose == "skill":
+            self._skill_step(call)
+            return
         decision = self.policy.evaluator.decide(tool.name, principal, call.args)
         call.decision = decision
         if decision.allowed:
@@ -64,6 +64,15 @@ class PolicyChecker:
                 tool=call.tool.name,
                 principal=call.principal,
             )
+        denial = self.policy.evaluator.denial(call.tool.name, call.principal, call.args)
+        if denial is not None:  # deny beats allow, inside a skill too
+            call.decision = denial
+            raise PermissionDenied(
+                f"{_who(call.principal)} may not call {call.tool.name!r}: {denial.reason}",
+                tool=call.tool.name,
+                principal=call.principal,
+                rule=denial.rule,
+            )
         rule = parent.decision.rule if parent.decision else None
         call.decision = Decision(True, rule, f"step of skill {parent.tool.name!r}")
 
@@ -73,3 +82,7 @@ class PolicyChecker:
 
 def _expired(principal: Principal) -> bool:
     return principal.expires_at is not None and principal.expires_at <= time.time()
+
+
+def _who(principal: Principal | None) -> str:
+    return principal.describe() if principal is not None else "an anonymous caller"

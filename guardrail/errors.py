@@ -128,4 +128,12 @@ class BackendError(GuardrailError):
 
 
 class AuditError(GuardrailError):
-    """An audit record could not be written, so the tool did not run."""
+    """An audit record could not be written.
+
+    Before the tool: it did not run (fail closed). After it (``tool_ran`` true):
+    the tool did run and its outcome record is missing; do not blindly retry.
+    """
+
+    def __init__(self, message: str, *, tool_ran: bool = False) -> None:
+        super().__init__(message)
+        self.tool_ran = tool_ran

@@ -47,6 +47,15 @@ _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
 )
 
 
+def bind_principal(principal: Principal | None) -> contextvars.Token[Principal | None]:
+    """Make ``principal`` current (the pipeline does this while a tool body runs)."""
+    return _current.set(principal)
+
+
+def unbind_principal(token: contextvars.Token[Principal | None]) -> None:
+    _current.reset(token)
+
+
 def current_principal() -> Principal | None:
     """The principal bound by the innermost ``acting_as`` in this context, if any."""
     return _current.get()

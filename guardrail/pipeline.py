@@ -9,6 +9,7 @@ does no I/O of its own, so the two runners differ only in ``await``.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardrail.errors import AuditError, GuardrailDenied
-from guardrail.identity import Principal
+from guardrail.identity import Principal, bind_principal, unbind_principal
 from guardrail.tools import ToolSpec
 
 if TYPE_CHECKING:
@@ -146,18 +147,31 @@ class Engine:
                 step.enter(call)
                 entered.append(step)
         except GuardrailDenied as refusal:
+            call.state["never_ran"] = True
             try:
                 self.refuse(call, refusal)
             finally:
                 self._unwind(entered, call, refusal)
             raise
         except BaseException as exc:
-            self._unwind(entered, call, exc)
+            # A step crashed (a bug, or a backend error it did not wrap): the tool does
+            # not run, and the attempt is still on the record.
+            call.state["never_ran"] = True
+            call.error = exc
+            try:
+                self.recorder.refusal(call)
+            finally:
+                self._unwind(entered, call, exc)
             raise
         try:
             self.recorder.intent(call)
         except BaseException as exc:
-            # Fail closed: no intent record, no tool run.
+            # Fail closed: no intent record, no tool run. Sinks that did keep the intent
+            # are told, best effort, that the tool never ran.
+            call.state["never_ran"] = True
+            call.error = exc
+            with contextlib.suppress(Exception):
+                self.recorder.outcome(call)
             self._unwind(entered, call, exc)
             if isinstance(exc, AuditError):
                 raise
@@ -176,22 +190,39 @@ class Engine:
         try:
             self._unwind(call.state.pop("_entered", ()), call, error)
         finally:
-            self.recorder.outcome(call)
+            try:
+                self.recorder.outcome(call)
+            except Exception as exc:
+                raise AuditError(
+                    f"{call.tool.name!r} ran, but its outcome could not be recorded: {exc}",
+                    tool_ran=True,
+                ) from exc
 
     @staticmethod
     def _unwind(entered: Sequence[Step], call: Call, error: BaseException | None) -> None:
+        # Every entered step exits (ends its span, releases its reservation) even if
+        # an earlier one fails; the first failure is raised afterwards.
+        failure: BaseException | None = None
         for step in reversed(entered):
-            step.exit(call, error)
+            try:
+                step.exit(call, error)
+            except BaseException as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def run_sync(self, call: Call, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         self.begin(call)
         token = _current_call.set(call)
+        acting = bind_principal(call.principal)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
+            unbind_principal(acting)
             _current_call.reset(token)
             self.finish(call, exc)
             raise
+        unbind_principal(acting)
         _current_call.reset(token)
         call.result = result
         self.finish(call, None)
@@ -202,12 +233,15 @@ class Engine:
     ) -> Any:
         self.begin(call)
         token = _current_call.set(call)
+        acting = bind_principal(call.principal)
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
+            unbind_principal(acting)
             _current_call.reset(token)
             self.finish(call, exc)
             raise
+        unbind_principal(acting)
         _current_call.reset(token)
         call.result = result
         self.finish(call, None)

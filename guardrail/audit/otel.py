@@ -163,8 +163,9 @@ class SpanEmitter:
             attrs[GUARDRAIL_RULE] = rule
         if call.reserved is not None:
             attrs[GUARDRAIL_COST_RESERVED] = call.reserved
-        if call.cost is not None and refusal is None:
-            attrs[GUARDRAIL_COST] = call.cost
+        cost = call.state.get("cost_settled", call.cost)
+        if cost is not None and refusal is None:
+            attrs[GUARDRAIL_COST] = cost
         budget = call.state.get("budget_event")
         if isinstance(budget, dict) and isinstance(budget.get("limit"), str):
             attrs.setdefault(GUARDRAIL_LIMIT, budget["limit"])

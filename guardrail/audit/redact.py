@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,7 +28,7 @@ SECRET_VALUES = (
     ),
 )
 _ASSIGNED = re.compile(
-    r"(?i)\b(pass(?:word|wd)?|secret|token|api[_-]?key|apikey|access[_-]?key|client[_-]?secret)"
+    r"(?i)\b([\w-]*?(?:pass(?:word|wd)?|secret|token|api[_-]?key|apikey|access[_-]?key))"
     r"(\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
 )
 """``password=...``, ``token: ...`` inside free text: the name stays, the value goes."""
@@ -88,6 +89,9 @@ class Redactor:
             return self.text(value)
         if depth >= self.max_depth:
             return "[...]"
+        fields = _fields_of(value)
+        if fields is not None:  # a NamedTuple or dataclass: keep the field names
+            value = fields
         if isinstance(value, Mapping):
             items = list(value.items())[: self.max_items]
             return {str(k): self.value(v, key=str(k), depth=depth + 1) for k, v in items}
@@ -149,3 +153,13 @@ def _hide(tree: dict[str, Any], path: list[str]) -> None:
             return
     if isinstance(node, dict) and path[-1] in node:
         node[path[-1]] = REDACTED
+
+
+def _fields_of(value: Any) -> dict[str, Any] | None:
+    as_dict = getattr(value, "_asdict", None)
+    if isinstance(value, tuple) and callable(as_dict):
+        fields: dict[str, Any] = as_dict()
+        return fields
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return None

@@ -71,13 +71,20 @@ class AuditTrail:
             )
 
     def _emit(self, event: AuditEvent) -> None:
+        # Every sink gets the event even when one fails, so the sinks stay consistent
+        # with each other; the first failure is raised afterwards.
+        failure: AuditError | None = None
         for sink in self.sinks:
             try:
                 sink.write(event)
-            except AuditError:
-                raise
+            except AuditError as exc:
+                failure = failure or exc
             except Exception as exc:
-                raise AuditError(f"audit sink {type(sink).__name__} failed: {exc}") from exc
+                error = AuditError(f"audit sink {type(sink).__name__} failed: {exc}")
+                error.__cause__ = exc
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
     def event(self, call: Call, phase: Phase) -> AuditEvent:
         """The record of ``call`` at ``phase``, its arguments redacted.
@@ -101,7 +108,8 @@ class AuditTrail:
         outcome = cost_settled = duration_ms = None
         if phase == "outcome":
             outcome = "ok" if call.error is None else type(call.error).__name__
-            cost = call.cost
+            # What the ledger settled (0 when refunded), else what the call declared.
+            cost = state.get("cost_settled", call.cost)
             cost_settled = None if cost is None else float(cost)
         if phase != "intent":
             duration_ms = call.duration_ms()
@@ -169,6 +177,6 @@ def _decision_kind(call: Call, phase: Phase) -> DecisionKind:
     if call.refusal is not None:
         kind: DecisionKind = call.refusal.decision_kind  # type: ignore[assignment]
         return kind
-    if phase == "outcome" and call.error is not None:
+    if call.error is not None and phase != "intent":
         return "error"
     return "allowed"

@@ -31,7 +31,6 @@ from guardrail.budgets.ledger import (
 )
 from guardrail.budgets.limit import Limit
 from guardrail.errors import (
-    AuditError,
     BackendError,
     BudgetExceeded,
     ConfigurationError,
@@ -134,12 +133,15 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
 
 
 def _never_ran(call: Call, error: BaseException | None) -> bool:
-    """A later step refused the call, or its intent record failed: the tool never ran."""
-    return call.refusal is not None or isinstance(error, AuditError)
+    """A step refused or crashed, or the intent record failed: the tool never ran."""
+    return bool(call.state.get("never_ran")) or call.refusal is not None
 
 
 def _args_digest(args: dict[str, Any]) -> str:
-    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=repr)
+    try:
+        canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=repr)
+    except TypeError:  # keys that cannot be sorted together (e.g. 1 and "a")
+        canonical = repr(sorted(args.items(), key=repr))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -291,6 +293,9 @@ class BudgetKeeper:
         except BackendError as exc:
             self._ledger_failed(call, exc)
             return
+        except Exception as exc:  # a ledger that did not wrap its error is still a failure
+            self._ledger_failed(call, BackendError(f"{type(exc).__name__}: {exc}"))
+            return
         if isinstance(result, Refusal):
             raise self._refuse(call, plan.planned[result.index], result)
         state = call.state
@@ -319,12 +324,17 @@ class BudgetKeeper:
         planned = plan.planned
         held = reservation.held
         amounts = [self._final(p.limit, h, call, error) for p, h in zip(planned, held, strict=True)]
+        cost_amounts = [
+            a for p, a in zip(planned, amounts, strict=True) if p.limit.cost is not None
+        ]
+        if cost_amounts:  # what the cost limits were finally charged (0 when refunded)
+            call.state["cost_settled"] = max(cost_amounts)
         if all(a == h.charge.amount for a, h in zip(amounts, held, strict=True)):
             return  # nothing to change: no round trip
         event: dict[str, Any] = call.state.setdefault("budget_event", {})
         try:
             used = self.ledger.settle(reservation, amounts)
-        except BackendError as exc:
+        except Exception as exc:
             # The tool already ran; its result must not be lost to a settle failure.
             event["detail"] = {"budget_ledger": f"settle failed: {exc}"}
             return

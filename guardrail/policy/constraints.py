@@ -58,12 +58,12 @@ def _as_collection(value: Any) -> Any:
     return value
 
 
-def _hashable(value: Any) -> bool:
+def _member(value: Any, operand: Any) -> bool:
+    collection = _as_collection(operand)
     try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
+        return value in collection
+    except TypeError:  # a set operand and an unhashable value
+        return any(value == item for item in collection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +142,12 @@ def passes(op: str, value: Any, operand: Any) -> bool:
         return bool(value == operand)
     if op == "ne":
         return bool(value != operand)
+    # Membership in a tuple compares with ==, so unhashable values (a list) work too:
+    # ["RU"] is not one of ("US",), and a deny rule on `not_in` must see that.
     if op == "in":
-        return _hashable(value) and value in _as_collection(operand)
+        return _member(value, operand)
     if op == "not_in":
-        return _hashable(value) and value not in _as_collection(operand)
+        return not _member(value, operand)
     if op == "min":
         return _is_number(value) and _is_number(operand) and value >= operand
     if op == "max":

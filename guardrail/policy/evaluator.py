@@ -178,12 +178,22 @@ class Evaluator:
             denials=tuple(Decision(False, c.id, f"rule {c.id!r} denies {tool!r}") for c in deny),
         )
 
-    def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
-        """Deny beats allow; nothing matching means deny."""
+    def denial(
+        self, tool: str, principal: Principal | None, args: Mapping[str, Any]
+    ) -> Decision | None:
+        """The decision of the first deny rule that matches this call, if any."""
         rules = self.rules_for(tool)
         for compiled, denied in zip(rules.deny, rules.denials, strict=True):
             if compiled.applies(principal) and compiled.failure(args, principal) is None:
                 return denied
+        return None
+
+    def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
+        """Deny beats allow; nothing matching means deny."""
+        denied = self.denial(tool, principal, args)
+        if denied is not None:
+            return denied
+        rules = self.rules_for(tool)
         first_failure: tuple[str, str] | None = None
         for compiled in rules.allow:
             if not compiled.applies(principal):
