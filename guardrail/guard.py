@@ -240,27 +240,32 @@ class Guard:
         return spec
 
     def _guarded(self, spec: ToolSpec) -> Callable[..., Any]:
-        binder = spec.binder
-        assert binder is not None
         engine = self.engine
 
         if spec.is_async:
 
             @functools.wraps(spec.fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                call = self.new_call(spec, args, kwargs)
-                a, kw = binder.invoke_args(args, call.args)
+                call, a, kw = self._prepare(spec, args, kwargs)
                 return await engine.run_async(call, spec.fn, a, kw)
 
             return run_async
 
         @functools.wraps(spec.fn)
         def run_sync(*args: Any, **kwargs: Any) -> Any:
-            call = self.new_call(spec, args, kwargs)
-            a, kw = binder.invoke_args(args, call.args)
+            call, a, kw = self._prepare(spec, args, kwargs)
             return engine.run_sync(call, spec.fn, a, kw)
 
         return run_sync
+
+    def _prepare(
+        self, spec: ToolSpec, args: Sequence[Any], kwargs: Mapping[str, Any], **options: Any
+    ) -> tuple[Call, tuple[Any, ...], dict[str, Any]]:
+        """The call, and the positional and keyword arguments to run its tool with."""
+        call = self.new_call(spec, args, kwargs, **options)
+        assert spec.binder is not None
+        a, kw = spec.binder.invoke_args(tuple(args), call.args)
+        return call, a, kw
 
     def new_call(
         self,
@@ -272,20 +277,19 @@ class Guard:
         tool_call_id: str | None = None,
     ) -> Call:
         """Bind arguments and the current principal; an argument error is audited as a denial."""
-        who = principal if principal is not None else current_principal()
-        parent = current_call()
         assert spec.binder is not None
+        call = Call(
+            tool=spec,
+            args={},
+            principal=principal if principal is not None else current_principal(),
+            tool_call_id=tool_call_id,
+            session=current_session(),
+            parent=current_call(),
+        )
         try:
-            bound = spec.binder.bind(tuple(args), kwargs)
+            call.args = spec.binder.bind(tuple(args), kwargs)
         except ArgumentError as exc:
-            call = Call(
-                tool=spec,
-                args=dict(kwargs),
-                principal=who,
-                tool_call_id=tool_call_id,
-                session=current_session(),
-                parent=parent,
-            )
+            call.args = dict(kwargs)
             # The call never reaches the steps, but still gets its span and refusal record.
             self.spans.enter(call)
             try:
@@ -293,14 +297,7 @@ class Guard:
             finally:
                 self.spans.exit(call, exc)
             raise
-        return Call(
-            tool=spec,
-            args=bound,
-            principal=who,
-            tool_call_id=tool_call_id,
-            session=current_session(),
-            parent=parent,
-        )
+        return call
 
     # -- calling by name ----------------------------------------------------------
 
@@ -309,15 +306,13 @@ class Guard:
         spec = self._spec(name)
         if spec.is_async:
             raise ConfigurationError(f"{name!r} is async: use `await guard.acall(...)`")
-        call = self.new_call(spec, (), args or {}, **options)
-        a, kw = spec.binder.invoke_args((), call.args)  # type: ignore[union-attr]
+        call, a, kw = self._prepare(spec, (), args or {}, **options)
         return self.engine.run_sync(call, spec.fn, a, kw)
 
     async def acall(self, name: str, args: Mapping[str, Any] | None = None, **options: Any) -> Any:
         """Run the registered tool ``name`` (async or sync) through the pipeline."""
         spec = self._spec(name)
-        call = self.new_call(spec, (), args or {}, **options)
-        a, kw = spec.binder.invoke_args((), call.args)  # type: ignore[union-attr]
+        call, a, kw = self._prepare(spec, (), args or {}, **options)
         if spec.is_async:
             return await self.engine.run_async(call, spec.fn, a, kw)
         return self.engine.run_sync(call, spec.fn, a, kw)
