@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench clean system-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ lint: $(VENV)/.stamp-all
 typecheck: $(VENV)/.stamp-all
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+# The tests use real components; say in one line what the machine lacks.
+system-check:
+	@missing=""; for c in redis-server redis-cli chromium; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then echo "make test: missing system packages:$$missing (apt-get install redis-server chromium, or run .ci/run)"; exit 1; fi
+
+test: system-check lint typecheck
 	$(PY) -m pytest -q
 
 $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-all
