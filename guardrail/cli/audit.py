@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from guardrail.audit.fleet import chains, verify_each
 from guardrail.audit.stats import summarize
-from guardrail.audit.verify import verify
+from guardrail.audit.verify import VerifyReport, verify
 from guardrail.cli import audit_ops
+from guardrail.errors import ConfigurationError
 
 MAX_BREAKS_SHOWN = 200
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -57,13 +59,32 @@ def run_verify(args: argparse.Namespace) -> int:
     key: bytes | None = args.key.encode() if args.key else None
     if args.key_file:
         key = Path(args.key_file).read_bytes()
-    report = verify(args.files, key=key, public_keys=args.pubkey, checkpoints=args.checkpoints)
+    options = {"key": key, "public_keys": args.pubkey, "checkpoints": args.checkpoints}
+    groups = chains(args.files)
+    if len(groups) <= 1:
+        report = verify(args.files, **options)
+        _print_breaks(report)
+        print(report.summary())
+        return 0 if report.ok else 1
+    if args.checkpoints:
+        raise ConfigurationError(
+            "--checkpoints with several chains: keep each chain's FILE.checkpoints beside it"
+        )
+    # Many processes or hosts, one chain each: the breaks, then one line per chain.
+    failed = 0
+    for group, report in verify_each(args.files, **options):
+        _print_breaks(report)
+        print(f"{', '.join(str(p) for p in group)}: {report.summary()}")
+        failed += not report.ok
+    print(f"{len(groups)} chains: {len(groups) - failed} OK, {failed} FAILED")
+    return 1 if failed else 0
+
+
+def _print_breaks(report: VerifyReport) -> None:
     for problem in report.breaks[:MAX_BREAKS_SHOWN]:
         print(problem)
     if len(report.breaks) > MAX_BREAKS_SHOWN:
         print(f"... and {len(report.breaks) - MAX_BREAKS_SHOWN} more")
-    print(report.summary())
-    return 0 if report.ok else 1
 
 
 def read_events(files: Sequence[str]) -> Iterator[dict[str, Any]]:
