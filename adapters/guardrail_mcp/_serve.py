@@ -102,18 +102,22 @@ class SkillListing:
     async def __call__(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/call":
             params = ctx.params or {}
-            spec = self.guard.tools.get(params.get("name"))  # type: ignore[arg-type]
-            if spec is not None and spec.expose == "skill":
-                return await self._refuse_step(ctx, spec, params.get("arguments") or {})
+            name, arguments = params.get("name"), params.get("arguments") or {}
+            spec = self.guard.tools.get(name) if isinstance(name, str) else None
+            if spec is not None and spec.expose == "skill" and isinstance(arguments, dict):
+                return await self._refuse_step(ctx, spec, arguments)
         if ctx.method == "tools/list":
             return self._filter(await call_next(ctx))
         return await call_next(ctx)
 
-    async def _refuse_step(self, ctx: Context, spec: ToolSpec, arguments: Any) -> HandlerResult:
-        # The guard refuses a step called from outside its skill, and records it.
+    async def _refuse_step(
+        self, ctx: Context, spec: ToolSpec, arguments: dict[str, Any]
+    ) -> HandlerResult:
+        # The guard refuses a step called from outside its skill, and records it. (A
+        # malformed call to a step is left to the SDK: not served here, it is unknown.)
         who = caller(self.guard, self.default)
         try:
-            await self.guard.acall(spec.name, dict(arguments), principal=who)
+            await self.guard.acall(spec.name, arguments, principal=who)
         except GuardrailDenied as exc:
             wire = denial_result(exc).model_dump(by_alias=True, mode="json", exclude_none=True)
             if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
