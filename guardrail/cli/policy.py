@@ -10,6 +10,7 @@ import sys
 import warnings
 from typing import Any
 
+from guardrail.cli import policy_test
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.identity import Principal
 from guardrail.policy.names import normalize
@@ -51,6 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="bind --args through the registered tool, exactly as the guard does",
     )
     explain.set_defaults(func=explain_command)
+
+    policy_test.add_command(commands)
 
 
 def check_command(args: argparse.Namespace) -> int:
