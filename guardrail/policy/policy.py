@@ -74,6 +74,15 @@ class Policy(BaseModel):
         policy._source = source
         return policy
 
+    def __eq__(self, other: object) -> bool:
+        # Where a policy was read from is not part of it: equal rules and limits, equal policy.
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
     @property
     def source(self) -> str | None:
         """The file the policy was read from, if any (findings and errors name it)."""
