@@ -12,11 +12,16 @@ Server side::
                        auth=AuthSettings(issuer_url=..., resource_server_url=URL,
                                          validate_token_resource=True))
     protect(server, guard)
+
+On behalf of the user (each call sent with the user's exchanged token)::
+
+    http = httpx2.AsyncClient(auth=on_behalf_of(guard, scopes=["crm.read"]))
 """
 
 from guardrail_mcp._adapter import MCPAdapter
 from guardrail_mcp._auth import GuardedAccessToken, GuardrailTokenVerifier, token_verifier
 from guardrail_mcp._client import PIN_RULE, GuardedSession, ListedTool, wrap_session
+from guardrail_mcp._downstream import OnBehalfOf, on_behalf_of
 from guardrail_mcp._pins import PinStore, qualify, tool_definition, tool_digest
 from guardrail_mcp._server import GuardMiddleware, protect
 
@@ -28,7 +33,9 @@ __all__ = [
     "GuardrailTokenVerifier",
     "ListedTool",
     "MCPAdapter",
+    "OnBehalfOf",
     "PinStore",
+    "on_behalf_of",
     "protect",
     "qualify",
     "token_verifier",
