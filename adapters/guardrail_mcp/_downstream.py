@@ -24,7 +24,8 @@ from contextlib import contextmanager
 import httpx2
 
 from guardrail.auth.exchanged import ExchangedToken
-from guardrail.downstream import record, scope_set
+from guardrail.auth.token_cache import scope_set
+from guardrail.downstream import record
 from guardrail.errors import ConfigurationError, DelegationRefused
 from guardrail.guard import Guard
 from guardrail.identity import current_principal
