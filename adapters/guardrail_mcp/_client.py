@@ -285,8 +285,13 @@ class GuardedSession:
         )
 
     def _register(self, item: ListedTool) -> ToolSpec:
+        schema = item.tool.input_schema
         return ensure_registered(
-            self.guard, item.name, item.tool.description or "", cost_for(self._cost, item.name)
+            self.guard,
+            item.name,
+            item.tool.description or "",
+            cost_for(self._cost, item.name),
+            schema if isinstance(schema, dict) else None,
         )
 
     def _why_refused(self, item: ListedTool | None, name: str) -> str:
