@@ -1,4 +1,4 @@
-"""Group 5: a real MCP server under load, plain vs ``guardrail_mcp.protect()``.
+"""Group 7: a real MCP server under load, plain vs ``guardrail_mcp.protect()``.
 
 Two server processes (:mod:`benchmarks._mcp_server`) serve streamable HTTP on
 127.0.0.1: ``plain`` and ``protected`` (JWTs, 20 rules, three Redis limits, a
@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from benchmarks._context import Env, Row
 from benchmarks._services import free_port
 
-GROUP = "5 MCP server under load (streamable HTTP, per call, server process)"
+GROUP = "7 MCP server under load (streamable HTTP, per call, server process)"
 VARIANTS = ("plain", "protected")
 ISSUER = "https://idp.bench.local/"
 

@@ -1,4 +1,4 @@
-"""Group 4: figures measured outside the timing harness, each against an issue-15 target.
+"""Group 6: figures measured outside the timing harness, each against an issue-15 target.
 
 - ``import guardrail`` in a fresh interpreter (median of several).
 - Group commit: 16 threads making guarded calls through a ``ChainLog(fsync="always")``:
@@ -25,7 +25,7 @@ from guardrail import Guard
 from guardrail.audit import ChainLog
 from guardrail.budgets.redis_ledger import RedisLedger
 
-GROUP = "4 targets measured outside the harness"
+GROUP = "6 targets measured outside the harness"
 T = TypeVar("T")
 
 IMPORT = "import time; t = time.perf_counter(); import guardrail; print(time.perf_counter() - t)"
