@@ -146,18 +146,26 @@ def test_the_decision_choices_are_named(paths: dict[str, str]) -> None:
 
 
 def test_ctrl_c_is_one_error_line(tmp_path: Path) -> None:
-    """SIGINT while a command waits (here: opening a FIFO no one writes) is `error: interrupted`."""
+    """SIGINT while a command waits (reading a FIFO nobody writes to): `error: interrupted`."""
     fifo = tmp_path / "fifo.jsonl"
     os.mkfifo(fifo)
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [GUARDRAIL, "audit", "show", str(fifo)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    time.sleep(1.5)  # let it start and block on the FIFO; SIGINT before that ends it the same way
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    ) as proc:
+        # Opening the FIFO for writing returns once the command has opened it for reading:
+        # it is then past start-up and about to block reading, where a Ctrl-C lands. (A
+        # signal that comes between two reads is only seen at the next one, as in any
+        # Python program: give it the moment to get there.)
+        writer = os.open(fifo, os.O_WRONLY)
+        try:
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            os.close(writer)
     assert_one_error_line(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     assert err.strip() == "error: interrupted"
 
