@@ -8,7 +8,9 @@ from typing import Any, Protocol
 
 from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
-from guardrail.errors import AuditError, BudgetExceeded
+from guardrail.downstream import delegations
+from guardrail.errors import AuditError, BudgetExceeded, GuardrailDenied
+from guardrail.identity import Principal
 from guardrail.pipeline import Call, new_id
 
 _ARGS = "audit_args"
@@ -95,7 +97,9 @@ class AuditTrail:
         refusal or a ledger note brings in values from elsewhere.
         """
         principal, refusal, decision = call.principal, call.refusal, call.decision
-        state = call.state
+        state, parent = call.state, call.parent
+        if refusal is None and isinstance(call.error, GuardrailDenied):
+            refusal = call.error  # refused inside the tool (e.g. no downstream token)
         if refusal is not None:
             reason: str | None = refusal.reason
             if reason:
@@ -122,10 +126,15 @@ class AuditTrail:
             "tool": call.tool.name,
             "tool_call_id": call.tool_call_id,
             "session": call.session,
+            "parent_call_id": parent.call_id if parent is not None else None,
+            "skill": _skill_of(parent),
             "subject": principal.subject if principal else None,
             "org": principal.org if principal else None,
             "teams": principal.teams if principal else (),
             "issuer": principal.issuer if principal else None,
+            "roles": tuple(sorted(principal.roles)) if principal else (),
+            "scopes": tuple(sorted(principal.scopes)) if principal else (),
+            "attributes": self._attributes(principal),
             "decision": _decision_kind(call, phase),
             "rule": rule,
             "reason": reason,
@@ -137,6 +146,7 @@ class AuditTrail:
             "trace_id": state.get("trace_id"),
             "span_id": state.get("span_id"),
             "policy": self.policy_digest,
+            "delegations": delegations(call),
         }
         budget: dict[str, Any] | None = state.get("budget_event")
         if isinstance(refusal, BudgetExceeded) or (budget and budget.keys() != {"remaining"}):
@@ -144,6 +154,11 @@ class AuditTrail:
         if budget:
             fields["remaining"] = {str(k): float(v) for k, v in budget["remaining"].items()}
         return build_event(fields)
+
+    def _attributes(self, principal: Principal | None) -> dict[str, Any]:
+        if principal is None or not principal.attributes:
+            return {}
+        return self.redactor.arguments(principal.attributes)
 
     @staticmethod
     def _validated(
@@ -173,10 +188,20 @@ def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
     return args
 
 
+def _skill_of(call: Call | None) -> str | None:
+    """The name of the nearest skill among ``call`` and the calls that made it."""
+    while call is not None and not call.tool.skill:
+        call = call.parent
+    return call.tool.name if call is not None else None
+
+
 def _decision_kind(call: Call, phase: Phase) -> DecisionKind:
     if call.refusal is not None:
         kind: DecisionKind = call.refusal.decision_kind  # type: ignore[assignment]
         return kind
     if call.error is not None and phase != "intent":
+        if isinstance(call.error, GuardrailDenied):
+            kind = call.error.decision_kind  # type: ignore[assignment]
+            return kind
         return "error"
     return "allowed"

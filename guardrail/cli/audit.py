@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, get_args
 
 from guardrail.audit.event import DecisionKind
+from guardrail.audit.fleet import chains, verify_each
+from guardrail.audit.stats import summarize
 from guardrail.audit.verify import VerifyReport, verify
-from guardrail.cli import _args
+from guardrail.cli import _args, audit_ops
 from guardrail.cli._errors import printable
+from guardrail.errors import ConfigurationError
 
 MAX_BREAKS_SHOWN = 200
 EXIT_OK = 0
@@ -70,29 +72,53 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     stats = commands.add_parser("stats", help="calls, denials by rule, spend by user/team/tool")
     stats.add_argument("files", nargs="+", metavar="FILE", type=_args.readable_file)
+    stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
     stats.set_defaults(func=run_stats)
+
+    audit_ops.add_commands(commands)
 
 
 def run_verify(args: argparse.Namespace) -> int:
     key: bytes | None = args.key_file or args.key
-    report = verify(args.files, key=key, public_keys=args.pubkey, checkpoints=args.checkpoints)
+    options = {"key": key, "public_keys": args.pubkey, "checkpoints": args.checkpoints}
+    groups = chains(args.files)
+    if len(groups) <= 1:
+        report = verify(args.files, **options)
+        _print_breaks(report)
+        print(printable(report.summary()))
+        return verify_status([report], strict=args.strict)
+    if args.checkpoints:
+        raise ConfigurationError(
+            "--checkpoints with several chains: keep each chain's FILE.checkpoints beside it"
+        )
+    # Many processes or hosts, one chain each: the breaks, then one line per chain.
+    reports = []
+    for group, report in verify_each(args.files, **options):
+        _print_breaks(report)
+        print(printable(f"{', '.join(str(p) for p in group)}: {report.summary()}"))
+        reports.append(report)
+    failed = sum(not report.ok for report in reports)
+    print(f"{len(groups)} chains: {len(groups) - failed} OK, {failed} FAILED")
+    return verify_status(reports, strict=args.strict)
+
+
+def verify_status(reports: Sequence[VerifyReport], *, strict: bool = False) -> int:
+    """0 intact, 1 broken (or recovered, with ``strict``), 3 intact with recovery records."""
+    if not all(report.ok for report in reports):
+        return EXIT_BROKEN
+    if any(report.recoveries for report in reports):
+        return EXIT_BROKEN if strict else EXIT_RECOVERED
+    return EXIT_OK
+
+
+def _print_breaks(report: VerifyReport) -> None:
+    """The breaks, then the recovery warnings, each one escaped line."""
     for problem in report.breaks[:MAX_BREAKS_SHOWN]:
         print(printable(str(problem)))
     if len(report.breaks) > MAX_BREAKS_SHOWN:
         print(f"... and {len(report.breaks) - MAX_BREAKS_SHOWN} more")
     for recovery in report.recoveries[:MAX_BREAKS_SHOWN]:
         print(printable(str(recovery)))
-    print(printable(report.summary()))
-    return verify_status(report, strict=args.strict)
-
-
-def verify_status(report: VerifyReport, *, strict: bool = False) -> int:
-    """0 intact, 1 broken (or recovered, with ``strict``), 3 intact with recovery records."""
-    if not report.ok:
-        return EXIT_BROKEN
-    if report.recoveries:
-        return EXIT_BROKEN if strict else EXIT_RECOVERED
-    return EXIT_OK
 
 
 def read_events(files: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -182,46 +208,23 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    calls: set[str] = set()
-    decisions: Counter[str] = Counter()
-    denials: Counter[str] = Counter()
-    errors: Counter[str] = Counter()
-    spend: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for event in read_events(args.files):
-        phase = event.get("phase")
-        if phase in ("intent", "refusal"):
-            calls.add(str(event.get("call_id")))
-        if phase == "refusal":
-            decision = str(event.get("decision"))
-            decisions[decision] += 1
-            denials[
-                f"{decision}: {event.get('rule') or event.get('limit') or '(default deny)'}"
-            ] += 1
-        elif phase == "outcome":
-            outcome = str(event.get("outcome"))
-            decisions["allowed" if outcome == "ok" else "error"] += 1
-            if outcome != "ok":
-                errors[f"{event.get('tool')}: {outcome}"] += 1
-            cost = event.get("cost_settled")
-            if isinstance(cost, int | float) and cost:
-                spend["user"][str(event.get("subject") or "-")] += cost
-                spend["tool"][str(event.get("tool"))] += cost
-                teams = event.get("teams")
-                for team in teams if isinstance(teams, list) and teams else ["(no team)"]:
-                    spend["team"][str(team)] += cost
-    print(f"calls: {len(calls)}")
-    for decision, count in sorted(decisions.items()):
-        print(f"  {printable(decision)}: {count}")
-    _section("denials by rule", denials)
-    _section("tool errors", errors)
-    for level in ("user", "team", "tool"):
-        _section(f"spend by {level}", Counter(spend[level]))
+    summary = summarize(read_events(args.files))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"calls: {summary['calls']}")
+    for decision, count in summary["decisions"].items():
+        print(f"  {printable(str(decision))}: {count}")
+    _section("denials by rule", summary["denials"]["rule"])
+    _section("tool errors", summary["errors"])
+    for level in ("user", "team", "org", "tool"):
+        _section(f"spend by {level}", summary["spend"][level])
     return 0
 
 
-def _section(title: str, counts: Counter[str]) -> None:
+def _section(title: str, counts: dict[str, float]) -> None:
     if not counts:
         return
     print(f"{title}:")
-    for name, value in counts.most_common():
-        print(f"  {printable(name)}: {value:g}")
+    for name, value in counts.items():
+        print(f"  {printable(str(name))}: {value:g}")
