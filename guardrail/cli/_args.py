@@ -2,7 +2,9 @@
 
 Pass them as ``type=``; each raises :class:`argparse.ArgumentTypeError` with a
 message that names what was expected, which :class:`~guardrail.cli._errors.CommandParser`
-turns into ``error: guardrail audit show: argument --since: ...``.
+turns into ``error: guardrail audit show: argument --since: ...``. Files are
+checked when the command runs (:func:`require_files`, :func:`read_key_file`), not
+while parsing, so that a command line parses on any machine.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import argparse
 import json
 import os
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from guardrail.cli._errors import UsageError
 
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _AGO_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -31,14 +36,26 @@ def readable_file(text: str) -> str:
     return text
 
 
-def key_file(text: str) -> bytes:
+def require_files(paths: Iterable[str | None], option: str = "FILE") -> None:
+    """Each of ``paths`` (``None`` skipped) is a readable file, else a :class:`UsageError`."""
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            readable_file(path)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"argument {option}: {exc}") from None
+
+
+def read_key_file(path: str, option: str = "--key-file") -> bytes:
     """The bytes of a key file (as is); it must exist, be readable and not be empty."""
+    require_files([path], option)
     try:
-        key = Path(readable_file(text)).read_bytes()
+        key = Path(path).read_bytes()
     except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot read {text}: {exc.strerror}") from None
+        raise UsageError(f"argument {option}: cannot read {path}: {exc.strerror}") from None
     if not key:
-        raise argparse.ArgumentTypeError(f"key file {text} is empty")
+        raise UsageError(f"argument {option}: key file {path} is empty")
     return key
 
 

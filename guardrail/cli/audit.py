@@ -35,23 +35,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Exit status: 0 intact; 1 broken; 2 error; 3 intact, but the writer set "
         "a torn last line aside (a recovery record; 1 with --strict).",
     )
-    check.add_argument("files", nargs="+", metavar="FILE", type=_args.readable_file)
+    check.add_argument("files", nargs="+", metavar="FILE")
     key = check.add_mutually_exclusive_group()
     key.add_argument("--key", type=_args.key_text, help="HMAC key the log was written with")
-    key.add_argument(
-        "--key-file", type=_args.key_file, help="file holding the HMAC key (bytes, as is)"
-    )
+    key.add_argument("--key-file", help="file holding the HMAC key (bytes, as is)")
     check.add_argument(
         "--pubkey",
         action="append",
         default=[],
-        type=_args.readable_file,
         help="Ed25519 public key (PEM) of checkpoints",
     )
     check.add_argument(
         "--checkpoints",
         action="append",
-        type=_args.readable_file,
         help="checkpoint file (default: FILE.checkpoints)",
     )
     check.add_argument(
@@ -60,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     check.set_defaults(func=run_verify)
 
     show = commands.add_parser("show", help="list audit events as a table")
-    show.add_argument("files", nargs="+", metavar="FILE", type=_args.readable_file)
+    show.add_argument("files", nargs="+", metavar="FILE")
     show.add_argument("--user", help="only this principal subject")
     show.add_argument("--tool", help="only this tool")
     show.add_argument("--decision", choices=DECISIONS, help="only this decision")
@@ -71,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.set_defaults(func=run_show)
 
     stats = commands.add_parser("stats", help="calls, denials by rule, spend by user/team/tool")
-    stats.add_argument("files", nargs="+", metavar="FILE", type=_args.readable_file)
+    stats.add_argument("files", nargs="+", metavar="FILE")
     stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
     stats.set_defaults(func=run_stats)
 
@@ -79,7 +75,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    key: bytes | None = args.key_file or args.key
+    _args.require_files(args.files)
+    _args.require_files(args.pubkey, "--pubkey")
+    _args.require_files(args.checkpoints or (), "--checkpoints")
+    key: bytes | None = _args.read_key_file(args.key_file) if args.key_file else args.key
     options = {"key": key, "public_keys": args.pubkey, "checkpoints": args.checkpoints}
     groups = chains(args.files)
     if len(groups) <= 1:
@@ -153,6 +152,7 @@ def _when(event: dict[str, Any]) -> datetime | None:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    _args.require_files(args.files)
     since: datetime | None = args.since
     columns = ("seq", "time", "phase", "tool", "user", "decision", "rule", "outcome", "cost", "ms")
     rows: list[tuple[str, ...]] = []
@@ -208,6 +208,7 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    _args.require_files(args.files)
     summary = summarize(read_events(args.files))
     if args.json:
         print(json.dumps(summary, indent=2))

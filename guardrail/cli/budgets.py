@@ -22,9 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser("budgets", help="inspect budgets and rate limits")
     actions = parser.add_subparsers(dest="action", metavar="COMMAND", required=True)
     show = actions.add_parser("show", help="print a principal's use of every applicable limit")
-    show.add_argument(
-        "--policy", required=True, type=_args.readable_file, help="policy file (YAML, TOML or JSON)"
-    )
+    show.add_argument("--policy", required=True, help="policy file (YAML, TOML or JSON)")
     show.add_argument("--ledger", default="memory://", help="memory:// or redis://host:port/db")
     show.add_argument(
         "--principal",
@@ -39,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def show_budgets(args: argparse.Namespace) -> int:
+    _args.require_files([args.policy], "--policy")
     policy = Policy.from_file(args.policy)
     try:
         principal = Principal.model_validate_json(args.principal)
