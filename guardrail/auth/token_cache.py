@@ -90,7 +90,13 @@ class DownstreamTokens:
         if secret is None:
             return None
         kind = type(scopes)
-        spelling = tuple(scopes) if kind is list else frozenset(scopes) if kind is set else scopes
+        spelling: Hashable = (
+            tuple(scopes)
+            if kind is list
+            else frozenset(scopes)
+            if kind is set
+            else cast(Hashable, scopes)
+        )
         try:
             hit = self._spellings.get((principal.subject, secret.get_secret_value(), audience,
                                        spelling))  # fmt: skip
