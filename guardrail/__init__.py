@@ -12,13 +12,13 @@ from guardrail.auth import (
 from guardrail.budgets import (
     BudgetKeeper,
     Ledger,
-    LedgerUnavailable,
     MemoryLedger,
     RedisLedger,
     Usage,
     ledger_from_uri,
 )
 from guardrail.budgets.limit import Limit
+from guardrail.call import current_call, report_cost
 from guardrail.conditions import Condition
 from guardrail.errors import (
     ArgumentError,
@@ -29,12 +29,12 @@ from guardrail.errors import (
     ConfigurationError,
     GuardrailDenied,
     GuardrailError,
+    LedgerUnavailable,
     PermissionDenied,
     PolicyError,
 )
 from guardrail.guard import Guard
 from guardrail.identity import Principal, carry_principal, current_principal
-from guardrail.pipeline import current_call, report_cost
 from guardrail.policy import Constraint, Decision, Policy, Rule
 
 __all__ = [

@@ -14,7 +14,7 @@ Identity comes from ``guard.acting_as(...)`` or from the run config:
 from guardrail_langchain._adapter import GuardedToolkit, LangChainAdapter, visible, wrap
 from guardrail_langchain._denial import denial_details, denial_text
 from guardrail_langchain._identity import PRINCIPAL_KEY, TOKEN_KEY, principal_from_config
-from guardrail_langchain._tool import GuardedTool, HandledToolError, OnDenied
+from guardrail_langchain._tool import GuardedTool, HandledToolError
 
 __all__ = [
     "PRINCIPAL_KEY",
@@ -23,7 +23,6 @@ __all__ = [
     "GuardedToolkit",
     "HandledToolError",
     "LangChainAdapter",
-    "OnDenied",
     "denial_details",
     "denial_text",
     "principal_from_config",
