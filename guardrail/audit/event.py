@@ -27,11 +27,20 @@ class AuditEvent(BaseModel):
     tool_call_id: str | None = None
     """The model's / framework's tool call id, when the adapter passed one."""
     session: str | None = None
+    parent_call_id: str | None = None
+    """The ``call_id`` of the guarded call (a skill) whose body made this call, if any."""
+    skill: str | None = None
+    """The skill this call is a step of: the nearest enclosing ``@guard.skill``, if any."""
     subject: str | None = None
     """Who the call was made as (``None``: no principal). The token is never recorded."""
     org: str | None = None
     teams: tuple[str, ...] = ()
     issuer: str | None = None
+    roles: tuple[str, ...] = ()
+    """The principal's roles, scopes and (redacted) attributes: what its policy read,
+    so a recorded call can be decided again (``guardrail audit replay``)."""
+    scopes: tuple[str, ...] = ()
+    attributes: dict[str, Any] = Field(default_factory=dict)
     decision: DecisionKind
     """``allowed``, ``denied``, ``budget_exceeded``, ``error`` (the tool raised) or
     ``auth_failed`` (no or bad identity)."""
@@ -105,6 +114,7 @@ def build_event(fields: dict[str, Any]) -> AuditEvent:
     values["args"] = {}
     values["remaining"] = {}
     values["detail"] = {}
+    values["attributes"] = {}
     values.update(fields)
     event: AuditEvent = _new(AuditEvent)
     _set(event, "__dict__", values)

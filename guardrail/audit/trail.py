@@ -16,6 +16,7 @@ from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
 from guardrail.call import Call, new_id
 from guardrail.errors import AuditError, BudgetExceeded
+from guardrail.identity import Principal
 
 
 class AuditSink(Protocol):
@@ -136,6 +137,7 @@ class AuditTrail:
     def event(self, call: Call, phase: Phase) -> AuditEvent:
         """The record of ``call`` at ``phase``, its arguments redacted (once per call)."""
         principal, refusal, decision = call.principal, call.refusal, call.decision
+        parent = call.parent
         fields: dict[str, Any] = {
             "event_id": new_id(),
             "time": datetime.now(UTC),
@@ -144,10 +146,15 @@ class AuditTrail:
             "tool": call.tool.name,
             "tool_call_id": call.tool_call_id,
             "session": call.session,
+            "parent_call_id": parent.call_id if parent is not None else None,
+            "skill": _skill_of(parent),
             "subject": principal.subject if principal else None,
             "org": principal.org if principal else None,
             "teams": principal.teams if principal else (),
             "issuer": principal.issuer if principal else None,
+            "roles": tuple(sorted(principal.roles)) if principal else (),
+            "scopes": tuple(sorted(principal.scopes)) if principal else (),
+            "attributes": self._attributes(principal),
             "decision": _decision_kind(call, phase),
             "args": dict(redacted_args(call, self.redactor)),
             "policy": self.policy_digest,
@@ -167,6 +174,11 @@ class AuditTrail:
             fields["trace_id"], fields["span_id"] = call.span.trace_id, call.span.span_id
         _budget_fields(call, fields)
         return build_event(fields)
+
+    def _attributes(self, principal: Principal | None) -> dict[str, Any]:
+        if principal is None or not principal.attributes:
+            return {}
+        return self.redactor.arguments(principal.attributes)
 
 
 def _budget_fields(call: Call, fields: dict[str, Any]) -> None:
@@ -192,6 +204,13 @@ def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
     if args is None:
         args = call.redacted_args = redactor.arguments(call.args, call.tool.redact)
     return args
+
+
+def _skill_of(call: Call | None) -> str | None:
+    """The name of the nearest skill among ``call`` and the calls that made it."""
+    while call is not None and not call.tool.skill:
+        call = call.parent
+    return call.tool.name if call is not None else None
 
 
 def _final_phase(call: Call) -> Phase:

@@ -134,6 +134,13 @@ def _span_text(limit: Limit) -> str:
     return {"day": "today (UTC)", "month": "this month (UTC)"}.get(limit.period or "", "in total")
 
 
+def _for_step(limits: tuple[Limit, ...]) -> tuple[Limit, ...]:
+    """The limits that charge a skill's step (an ``expose="skill"`` tool): only those that
+    name it in ``tools``. The skill is budgeted as a whole, so limits over every tool
+    count the skill once, not once per step."""
+    return tuple(limit for limit in limits if limit.tools != ("*",))
+
+
 class BudgetKeeper:
     """Reserve -> settle for every applicable limit, atomically, through a :class:`Ledger`.
 
@@ -184,10 +191,11 @@ class BudgetKeeper:
         cost: float | None = None,
         args: dict[str, Any] | None = None,
         session: str | None = None,
+        step: bool = False,
     ) -> list[_Planned]:
         planned = []
         shared = self._planned
-        for limit in self.for_tool(tool):
+        for limit in _for_step(self.for_tool(tool)) if step else self.for_tool(tool):
             if not _applies(limit, principal):
                 continue
             if limit.identical:
@@ -231,14 +239,16 @@ class BudgetKeeper:
         conditional limits match it. Limits keyed by arguments (``identical``) are not
         cached: their key changes with every call's arguments."""
         tool, principal = call.tool, call.principal
-        name, cost = tool.name, tool.cost
+        name, cost, step = tool.name, tool.cost, tool.expose == "skill"
         shape = self._tool_shapes.get(name)
         if shape is None:
-            shape = self._tool_shape(name)
+            shape = self._tool_shape(name, step)
         conditional, identical = shape
         if identical:
             args, session = call.args, call.session
-            return _Plan(self.plan(principal, name, cost=cost, args=args, session=session))
+            return _Plan(
+                self.plan(principal, name, cost=cost, args=args, session=session, step=step)
+            )
         mask = tuple([_applies(limit, principal) for limit in conditional]) if conditional else ()
         key: tuple[Any, ...] = (name, cost, call.session, mask)
         if principal is not None:
@@ -247,17 +257,17 @@ class BudgetKeeper:
         try:
             found = plans.get(key)  # an OrderedDict: the oldest plan goes first
         except TypeError:  # an unhashable field (e.g. teams given as a list): plan anew
-            return _Plan(self.plan(principal, name, cost=cost, session=call.session))
+            return _Plan(self.plan(principal, name, cost=cost, session=call.session, step=step))
         if found is None:
-            found = _Plan(self.plan(principal, name, cost=cost, session=call.session))
+            found = _Plan(self.plan(principal, name, cost=cost, session=call.session, step=step))
             if len(plans) >= _PLAN_CACHE:
                 with suppress(KeyError):  # emptied by another thread meanwhile
                     plans.popitem(last=False)
             plans[key] = found
         return found
 
-    def _tool_shape(self, tool: str) -> tuple[tuple[Limit, ...], bool]:
-        limits = self.for_tool(tool)
+    def _tool_shape(self, tool: str, step: bool = False) -> tuple[tuple[Limit, ...], bool]:
+        limits = _for_step(self.for_tool(tool)) if step else self.for_tool(tool)
         conditional = tuple(
             limit for limit in limits if not (limit.when.is_empty() and not limit.when.anonymous)
         )
