@@ -6,17 +6,24 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
+from guardrail.downstream import Downstream, prefetching, targets
+from guardrail.errors import ConfigurationError
+
 if TYPE_CHECKING:
+    from guardrail.auth.token_cache import DownstreamTokens
     from guardrail.errors import GuardrailDenied
     from guardrail.identity import Principal
     from guardrail.tools import ArgBinder, ToolSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
+DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
 
 
 class Decorators:
     """The decorators; each registers the function and returns a guarded wrapper."""
+
+    downstream: DownstreamTokens | None
 
     if TYPE_CHECKING:
 
@@ -74,6 +81,7 @@ class Decorators:
         redact: Iterable[str] = (),
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
+        downstream: DownstreamSpec | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def tool(
@@ -88,16 +96,19 @@ class Decorators:
         redact: Iterable[str] = (),
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
+        downstream: DownstreamSpec | None = None,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Guard a function, sync or async, plain or method.
 
         Use bare (``@guard.tool``) or configured (``@guard.tool(cost=2, scopes=["crm"])``).
         The wrapper keeps the name, docstring and signature (``__wrapped__``).
+        ``downstream={"audience": ..., "scopes": [...]}`` (or a list of them) exchanges
+        the user's token for each before the body runs; without them it never runs.
         """
 
         def decorate(inner: Callable[P, R]) -> Callable[P, R]:
             spec = self.register(
-                inner,
+                self._with_downstream(inner, downstream),
                 name=name,
                 description=description,
                 cost=cost,
@@ -149,6 +160,17 @@ class Decorators:
             return self._guarded(spec)
 
         return decorate(fn) if fn is not None else decorate
+
+    def _with_downstream(
+        self, fn: Callable[..., Any], downstream: DownstreamSpec | None
+    ) -> Callable[..., Any]:
+        if downstream is None:
+            return fn
+        if self.downstream is None:
+            raise ConfigurationError(
+                f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
+            )
+        return prefetching(fn, targets(downstream))
 
     def _guarded(self, spec: ToolSpec) -> Callable[..., Any]:
         # Dispatch once, when decorating: the wrapper is sync or async like the tool.

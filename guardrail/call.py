@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
+    from guardrail.auth.exchanged import ExchangedToken
+    from guardrail.auth.token_cache import DownstreamTokens
     from guardrail.errors import GuardrailDenied
     from guardrail.identity import Principal
     from guardrail.policy.decision import Decision
@@ -88,6 +90,10 @@ class Call:
     """``args`` redacted for records and spans, computed once per call; do not modify."""
     recorded: bool = False
     """The audit step wrote the call's final record (outcome or refusal)."""
+    downstream: DownstreamTokens | None = None
+    """Where the tool body gets downstream tokens (``Guard(token_exchange=...)``)."""
+    delegations: list[ExchangedToken] | None = None
+    """The downstream tokens the tool used, each once (listed in its records)."""
 
     def duration_ms(self) -> float:
         return (time.perf_counter_ns() - self.started_ns) / 1e6

@@ -23,11 +23,14 @@ from guardrail.audit.event import DecisionKind
 from guardrail.audit.otel import SpanEmitter
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.auth.base import Authenticator
+from guardrail.auth.exchange import TokenExchange
+from guardrail.auth.token_cache import DownstreamTokens
 from guardrail.budgets.keeper import BudgetKeeper, OnError, Usage
 from guardrail.budgets.ledger import Ledger, ledger_from_uri
 from guardrail.budgets.session import SessionScope, current_session
 from guardrail.call import Step
 from guardrail.checks import PolicyChecker
+from guardrail.downstream import DownstreamBinder
 from guardrail.errors import ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
 from guardrail.pipeline import Engine
@@ -50,8 +53,10 @@ class Guard(Running, Decorators, Views):
     Every call is an OpenTelemetry span (``execute_tool {tool}``) from
     ``tracer_provider`` (default: the global one; a no-op without an SDK);
     ``span_arguments`` / ``span_results`` opt in to recording redacted arguments
-    and results on it. ``steps`` replaces the pipeline: a list of steps, or a
-    function of the guard returning one (see :meth:`default_steps`).
+    and results on it. ``token_exchange`` lets tools call downstream systems as
+    the user (:func:`guardrail.downstream_token`, ``@guard.tool(downstream=...)``).
+    ``steps`` replaces the pipeline: a list of steps, or a function of the guard
+    returning one (see :meth:`default_steps`).
     """
 
     def __init__(
@@ -66,6 +71,7 @@ class Guard(Running, Decorators, Views):
         span_arguments: bool = False,
         span_results: bool = False,
         steps: Steps | None = None,
+        token_exchange: TokenExchange | None = None,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
@@ -83,6 +89,7 @@ class Guard(Running, Decorators, Views):
             redactor=self.audit.redactor,
             policy_digest=self.policy.digest,
         )
+        self.downstream = DownstreamTokens(token_exchange) if token_exchange else None
         chosen = steps(self) if callable(steps) else steps
         self._engine = Engine(self.default_steps() if chosen is None else chosen)
 
@@ -94,9 +101,13 @@ class Guard(Running, Decorators, Views):
         The span first (it covers everything and its ids go into the records), then
         the policy, then the budget (reserve before, settle after), and the audit
         last: it writes the intent once every check passed, and the outcome or the
-        one refusal record when the call is over. ``Guard(steps=...)`` replaces it.
+        one refusal record when the call is over. With ``token_exchange``, the
+        downstream binder comes before the audit. ``Guard(steps=...)`` replaces it.
         """
-        return [self.spans, self.checker, self.budgets, self.audit]
+        steps: list[Step] = [self.spans, self.checker, self.budgets]
+        if self.downstream is not None:
+            steps.append(DownstreamBinder(self.downstream))
+        return [*steps, self.audit]
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
 from guardrail.call import Call, new_id
-from guardrail.errors import AuditError, BudgetExceeded
+from guardrail.downstream import delegations
+from guardrail.errors import AuditError, BudgetExceeded, GuardrailDenied
 from guardrail.identity import Principal
 
 
@@ -138,6 +139,8 @@ class AuditTrail:
         """The record of ``call`` at ``phase``, its arguments redacted (once per call)."""
         principal, refusal, decision = call.principal, call.refusal, call.decision
         parent = call.parent
+        if refusal is None and isinstance(call.error, GuardrailDenied):
+            refusal = call.error  # refused inside the tool (e.g. no downstream token)
         fields: dict[str, Any] = {
             "event_id": new_id(),
             "time": datetime.now(UTC),
@@ -158,6 +161,7 @@ class AuditTrail:
             "decision": _decision_kind(call, phase),
             "args": dict(redacted_args(call, self.redactor)),
             "policy": self.policy_digest,
+            "delegations": delegations(call),
         }
         if refusal is not None:
             fields["reason"] = self.redactor.text(refusal.reason) if refusal.reason else None
@@ -172,7 +176,7 @@ class AuditTrail:
             fields["duration_ms"] = call.duration_ms()
         if call.span is not None:
             fields["trace_id"], fields["span_id"] = call.span.trace_id, call.span.span_id
-        _budget_fields(call, fields)
+        _budget_fields(call, refusal, fields)
         return build_event(fields)
 
     def _attributes(self, principal: Principal | None) -> dict[str, Any]:
@@ -181,8 +185,8 @@ class AuditTrail:
         return self.redactor.arguments(principal.attributes)
 
 
-def _budget_fields(call: Call, fields: dict[str, Any]) -> None:
-    budget, refusal = call.budget, call.refusal
+def _budget_fields(call: Call, refusal: GuardrailDenied | None, fields: dict[str, Any]) -> None:
+    budget = call.budget
     if budget is not None:
         if budget.reserved is not None:
             fields["cost_reserved"] = float(budget.reserved)
@@ -230,5 +234,8 @@ def _decision_kind(call: Call, phase: Phase) -> DecisionKind:
         kind: DecisionKind = call.refusal.decision_kind  # type: ignore[assignment]
         return kind
     if call.error is not None and phase != "intent":
+        if isinstance(call.error, GuardrailDenied):
+            kind = call.error.decision_kind  # type: ignore[assignment]
+            return kind
         return "error"
     return "allowed"

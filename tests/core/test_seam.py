@@ -64,7 +64,7 @@ def test_a_denial_raised_by_the_tool_is_not_this_calls_refusal() -> None:
 
     with capture_audit(guard) as events, pytest.raises(PermissionDenied, match="nested"):
         guard.run("echo", {"text": "x"}, principal=ALICE, invoke=invoke, denied=lambda e: "no")
-    assert [(e.phase, e.decision) for e in events][-1] == ("outcome", "error")
+    assert [(e.phase, e.outcome) for e in events][-1] == ("outcome", "PermissionDenied")
 
 
 def test_refuse_opens_a_span_and_leaves_a_record_even_for_unknown_tools() -> None:
