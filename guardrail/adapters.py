@@ -26,6 +26,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from guardrail._registry import Adapter, AdapterRegistry, AdapterWarning, registry
+from guardrail.auth.exchanged import ExchangedToken
+from guardrail.auth.token_cache import scope_set
+from guardrail.downstream import record_delegation
 from guardrail.errors import GuardrailDenied
 from guardrail.tools import NamedArgBinder, ToolSpec, validation_message
 
@@ -36,11 +39,14 @@ __all__ = [
     "Adapter",
     "AdapterRegistry",
     "AdapterWarning",
+    "ExchangedToken",
     "GuardedWrapper",
     "NamedArgBinder",
     "OnDenied",
     "ToolSpec",
+    "record_delegation",
     "registry",
+    "scope_set",
     "validation_message",
 ]
 

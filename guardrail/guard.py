@@ -34,7 +34,9 @@ from guardrail.downstream import DownstreamBinder
 from guardrail.errors import ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
 from guardrail.pipeline import Engine
+from guardrail.policy.names import tool_name
 from guardrail.policy.policy import Policy
+from guardrail.policy.validate import PolicyValidator
 from guardrail.tools import ArgBinder, ToolSpec
 
 Steps = Sequence[Step] | Callable[["Guard"], Sequence[Step]]
@@ -57,6 +59,9 @@ class Guard(Running, Decorators, Views):
     the user (:func:`guardrail.downstream_token`, ``@guard.tool(downstream=...)``).
     ``steps`` replaces the pipeline: a list of steps, or a function of the guard
     returning one (see :meth:`default_steps`).
+    Each tool is checked against the policy when it registers
+    (:mod:`guardrail.policy.validate`): mismatches are ``PolicyWarning``s, or a
+    ``PolicyError`` with ``strict=True``.
     """
 
     def __init__(
@@ -72,12 +77,15 @@ class Guard(Running, Decorators, Views):
         span_results: bool = False,
         steps: Steps | None = None,
         token_exchange: TokenExchange | None = None,
+        strict: bool = False,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
         self._tools: dict[str, ToolSpec] = {}
         self.tools: Mapping[str, ToolSpec] = MappingProxyType(self._tools)
         """The registered tools by name (read-only; :meth:`register` adds one)."""
+        # Checks each registering tool against the policy: PolicyWarning, or PolicyError if strict.
+        self.validator = PolicyValidator(self.policy, authenticator, strict=strict)
         self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
         self.ledger = ledger_from_uri(ledger) if isinstance(ledger, str) else ledger
         self.budgets = BudgetKeeper(self.policy.limits, self.ledger, on_error=on_ledger_error)
@@ -182,7 +190,7 @@ class Guard(Running, Decorators, Views):
         different function under a taken name is a :class:`ConfigurationError`.
         """
         spec = ToolSpec(
-            name=name or fn.__name__,
+            name=tool_name(name or fn.__name__),
             fn=fn,
             description=description if description is not None else inspect.getdoc(fn) or "",
             cost=cost,
@@ -196,5 +204,6 @@ class Guard(Running, Decorators, Views):
         known = self._tools.get(spec.name)
         if known is not None and known.fn is not fn and not replace:
             raise ConfigurationError(f"a different tool is already registered as {spec.name!r}")
+        self.validator.registered(spec)
         self._tools[spec.name] = spec
         return spec

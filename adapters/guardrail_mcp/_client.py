@@ -19,6 +19,7 @@ from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams, T
 
 from guardrail import (
     ConfigurationError,
+    DelegationRefused,
     Guard,
     GuardrailDenied,
     PermissionDenied,
@@ -33,6 +34,7 @@ from guardrail_mcp._common import (
     denial_result,
     ensure_registered,
 )
+from guardrail_mcp._downstream import watching_refusals
 from guardrail_mcp._pins import (
     PinStatus,
     PinStore,
@@ -224,7 +226,15 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             )
 
         async def remote(args: dict[str, Any]) -> CallToolResult:
-            result = await self._send(name, args, read_timeout_seconds, progress_callback, kwargs)
+            with watching_refusals() as refused:
+                try:
+                    result = await self._send(
+                        name, args, read_timeout_seconds, progress_callback, kwargs
+                    )
+                except Exception as failed:
+                    if refused:  # no token for the user: say why, not "HTTP 401"
+                        raise refused[-1].again(tool=qualified) from failed
+                    raise
             if result.is_error:
                 raise RemoteToolError(result)
             return result
@@ -235,6 +245,8 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             )
         except RemoteToolError as failed:
             return failed.result  # type: ignore[no-any-return]
+        except DelegationRefused as refused:  # raised while sending: recorded as the outcome
+            return self.denied(refused)  # type: ignore[no-any-return]
 
     def denial(self, refusal: GuardrailDenied) -> CallToolResult:
         """An ``is_error`` result naming the reason (what the model reads)."""
@@ -275,8 +287,13 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
         )
 
     def _register(self, item: ListedTool) -> ToolSpec:
+        schema = item.tool.input_schema
         return ensure_registered(
-            self.guard, item.name, item.tool.description or "", cost_for(self._cost, item.name)
+            self.guard,
+            item.name,
+            item.tool.description or "",
+            cost_for(self._cost, item.name),
+            schema if isinstance(schema, dict) else None,
         )
 
     def _why_refused(self, item: ListedTool | None, name: str) -> str:
@@ -291,7 +308,13 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
         return f"MCP tool {qualified!r} appeared after its server was pinned; refused until pinned"
 
     async def _fetch_all(self) -> list[Tool]:
-        return await list_all_tools(self.session)
+        with watching_refusals() as refused:
+            try:
+                return await list_all_tools(self.session)
+            except Exception as failed:
+                if refused:  # listing as a user with no token for this server
+                    raise refused[-1].again() from failed
+                raise
 
     async def _send(
         self,

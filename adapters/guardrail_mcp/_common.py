@@ -18,8 +18,14 @@ class JSONArgs(NamedArgBinder):
     """Arguments of an MCP tool: one JSON object, passed through as given.
 
     The server validates them against the tool's input schema; the policy sees
-    exactly what the server will receive (no coercion on the way).
+    exactly what the server will receive (no coercion on the way). ``input_schema``
+    (the listed tool's) tells the policy which arguments the tool declares.
     """
+
+    def __init__(self, input_schema: Mapping[str, Any] | None = None) -> None:
+        properties = (input_schema or {}).get("properties")
+        super().__init__(properties if isinstance(properties, Mapping) else ())
+        self.input_schema = input_schema
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if args:
@@ -47,7 +53,13 @@ def cost_for(cost: CostSpec, name: str) -> float | None:
     return cost(name)
 
 
-def ensure_registered(guard: Guard, name: str, description: str, cost: float | None) -> ToolSpec:
+def ensure_registered(
+    guard: Guard,
+    name: str,
+    description: str,
+    cost: float | None,
+    input_schema: Mapping[str, Any] | None = None,
+) -> ToolSpec:
     """Register the MCP tool ``name`` with ``guard`` once; keep its description current.
 
     Several sessions to one server share the registration; a local tool of the
@@ -58,11 +70,16 @@ def ensure_registered(guard: Guard, name: str, description: str, cost: float | N
     if ours and spec is not None:
         if spec.description == description and spec.cost == cost:
             return spec
-        fn, binder = spec.fn, spec.binder
+        fn = spec.fn  # the listing changed: the same tool, re-described
     else:
-        fn, binder = _placeholder(name), JSONArgs()
+        fn = _placeholder(name)
     return guard.register(
-        fn, name=name, description=description, cost=cost, binder=binder, replace=ours
+        fn,
+        name=name,
+        description=description,
+        cost=cost,
+        binder=JSONArgs(input_schema),
+        replace=ours,
     )
 
 
