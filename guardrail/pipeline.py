@@ -17,9 +17,11 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from guardrail.budgets.session import current_sessions
 from guardrail.errors import AuditError, GuardrailDenied
 from guardrail.identity import Principal, bind_principal, unbind_principal
 from guardrail.tools import ToolSpec
+from guardrail.values import checked_cost
 
 if TYPE_CHECKING:
     # Type-only: importing the policy package here would cycle through budgets.
@@ -74,6 +76,8 @@ class Call:
     call_id: str = field(default_factory=new_id)
     tool_call_id: str | None = None
     session: str | None = None
+    sessions: tuple[str, ...] = field(default_factory=current_sessions)
+    """Every session enclosing the call, outermost first (``per: session`` charges each)."""
     parent: Call | None = None
     """The guarded call (e.g. a skill) whose body made this call, if any."""
     started: float = field(default_factory=time.time)
@@ -130,7 +134,9 @@ def report_cost(amount: float) -> None:
     call = _current_call.get()
     if call is None:
         raise RuntimeError("report_cost() called outside a guarded tool")
-    call.reported_cost = float(amount)
+    # Refused inside the tool (an ArgumentError the outcome records): a negative or
+    # NaN cost would refill the budget it settles against.
+    call.reported_cost = checked_cost(amount, "report_cost()")
 
 
 class Engine:

@@ -13,8 +13,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError, create_model
 
 from guardrail._varparams import ARGS_CONFIG, VarParams, validation_message
-from guardrail.errors import ArgumentError
-from guardrail.values import allows_inf_nan, is_loose, plain_arguments, plain_key
+from guardrail.errors import ArgumentError, ConfigurationError
+from guardrail.values import (
+    allows_inf_nan,
+    checked_cost,
+    is_loose,
+    plain_arguments,
+    plain_key,
+)
 
 __all__ = ["ArgBinder", "NamedArgBinder", "ToolSpec", "validation_message"]
 
@@ -269,3 +275,11 @@ class ToolSpec:
     """A playbook (``@guard.skill``): its steps may include ``expose="skill"`` tools."""
     is_async: bool = False
     binder: ArgBinder | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.cost is not None:
+            # A negative or NaN declared cost would refill every cost budget it is charged to.
+            try:
+                checked_cost(self.cost, f"tool {self.name!r}")
+            except ArgumentError as exc:
+                raise ConfigurationError(str(exc).replace("a cost", "its cost", 1)) from None

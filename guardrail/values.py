@@ -202,3 +202,14 @@ def allows_inf_nan(annotation: Any) -> bool:
             return True
         return allows_inf_nan(base)
     return any(allows_inf_nan(arg) for arg in get_args(annotation))
+
+
+def checked_cost(amount: Any, what: str) -> float:
+    """``amount`` as a float cost; a cost that is not a finite number >= 0 (NaN, infinity,
+    negative, a bool or a string) raises ArgumentError naming ``what``."""
+    if isinstance(amount, bool | str | bytes) or not isinstance(amount, int | float | Decimal):
+        raise ArgumentError(f"{what}: a cost must be a number, not {type(amount).__name__}")
+    value = float(amount)
+    if not 0 <= value < _INF:
+        raise ArgumentError(f"{what}: a cost must be a finite number >= 0, not {value!r}")
+    return value

@@ -10,8 +10,6 @@ Concurrent slots are always given back.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
@@ -20,7 +18,9 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
+from guardrail.budgets.digest import args_digest
 from guardrail.budgets.ledger import (
+    MICRO,
     Charge,
     Held,
     Kind,
@@ -44,6 +44,23 @@ if TYPE_CHECKING:
 OnError = Literal["deny", "allow"]
 _STATE = "budget_reservation"
 _TOOL_LEVELS = ("tool", "user+tool")
+_PRINCIPAL_KEYS = ("team", "org")
+"""Levels keyed by a principal field that may be missing (``user`` falls back to
+``anonymous`` only when there is no principal at all; a principal always has a subject)."""
+
+
+class BudgetKeyMissing(GuardrailDenied):
+    """A limit applies to the call, but the principal lacks the key it is counted by
+    (``per: team`` and no teams, ``per: org`` and no org, or no principal at all): the
+    call is refused rather than left uncounted (a limit never silently skips a caller).
+    """
+
+    decision_kind = "denied"
+
+
+class _Unkeyed(Exception):
+    def __init__(self, limit: Limit) -> None:
+        self.limit = limit
 
 
 class LedgerUnavailable(GuardrailDenied):
@@ -98,7 +115,7 @@ class _Plan:
         self.planned = tuple(planned)
         self.charges = tuple([p.charge for p in planned])
         self.labels = tuple([p.label for p in planned])
-        self.maxima = tuple([p.charge.maximum for p in planned])
+        self.maxima = tuple([p.limit.maximum for p in planned])
         self.costed = self.concurrent = False
         for p in planned:
             self.costed = self.costed or p.limit.cost is not None
@@ -112,8 +129,11 @@ def _applies(limit: Limit, principal: Principal | None) -> bool:
     return when.matches(principal)
 
 
-def _values(limit: Limit, principal: Principal | None, tool: str, session: str | None) -> list[str]:
-    """The keys ``limit`` charges for this caller: one, several (teams) or none."""
+def _values(
+    limit: Limit, principal: Principal | None, tool: str, sessions: Sequence[str]
+) -> list[str]:
+    """The keys ``limit`` charges for this caller: one, several (teams, nested sessions)
+    or none (outside any session; a team or org limit then refuses: ``_Unkeyed``)."""
     per = limit.per
     if per == "user":
         return [principal.subject if principal is not None else "anonymous"]
@@ -123,7 +143,7 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
     if per == "org":
         return [principal.org] if principal is not None and principal.org else []
     if per == "session":
-        return [session] if session else []
+        return list(dict.fromkeys(sessions))
     if per == "tool":
         return [tool]
     if per == "global":
@@ -135,14 +155,6 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
 def _never_ran(call: Call, error: BaseException | None) -> bool:
     """A step refused or crashed, or the intent record failed: the tool never ran."""
     return bool(call.state.get("never_ran")) or call.refusal is not None
-
-
-def _args_digest(args: dict[str, Any]) -> str:
-    try:
-        canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=repr)
-    except TypeError:  # keys that cannot be sorted together (e.g. 1 and "a")
-        canonical = repr(sorted(args.items(), key=repr))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _span_text(limit: Limit) -> str:
@@ -203,19 +215,26 @@ class BudgetKeeper:
         cost: float | None = None,
         args: dict[str, Any] | None = None,
         session: str | None = None,
+        sessions: Sequence[str] = (),
     ) -> list[_Planned]:
+        """The charges of one call; raises ``_Unkeyed`` when a team or org limit applies
+        and the principal has no team or org."""
         planned = []
         shared = self._planned
+        chain = sessions or ((session,) if session else ())
         for limit in self.for_tool(tool):
             if not _applies(limit, principal):
                 continue
+            values = _values(limit, principal, tool, chain)
+            if not values and limit.per in _PRINCIPAL_KEYS:
+                raise _Unkeyed(limit)
             if limit.identical:
-                suffix = f":{tool}:{_args_digest(args or {})}"
-                for value in _values(limit, principal, tool, session):
+                suffix = f":{tool}:{args_digest(args or {})}"
+                for value in values:
                     key = f"{limit.id}:{limit.per}:{value}{suffix}"
                     planned.append(_Planned(limit, value, self._charge(limit, key, cost)))
                 continue
-            for value in _values(limit, principal, tool, session):
+            for value in values:
                 # One charge per (limit, key, cost), shared by every plan that makes it
                 # (a team's key is the same for all its members).
                 found = shared.get((id(limit), value, cost))
@@ -230,8 +249,14 @@ class BudgetKeeper:
 
     def _charge(self, limit: Limit, key: str, cost: float | None) -> Charge:
         kind, span, maximum, is_cost = self._shapes[limit.id]
-        amount = (cost or 0.0) if is_cost else 1.0
-        return make_charge(key, kind, amount, maximum, span)
+        if not is_cost:
+            return make_charge(key, kind, 1.0, maximum, span)
+        if cost is None:
+            # An undeclared cost is unknown, not free (the tool may report one): it is
+            # admitted only while the budget has something left, i.e. used < maximum,
+            # which with an amount of 0 is used <= maximum - one micro-unit.
+            return make_charge(key, kind, 0.0, maximum - 1 / MICRO, span)
+        return make_charge(key, kind, cost, maximum, span)
 
     def _shape(self, limit: Limit) -> tuple[Kind, float, float, bool]:
         """How a limit's charges look: kind, span, maximum, counts cost (computed once)."""
@@ -255,20 +280,21 @@ class BudgetKeeper:
         if shape is None:
             shape = self._tool_shape(name)
         conditional, identical = shape
+        sessions = call.sessions or ((call.session,) if call.session else ())
         if identical:
-            args, session = call.args, call.session
-            return _Plan(self.plan(principal, name, cost=cost, args=args, session=session))
+            args = call.args
+            return _Plan(self.plan(principal, name, cost=cost, args=args, sessions=sessions))
         mask = tuple([_applies(limit, principal) for limit in conditional]) if conditional else ()
-        key: tuple[Any, ...] = (name, cost, call.session, mask)
+        key: tuple[Any, ...] = (name, cost, sessions, mask)
         if principal is not None:
             key += (principal.subject, principal.teams, principal.org)
         plans = self._plans
         try:
             found = plans.get(key)  # an OrderedDict: the oldest plan goes first
         except TypeError:  # an unhashable field (e.g. teams given as a list): plan anew
-            return _Plan(self.plan(principal, name, cost=cost, session=call.session))
+            return _Plan(self.plan(principal, name, cost=cost, sessions=sessions))
         if found is None:
-            found = _Plan(self.plan(principal, name, cost=cost, session=call.session))
+            found = _Plan(self.plan(principal, name, cost=cost, sessions=sessions))
             if len(plans) >= _PLAN_CACHE:
                 with suppress(KeyError):  # emptied by another thread meanwhile
                     plans.popitem(last=False)
@@ -285,7 +311,10 @@ class BudgetKeeper:
         return shape
 
     def enter(self, call: Call) -> None:
-        plan = self._plan_for(call)
+        try:
+            plan = self._plan_for(call)
+        except _Unkeyed as missing:
+            raise self._unkeyed(call, missing.limit) from None
         if not plan.charges:
             return
         try:
@@ -341,7 +370,7 @@ class BudgetKeeper:
         remaining = event.setdefault("remaining", {})
         for p, now_used in zip(planned, used, strict=True):
             if p.limit.cost is not None:
-                remaining[p.label] = max(p.charge.maximum - now_used, 0.0)
+                remaining[p.label] = max(p.limit.maximum - now_used, 0.0)
 
     @staticmethod
     def _final(limit: Limit, held: Held, call: Call, error: BaseException | None) -> float:
@@ -369,15 +398,26 @@ class BudgetKeeper:
             principal=call.principal,
         ) from exc
 
+    def _unkeyed(self, call: Call, limit: Limit) -> BudgetKeyMissing:
+        who = call.principal.describe() if call.principal is not None else "an anonymous caller"
+        call.state["budget_event"] = {"limit": limit.id, "level": limit.per}
+        return BudgetKeyMissing(
+            f"limit {limit.id!r} is counted per {limit.per} and {who} has no {limit.per}: "
+            f"the call is refused rather than left uncounted (give the principal a "
+            f"{limit.per}, or scope the limit with 'when:' or 'tools:')",
+            tool=call.tool.name,
+            principal=call.principal,
+        )
+
     def _refuse(self, call: Call, planned: _Planned, refusal: Refusal) -> BudgetExceeded:
-        limit, charge = planned.limit, planned.charge
+        limit = planned.limit
         retry = refusal.retry_after
         call.state["budget_event"] = {
             "limit": limit.id,
             "level": limit.per,
             "limit_key": planned.value,
             "retry_after": retry,
-            "remaining": {planned.label: max(charge.maximum - refusal.used, 0.0)},
+            "remaining": {planned.label: max(limit.maximum - refusal.used, 0.0)},
         }
         return BudgetExceeded(
             _message(call.tool.name, planned, refusal),
@@ -385,7 +425,7 @@ class BudgetKeeper:
             level=limit.per,
             key=planned.value,
             used=refusal.used,
-            maximum=charge.maximum,
+            maximum=limit.maximum,
             retry_after=retry,
             tool=call.tool.name,
             principal=call.principal,
@@ -411,7 +451,7 @@ class BudgetKeeper:
                 continue
             names = [t for t in tools if limit in self.for_tool(t)]
             for tool in names if limit.per in _TOOL_LEVELS else ["*"]:
-                for value in _values(limit, principal, tool, session):
+                for value in _values(limit, principal, tool, (session,) if session else ()):
                     key = f"{limit.id}:{limit.per}:{value}"
                     planned.append(_Planned(limit, value, self._charge(limit, key, 0.0)))
         if not planned:
@@ -434,21 +474,22 @@ class BudgetKeeper:
 
 def _message(tool: str, planned: _Planned, refusal: Refusal) -> str:
     limit, charge = planned.limit, planned.charge
+    maximum = limit.maximum
     span = _span_text(limit)
     if refusal.retry_after is not None:
         when = f" Retry after {refusal.retry_after:.0f}s."
-    elif charge.amount > charge.maximum:
+    elif charge.amount > maximum:
         when = f" This call needs {charge.amount:g}, more than the whole limit."
     else:
         when = ""
     if limit.identical:
         return (
             f"{tool!r} was already called {refusal.used:g} times with these exact arguments "
-            f"{span} (limit {limit.id!r} allows {charge.maximum:g}): the same call keeps "
+            f"{span} (limit {limit.id!r} allows {maximum:g}): the same call keeps "
             f"repeating. Change the arguments or stop calling it.{when}"
         )
     unit = {"calls": "calls", "cost": "cost", "concurrent": "concurrent calls"}[limit.measure]
     return (
         f"budget exceeded for {tool!r}: {limit.per} {planned.value!r} has used "
-        f"{refusal.used:g} of {charge.maximum:g} {unit} {span} (limit {limit.id!r}).{when}"
+        f"{refusal.used:g} of {maximum:g} {unit} {span} (limit {limit.id!r}).{when}"
     )
