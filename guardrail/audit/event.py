@@ -27,6 +27,10 @@ class AuditEvent(BaseModel):
     tool_call_id: str | None = None
     """The model's / framework's tool call id, when the adapter passed one."""
     session: str | None = None
+    parent_call_id: str | None = None
+    """The ``call_id`` of the guarded call (a skill) whose body made this call, if any."""
+    skill: str | None = None
+    """The skill this call is a step of: the nearest enclosing ``@guard.skill``, if any."""
     subject: str | None = None
     """Who the call was made as (``None``: no principal). The token is never recorded."""
     org: str | None = None

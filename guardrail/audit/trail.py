@@ -95,7 +95,7 @@ class AuditTrail:
         refusal or a ledger note brings in values from elsewhere.
         """
         principal, refusal, decision = call.principal, call.refusal, call.decision
-        state = call.state
+        state, parent = call.state, call.parent
         if refusal is not None:
             reason: str | None = refusal.reason
             if reason:
@@ -122,6 +122,8 @@ class AuditTrail:
             "tool": call.tool.name,
             "tool_call_id": call.tool_call_id,
             "session": call.session,
+            "parent_call_id": parent.call_id if parent is not None else None,
+            "skill": _skill_of(parent),
             "subject": principal.subject if principal else None,
             "org": principal.org if principal else None,
             "teams": principal.teams if principal else (),
@@ -171,6 +173,13 @@ def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
     args = redactor.arguments(call.args, call.tool.redact)
     call.state[_ARGS] = (redactor, args)
     return args
+
+
+def _skill_of(call: Call | None) -> str | None:
+    """The name of the nearest skill among ``call`` and the calls that made it."""
+    while call is not None and not call.tool.skill:
+        call = call.parent
+    return call.tool.name if call is not None else None
 
 
 def _decision_kind(call: Call, phase: Phase) -> DecisionKind:

@@ -165,6 +165,13 @@ def _span_text(limit: Limit) -> str:
     return {"day": "today (UTC)", "month": "this month (UTC)"}.get(limit.period or "", "in total")
 
 
+def _for_step(limits: tuple[Limit, ...]) -> tuple[Limit, ...]:
+    """The limits that charge a skill's step (an ``expose="skill"`` tool): only those that
+    name it in ``tools``. The skill is budgeted as a whole, so limits over every tool
+    count the skill once, not once per step."""
+    return tuple(limit for limit in limits if limit.tools != ("*",))
+
+
 class BudgetKeeper:
     """Reserve -> settle for every applicable limit, atomically, through a :class:`Ledger`.
 
@@ -216,13 +223,14 @@ class BudgetKeeper:
         args: dict[str, Any] | None = None,
         session: str | None = None,
         sessions: Sequence[str] = (),
+        step: bool = False,
     ) -> list[_Planned]:
         """The charges of one call; raises ``_Unkeyed`` when a team or org limit applies
         and the principal has no team or org."""
         planned = []
         shared = self._planned
         chain = sessions or ((session,) if session else ())
-        for limit in self.for_tool(tool):
+        for limit in _for_step(self.for_tool(tool)) if step else self.for_tool(tool):
             if not _applies(limit, principal):
                 continue
             values = _values(limit, principal, tool, chain)
@@ -275,15 +283,17 @@ class BudgetKeeper:
         conditional limits match it. Limits keyed by arguments (``identical``) are not
         cached: their key changes with every call's arguments."""
         tool, principal = call.tool, call.principal
-        name, cost = tool.name, tool.cost
+        name, cost, step = tool.name, tool.cost, tool.expose == "skill"
         shape = self._tool_shapes.get(name)
         if shape is None:
-            shape = self._tool_shape(name)
+            shape = self._tool_shape(name, step)
         conditional, identical = shape
         sessions = call.sessions or ((call.session,) if call.session else ())
         if identical:
             args = call.args
-            return _Plan(self.plan(principal, name, cost=cost, args=args, sessions=sessions))
+            return _Plan(
+                self.plan(principal, name, cost=cost, args=args, sessions=sessions, step=step)
+            )
         mask = tuple([_applies(limit, principal) for limit in conditional]) if conditional else ()
         key: tuple[Any, ...] = (name, cost, sessions, mask)
         if principal is not None:
@@ -292,17 +302,17 @@ class BudgetKeeper:
         try:
             found = plans.get(key)  # an OrderedDict: the oldest plan goes first
         except TypeError:  # an unhashable field (e.g. teams given as a list): plan anew
-            return _Plan(self.plan(principal, name, cost=cost, sessions=sessions))
+            return _Plan(self.plan(principal, name, cost=cost, sessions=sessions, step=step))
         if found is None:
-            found = _Plan(self.plan(principal, name, cost=cost, sessions=sessions))
+            found = _Plan(self.plan(principal, name, cost=cost, sessions=sessions, step=step))
             if len(plans) >= _PLAN_CACHE:
                 with suppress(KeyError):  # emptied by another thread meanwhile
                     plans.popitem(last=False)
             plans[key] = found
         return found
 
-    def _tool_shape(self, tool: str) -> tuple[tuple[Limit, ...], bool]:
-        limits = self.for_tool(tool)
+    def _tool_shape(self, tool: str, step: bool = False) -> tuple[tuple[Limit, ...], bool]:
+        limits = _for_step(self.for_tool(tool)) if step else self.for_tool(tool)
         conditional = tuple(
             limit for limit in limits if not (limit.when.is_empty() and not limit.when.anonymous)
         )
