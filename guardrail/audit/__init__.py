@@ -3,6 +3,7 @@
 from guardrail.audit.chain import ChainLog
 from guardrail.audit.event import AuditEvent
 from guardrail.audit.otel import SpanEmitter
+from guardrail.audit.otel_logs import OTelLogSink
 from guardrail.audit.redact import Redactor
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.audit.verify import Break, VerifyReport, verify, verify_bytes
@@ -13,6 +14,7 @@ __all__ = [
     "AuditTrail",
     "Break",
     "ChainLog",
+    "OTelLogSink",
     "Redactor",
     "SpanEmitter",
     "VerifyReport",

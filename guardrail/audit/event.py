@@ -36,6 +36,11 @@ class AuditEvent(BaseModel):
     org: str | None = None
     teams: tuple[str, ...] = ()
     issuer: str | None = None
+    roles: tuple[str, ...] = ()
+    """The principal's roles, scopes and (redacted) attributes: what its policy read,
+    so a recorded call can be decided again (``guardrail audit replay``)."""
+    scopes: tuple[str, ...] = ()
+    attributes: dict[str, Any] = Field(default_factory=dict)
     decision: DecisionKind
     """``allowed``, ``denied``, ``budget_exceeded``, ``error`` (the tool raised) or
     ``auth_failed`` (no or bad identity)."""
@@ -109,6 +114,7 @@ def build_event(fields: dict[str, Any]) -> AuditEvent:
     values["args"] = {}
     values["remaining"] = {}
     values["detail"] = {}
+    values["attributes"] = {}
     values.update(fields)
     event: AuditEvent = _new(AuditEvent)
     _set(event, "__dict__", values)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
 from guardrail.errors import AuditError, BudgetExceeded
+from guardrail.identity import Principal
 from guardrail.pipeline import Call, new_id
 
 _ARGS = "audit_args"
@@ -128,6 +129,9 @@ class AuditTrail:
             "org": principal.org if principal else None,
             "teams": principal.teams if principal else (),
             "issuer": principal.issuer if principal else None,
+            "roles": tuple(sorted(principal.roles)) if principal else (),
+            "scopes": tuple(sorted(principal.scopes)) if principal else (),
+            "attributes": self._attributes(principal),
             "decision": _decision_kind(call, phase),
             "rule": rule,
             "reason": reason,
@@ -146,6 +150,11 @@ class AuditTrail:
         if budget:
             fields["remaining"] = {str(k): float(v) for k, v in budget["remaining"].items()}
         return build_event(fields)
+
+    def _attributes(self, principal: Principal | None) -> dict[str, Any]:
+        if principal is None or not principal.attributes:
+            return {}
+        return self.redactor.arguments(principal.attributes)
 
     @staticmethod
     def _validated(

@@ -6,13 +6,16 @@ import argparse
 import json
 import re
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from guardrail.audit.verify import verify
+from guardrail.audit.fleet import chains, verify_each
+from guardrail.audit.stats import summarize
+from guardrail.audit.verify import VerifyReport, verify
+from guardrail.cli import audit_ops
+from guardrail.errors import ConfigurationError
 
 MAX_BREAKS_SHOWN = 200
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -46,20 +49,42 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     stats = commands.add_parser("stats", help="calls, denials by rule, spend by user/team/tool")
     stats.add_argument("files", nargs="+", metavar="FILE")
+    stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
     stats.set_defaults(func=run_stats)
+
+    audit_ops.add_commands(commands)
 
 
 def run_verify(args: argparse.Namespace) -> int:
     key: bytes | None = args.key.encode() if args.key else None
     if args.key_file:
         key = Path(args.key_file).read_bytes()
-    report = verify(args.files, key=key, public_keys=args.pubkey, checkpoints=args.checkpoints)
+    options = {"key": key, "public_keys": args.pubkey, "checkpoints": args.checkpoints}
+    groups = chains(args.files)
+    if len(groups) <= 1:
+        report = verify(args.files, **options)
+        _print_breaks(report)
+        print(report.summary())
+        return 0 if report.ok else 1
+    if args.checkpoints:
+        raise ConfigurationError(
+            "--checkpoints with several chains: keep each chain's FILE.checkpoints beside it"
+        )
+    # Many processes or hosts, one chain each: the breaks, then one line per chain.
+    failed = 0
+    for group, report in verify_each(args.files, **options):
+        _print_breaks(report)
+        print(f"{', '.join(str(p) for p in group)}: {report.summary()}")
+        failed += not report.ok
+    print(f"{len(groups)} chains: {len(groups) - failed} OK, {failed} FAILED")
+    return 1 if failed else 0
+
+
+def _print_breaks(report: VerifyReport) -> None:
     for problem in report.breaks[:MAX_BREAKS_SHOWN]:
         print(problem)
     if len(report.breaks) > MAX_BREAKS_SHOWN:
         print(f"... and {len(report.breaks) - MAX_BREAKS_SHOWN} more")
-    print(report.summary())
-    return 0 if report.ok else 1
 
 
 def read_events(files: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -145,45 +170,23 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    calls: set[str] = set()
-    decisions: Counter[str] = Counter()
-    denials: Counter[str] = Counter()
-    errors: Counter[str] = Counter()
-    spend: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for event in read_events(args.files):
-        phase = event.get("phase")
-        if phase in ("intent", "refusal"):
-            calls.add(str(event.get("call_id")))
-        if phase == "refusal":
-            decision = str(event.get("decision"))
-            decisions[decision] += 1
-            denials[
-                f"{decision}: {event.get('rule') or event.get('limit') or '(default deny)'}"
-            ] += 1
-        elif phase == "outcome":
-            outcome = str(event.get("outcome"))
-            decisions["allowed" if outcome == "ok" else "error"] += 1
-            if outcome != "ok":
-                errors[f"{event.get('tool')}: {outcome}"] += 1
-            cost = event.get("cost_settled")
-            if isinstance(cost, int | float) and cost:
-                spend["user"][str(event.get("subject") or "-")] += cost
-                spend["tool"][str(event.get("tool"))] += cost
-                for team in event.get("teams") or ["(no team)"]:
-                    spend["team"][str(team)] += cost
-    print(f"calls: {len(calls)}")
-    for decision, count in sorted(decisions.items()):
+    summary = summarize(read_events(args.files))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"calls: {summary['calls']}")
+    for decision, count in summary["decisions"].items():
         print(f"  {decision}: {count}")
-    _section("denials by rule", denials)
-    _section("tool errors", errors)
-    for level in ("user", "team", "tool"):
-        _section(f"spend by {level}", Counter(spend[level]))
+    _section("denials by rule", summary["denials"]["rule"])
+    _section("tool errors", summary["errors"])
+    for level in ("user", "team", "org", "tool"):
+        _section(f"spend by {level}", summary["spend"][level])
     return 0
 
 
-def _section(title: str, counts: Counter[str]) -> None:
+def _section(title: str, counts: dict[str, float]) -> None:
     if not counts:
         return
     print(f"{title}:")
-    for name, value in counts.most_common():
+    for name, value in counts.items():
         print(f"  {name}: {value:g}")

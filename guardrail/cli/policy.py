@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from guardrail.cli import policy_test
 from guardrail.errors import ConfigurationError
 from guardrail.identity import Principal
 from guardrail.policy.policy import Policy
@@ -33,6 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     explain.add_argument("--tool", required=True)
     explain.add_argument("--args", default="{}", help="the call's arguments as a JSON object")
     explain.set_defaults(func=explain_command)
+
+    policy_test.add_command(commands)
 
 
 def check_command(args: argparse.Namespace) -> int:
