@@ -208,7 +208,6 @@ class PyJWTAuthenticator:
         principal = Principal(
             subject=claims["sub"],
             org=claims.get("org"),
-            teams=tuple(claims.get("teams", ())),
             roles=frozenset(claims.get("roles", ())),
             issuer=claims["iss"],
             expires_at=float(claims["exp"]),
@@ -239,7 +238,6 @@ def _tokens(private_key: Any, algorithm: str, count: int) -> Iterator[str]:
             "exp": now + 3600,
             "jti": uuid.uuid4().hex,
             "org": "acme",
-            "teams": ["support-eu"],  # the policy's per-team limit needs a team to count
             "roles": ["support"],
         }
         yield jwt.encode(claims, private_key, algorithm=algorithm)

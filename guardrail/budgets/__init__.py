@@ -11,10 +11,10 @@ Keys: ``user`` (subject; calls without a principal share ``anonymous``), ``team`
 (one key per team of the principal: each is charged), ``org``, ``tool``,
 ``user+tool``, ``session`` (calls inside ``guard.session(id)``, charged to every
 enclosing session; calls outside a session are not counted) and ``global``. A
-``team`` or ``org`` limit refuses a principal without a team or org
-(:class:`~guardrail.budgets.keeper.BudgetKeyMissing`) instead of skipping it. A tool
-without a declared cost is admitted by a cost limit only while the budget has
-something left.
+caller without the key is never skipped: every principal without a team shares the
+team key ``(no team)``, without an org the org key ``(no org)``, and calls without
+a principal the user key ``anonymous``. A tool without a declared cost is admitted
+by a cost limit only while the budget has something left.
 
 Lifecycle: the declared ``cost`` (``@guard.tool(cost=...)``) is reserved before
 the tool runs and settled after it to what the tool reported with
@@ -49,7 +49,7 @@ Choose a backend by object or URI with :func:`ledger_from_uri`. ``RedisLedger``
 imports redis only when built.
 """
 
-from guardrail.budgets.keeper import BudgetKeeper, BudgetKeyMissing, LedgerUnavailable, Usage
+from guardrail.budgets.keeper import SHARED_KEYS, BudgetKeeper, LedgerUnavailable, Usage
 from guardrail.budgets.ledger import (
     Charge,
     Held,
@@ -66,8 +66,8 @@ from guardrail.budgets.redis_ledger import RedisLedger
 from guardrail.budgets.session import SessionScope, current_session
 
 __all__ = [
+    "SHARED_KEYS",
     "BudgetKeeper",
-    "BudgetKeyMissing",
     "Charge",
     "Held",
     "Ledger",

@@ -44,23 +44,10 @@ if TYPE_CHECKING:
 OnError = Literal["deny", "allow"]
 _STATE = "budget_reservation"
 _TOOL_LEVELS = ("tool", "user+tool")
-_PRINCIPAL_KEYS = ("team", "org")
-"""Levels keyed by a principal field that may be missing (``user`` falls back to
-``anonymous`` only when there is no principal at all; a principal always has a subject)."""
-
-
-class BudgetKeyMissing(GuardrailDenied):
-    """A limit applies to the call, but the principal lacks the key it is counted by
-    (``per: team`` and no teams, ``per: org`` and no org, or no principal at all): the
-    call is refused rather than left uncounted (a limit never silently skips a caller).
-    """
-
-    decision_kind = "denied"
-
-
-class _Unkeyed(Exception):
-    def __init__(self, limit: Limit) -> None:
-        self.limit = limit
+SHARED_KEYS = {"user": "anonymous", "team": "(no team)", "org": "(no org)"}
+"""The one key a caller lacking a limit's key is charged on, shared by every such caller:
+a limit never skips a call it covers (no principal: ``anonymous``; no teams; no or an
+empty org)."""
 
 
 class LedgerUnavailable(GuardrailDenied):
@@ -133,15 +120,17 @@ def _values(
     limit: Limit, principal: Principal | None, tool: str, sessions: Sequence[str]
 ) -> list[str]:
     """The keys ``limit`` charges for this caller: one, several (teams, nested sessions)
-    or none (outside any session; a team or org limit then refuses: ``_Unkeyed``)."""
+    or none (outside any session). A caller without a user, team or org is charged on
+    that level's shared key (``SHARED_KEYS``)."""
     per = limit.per
     if per == "user":
-        return [principal.subject if principal is not None else "anonymous"]
+        return [principal.subject if principal is not None else SHARED_KEYS["user"]]
     if per == "team":
         # dict.fromkeys: a team listed twice is still one key, charged once.
-        return list(dict.fromkeys(principal.teams)) if principal is not None else []
+        teams = list(dict.fromkeys(principal.teams)) if principal is not None else []
+        return teams or [SHARED_KEYS["team"]]
     if per == "org":
-        return [principal.org] if principal is not None and principal.org else []
+        return [principal.org if principal is not None and principal.org else SHARED_KEYS["org"]]
     if per == "session":
         return list(dict.fromkeys(sessions))
     if per == "tool":
@@ -225,8 +214,6 @@ class BudgetKeeper:
         sessions: Sequence[str] = (),
         step: bool = False,
     ) -> list[_Planned]:
-        """The charges of one call; raises ``_Unkeyed`` when a team or org limit applies
-        and the principal has no team or org."""
         planned = []
         shared = self._planned
         chain = sessions or ((session,) if session else ())
@@ -234,8 +221,6 @@ class BudgetKeeper:
             if not _applies(limit, principal):
                 continue
             values = _values(limit, principal, tool, chain)
-            if not values and limit.per in _PRINCIPAL_KEYS:
-                raise _Unkeyed(limit)
             if limit.identical:
                 suffix = f":{tool}:{args_digest(args or {})}"
                 for value in values:
@@ -321,10 +306,7 @@ class BudgetKeeper:
         return shape
 
     def enter(self, call: Call) -> None:
-        try:
-            plan = self._plan_for(call)
-        except _Unkeyed as missing:
-            raise self._unkeyed(call, missing.limit) from None
+        plan = self._plan_for(call)
         if not plan.charges:
             return
         try:
@@ -408,17 +390,6 @@ class BudgetKeeper:
             principal=call.principal,
         ) from exc
 
-    def _unkeyed(self, call: Call, limit: Limit) -> BudgetKeyMissing:
-        who = call.principal.describe() if call.principal is not None else "an anonymous caller"
-        call.state["budget_event"] = {"limit": limit.id, "level": limit.per}
-        return BudgetKeyMissing(
-            f"limit {limit.id!r} is counted per {limit.per} and {who} has no {limit.per}: "
-            f"the call is refused rather than left uncounted (give the principal a "
-            f"{limit.per}, or scope the limit with 'when:' or 'tools:')",
-            tool=call.tool.name,
-            principal=call.principal,
-        )
-
     def _refuse(self, call: Call, planned: _Planned, refusal: Refusal) -> BudgetExceeded:
         limit = planned.limit
         retry = refusal.retry_after
@@ -499,7 +470,10 @@ def _message(tool: str, planned: _Planned, refusal: Refusal) -> str:
             f"repeating. Change the arguments or stop calling it.{when}"
         )
     unit = {"calls": "calls", "cost": "cost", "concurrent": "concurrent calls"}[limit.measure]
+    shared = ""
+    if SHARED_KEYS.get(limit.per) == planned.value:
+        shared = f" (every caller without a {limit.per} shares this key)"
     return (
-        f"budget exceeded for {tool!r}: {limit.per} {planned.value!r} has used "
+        f"budget exceeded for {tool!r}: {limit.per} {planned.value!r}{shared} has used "
         f"{refusal.used:g} of {maximum:g} {unit} {span} (limit {limit.id!r}).{when}"
     )

@@ -21,7 +21,6 @@ from support.redis_server import RedisServer
 
 from guardrail import BudgetExceeded, Guard, Policy, report_cost
 from guardrail.budgets import Ledger
-from guardrail.budgets.keeper import BudgetKeyMissing
 from guardrail.identity import Principal
 from guardrail.testing import capture_audit, make_principal
 
@@ -48,32 +47,60 @@ def guard_with(ledger: Ledger, *limits: dict[str, Any], rules: Any = (EVERYONE,)
 
 
 @pytest.mark.parametrize(
-    ("per", "who"),
-    [("team", TEAMLESS), ("org", ORGLESS), ("org", BLANK_ORG), ("team", None), ("org", None)],
+    ("per", "who", "key"),
+    [
+        ("team", TEAMLESS, "(no team)"),
+        ("org", ORGLESS, "(no org)"),
+        ("org", BLANK_ORG, "(no org)"),
+        ("team", None, "(no team)"),
+        ("org", None, "(no org)"),
+    ],
 )
-def test_a_limit_whose_key_the_principal_lacks_denies(
-    ledger: Ledger, per: str, who: Principal | None
+def test_callers_lacking_a_limits_key_share_one_documented_key(
+    ledger: Ledger, per: str, who: Principal | None, key: str
 ) -> None:
     """``per: team`` with no teams, ``per: org`` with no (or an empty) org, either without a
-    principal: refused with a message naming the limit and the missing key, and audited."""
+    principal: charged on the level's shared key, so the limit still refuses, and the
+    message says the key is shared."""
     rules = [{"id": "anyone", "allow": "*", "when": {"anonymous": True}}, EVERYONE]
-    guard = guard_with(ledger, {"id": "spend", "per": per, "calls": 100}, rules=rules)
+    guard = guard_with(ledger, {"id": "spend", "per": per, "calls": 2}, rules=rules)
     ran: list[int] = []
 
     @guard.tool
     def act() -> None:
         ran.append(1)
 
-    with capture_audit(guard) as events, pytest.raises(BudgetKeyMissing) as caught:
+    def call() -> None:
         if who is None:
             act()
         else:
             with guard.acting_as(who):
                 act()
-    assert ran == []
-    assert f"limit 'spend' is counted per {per}" in str(caught.value)
-    assert f"no {per}" in str(caught.value)
-    assert [(e.phase, e.decision, e.limit) for e in events] == [("refusal", "denied", "spend")]
+
+    call()
+    call()
+    with capture_audit(guard) as events, pytest.raises(BudgetExceeded) as caught:
+        call()
+    assert ran == [1, 1]
+    assert (caught.value.level, caught.value.key) == (per, key)
+    assert f"every caller without a {per} shares this key" in str(caught.value)
+    assert [(e.phase, e.decision, e.limit_key) for e in events] == [
+        ("refusal", "budget_exceeded", key)
+    ]
+
+
+def test_two_callers_without_a_team_share_the_team_key(ledger: Ledger) -> None:
+    """The shared key is one budget: a second team-less principal finds it spent."""
+    guard = guard_with(ledger, {"id": "spend", "per": "team", "cost": 5, "period": "day"})
+
+    @guard.tool(cost=5)
+    def pay() -> None:
+        return None
+
+    with guard.acting_as(TEAMLESS):
+        pay()
+    with guard.acting_as(make_principal("other")), pytest.raises(BudgetExceeded):
+        pay()
 
 
 def test_a_limit_scoped_with_when_does_not_refuse_principals_outside_it(ledger: Ledger) -> None:
