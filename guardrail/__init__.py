@@ -9,6 +9,8 @@ from guardrail.auth import (
     MultiIssuerAuthenticator,
     StaticAuthenticator,
 )
+from guardrail.auth.client_auth import ClientSecret, PrivateKeyJWT
+from guardrail.auth.exchange import TokenExchange
 from guardrail.budgets import (
     BudgetKeeper,
     Ledger,
@@ -20,6 +22,7 @@ from guardrail.budgets import (
 )
 from guardrail.budgets.limit import Limit
 from guardrail.conditions import Condition
+from guardrail.downstream import Downstream, adownstream_token, downstream_token
 from guardrail.errors import (
     ArgumentError,
     AuditError,
@@ -27,6 +30,7 @@ from guardrail.errors import (
     BackendError,
     BudgetExceeded,
     ConfigurationError,
+    DelegationRefused,
     GuardrailDenied,
     GuardrailError,
     PermissionDenied,
@@ -36,6 +40,7 @@ from guardrail.guard import Guard
 from guardrail.identity import Principal, carry_principal, current_principal
 from guardrail.pipeline import current_call, report_cost
 from guardrail.policy import Constraint, Decision, Policy, Rule
+from guardrail.policy.validate import PolicyWarning
 
 __all__ = [
     "ArgumentError",
@@ -48,10 +53,13 @@ __all__ = [
     "BudgetKeeper",
     "ChainLog",
     "ClaimMap",
+    "ClientSecret",
     "Condition",
     "ConfigurationError",
     "Constraint",
     "Decision",
+    "DelegationRefused",
+    "Downstream",
     "Guard",
     "GuardrailDenied",
     "GuardrailError",
@@ -64,15 +72,20 @@ __all__ = [
     "PermissionDenied",
     "Policy",
     "PolicyError",
+    "PolicyWarning",
     "Principal",
+    "PrivateKeyJWT",
     "RedisLedger",
     "Rule",
     "SpanEmitter",
     "StaticAuthenticator",
+    "TokenExchange",
     "Usage",
+    "adownstream_token",
     "carry_principal",
     "current_call",
     "current_principal",
+    "downstream_token",
     "ledger_from_uri",
     "report_cost",
     "verify",

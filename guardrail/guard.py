@@ -13,19 +13,25 @@ from opentelemetry.trace import TracerProvider
 from guardrail.audit.otel import SpanEmitter
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.auth.base import Authenticator
+from guardrail.auth.exchange import TokenExchange
+from guardrail.auth.token_cache import DownstreamTokens
 from guardrail.budgets.keeper import BudgetKeeper, OnError, Usage
 from guardrail.budgets.ledger import Ledger, ledger_from_uri
 from guardrail.budgets.session import SessionScope, current_session
 from guardrail.checks import PolicyChecker
+from guardrail.downstream import Downstream, DownstreamBinder, prefetching, targets
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
 from guardrail.pipeline import Call, Engine, Step, current_call
 from guardrail.policy.decision import Decision
 from guardrail.policy.evaluator import Region
+from guardrail.policy.names import tool_name
 from guardrail.policy.policy import Policy
+from guardrail.policy.validate import PolicyValidator
 from guardrail.schema import narrow_schema
 from guardrail.tools import ArgBinder, ToolSpec
 
+DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -43,7 +49,11 @@ class Guard:
     Every call is an OpenTelemetry span (``execute_tool {tool}``) from
     ``tracer_provider`` (default: the global one; a no-op without an SDK);
     ``span_arguments`` / ``span_results`` opt in to recording redacted arguments
-    and results on it.
+    and results on it. ``token_exchange`` lets tools call downstream systems as
+    the user (:func:`guardrail.downstream_token`, ``@guard.tool(downstream=...)``).
+    Each tool is checked against the policy when it registers
+    (:mod:`guardrail.policy.validate`): mismatches are ``PolicyWarning``s, or a
+    ``PolicyError`` with ``strict=True``.
     """
 
     def __init__(
@@ -57,9 +67,13 @@ class Guard:
         tracer_provider: TracerProvider | None = None,
         span_arguments: bool = False,
         span_results: bool = False,
+        token_exchange: TokenExchange | None = None,
+        strict: bool = False,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
+        # Checks each registering tool against the policy: PolicyWarning, or PolicyError if strict.
+        self.validator = PolicyValidator(self.policy, authenticator, strict=strict)
         self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
         self.tools: dict[str, ToolSpec] = {}
         self.ledger = ledger_from_uri(ledger) if isinstance(ledger, str) else ledger
@@ -74,6 +88,9 @@ class Guard:
             policy_digest=self.policy.digest,
         )
         self.steps: list[Step] = [self.spans, PolicyChecker(self.policy), self.budgets]
+        self.downstream = DownstreamTokens(token_exchange) if token_exchange else None
+        if self.downstream is not None:
+            self.steps.append(DownstreamBinder(self.downstream))
         self.engine = Engine(self.steps, self.audit)
 
     # -- identity -----------------------------------------------------------------
@@ -130,6 +147,7 @@ class Guard:
         redact: Iterable[str] = (),
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
+        downstream: DownstreamSpec | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def tool(
@@ -144,16 +162,19 @@ class Guard:
         redact: Iterable[str] = (),
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
+        downstream: DownstreamSpec | None = None,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Guard a function, sync or async, plain or method.
 
         Use bare (``@guard.tool``) or configured (``@guard.tool(cost=2, scopes=["crm"])``).
         The wrapper keeps the name, docstring and signature (``__wrapped__``).
+        ``downstream={"audience": ..., "scopes": [...]}`` (or a list of them) exchanges
+        the user's token for each before the body runs; without them it never runs.
         """
 
         def decorate(inner: Callable[P, R]) -> Callable[P, R]:
             spec = self.register(
-                inner,
+                self._with_downstream(inner, downstream),
                 name=name,
                 description=description,
                 cost=cost,
@@ -165,6 +186,17 @@ class Guard:
             return self._guarded(spec)
 
         return decorate(fn) if fn is not None else decorate
+
+    def _with_downstream(
+        self, fn: Callable[..., Any], downstream: DownstreamSpec | None
+    ) -> Callable[..., Any]:
+        if downstream is None:
+            return fn
+        if self.downstream is None:
+            raise ConfigurationError(
+                f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
+            )
+        return prefetching(fn, targets(downstream))
 
     @overload
     def skill(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
@@ -222,7 +254,7 @@ class Guard:
     ) -> ToolSpec:
         """Add a tool to this guard without wrapping it (adapters use this)."""
         spec = ToolSpec(
-            name=name or fn.__name__,
+            name=tool_name(name or fn.__name__),
             fn=fn,
             description=description if description is not None else inspect.getdoc(fn) or "",
             cost=cost,
@@ -236,6 +268,7 @@ class Guard:
         known = self.tools.get(spec.name)
         if known is not None and known.fn is not fn:
             raise ConfigurationError(f"a different tool is already registered as {spec.name!r}")
+        self.validator.registered(spec)
         self.tools[spec.name] = spec
         return spec
 
