@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from budgets.conftest import ALL_LEDGERS, make_ledger, redis_server  # noqa: F401
+from budgets.conftest import ALL_LEDGERS, make_ledger, redis_cluster, redis_server  # noqa: F401
 from support.redis_server import RedisServer
 
 from guardrail import BudgetExceeded, Guard, Policy, report_cost

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from budgets.conftest import ALL_LEDGERS, make_ledger, redis_server  # noqa: F401
+from budgets.conftest import ALL_LEDGERS, make_ledger, redis_cluster, redis_server  # noqa: F401
 
 from guardrail import ArgumentError, ConfigurationError, Guard, Policy, report_cost
 from guardrail.budgets import Ledger, Limit

@@ -26,8 +26,8 @@ POLICY = Policy.from_dict(
     {
         "rules": [
             {"id": "everyone", "allow": "*"},
-            {"id": "big", "deny": "*", "args": {"amount": {"min": 1000}}},
-            {"id": "prod", "deny": "*", "args": {"env": {"eq": "prod"}}},
+            {"id": "big", "deny": ["pay", "bank/pay", "deploy"], "args": {"amount": {"min": 1000}}},
+            {"id": "prod", "deny": "deploy", "args": {"env": {"eq": "prod"}}},
         ]
     }
 )

@@ -145,7 +145,7 @@ def test_non_finite_floats_are_refused_by_argument_validation(value: Any) -> Non
 )
 def test_non_finite_values_inside_other_types_are_refused(annotation: Any, value: Any) -> None:
     """Optional, containers, ``Any`` and bare containers: NaN anywhere is refused."""
-    guard = guard_denying(amount={"min": 1000})
+    guard = Guard(Policy.from_dict({"rules": [{"id": "everyone", "allow": "*"}]}))
     ran: list[Any] = []
 
     def pay(amount: Any) -> None:
@@ -369,7 +369,7 @@ def test_kwargs_with_named_parameters_and_annotation() -> None:
 
 def test_var_positional_values_are_validated_and_made_plain() -> None:
     """``*amounts: float``: each value validated (NaN refused); untyped ones made plain."""
-    guard = guard_denying(tags={"eq": ["prod"]})
+    guard = Guard(Policy.from_dict({"rules": [{"id": "everyone", "allow": "*"}]}))
     got: list[Any] = []
 
     @guard.tool
