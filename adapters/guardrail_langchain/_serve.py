@@ -20,11 +20,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
 from guardrail import AuthenticationError, ConfigurationError, Guard, GuardrailDenied, Principal
-from guardrail.pipeline import Call
-from guardrail.tools import NamedArgBinder
+from guardrail.adapters import NamedArgBinder, OnDenied
 from guardrail_langchain._denial import denial_text
 from guardrail_langchain._identity import principal_from_config
-from guardrail_langchain._tool import OnDenied
 
 # The model's tool call id, from run()/arun() (where LangChain has it) to _run()/_arun().
 _tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -36,13 +34,13 @@ class ServedTool(BaseTool):
     """A tool or skill registered with ``guard``, offered to a LangChain agent."""
 
     guard: Guard = Field(exclude=True)
-    on_denied: OnDenied = "message"
+    on_denied: OnDenied = "result"
     narrowed_schema: dict[str, Any] | None = None
     """The JSON schema as one principal is shown it (from :meth:`narrowed_for`)."""
     handle_tool_error: bool = True
 
     @classmethod
-    def of(cls, guard: Guard, name: str, *, on_denied: OnDenied = "message") -> ServedTool:
+    def of(cls, guard: Guard, name: str, *, on_denied: OnDenied = "result") -> ServedTool:
         spec = guard.tools.get(name)
         if spec is None or spec.expose != "agent":
             raise ConfigurationError(f"{name!r} is not a tool {guard!r} offers agents")
@@ -106,14 +104,7 @@ class ServedTool(BaseTool):
             return principal_from_config(self.guard, config)
         except AuthenticationError as exc:
             # A token that fails verification is a refusal, and on the record like one.
-            exc.tool = exc.tool or self.name
-            call = Call(
-                tool=self.guard.tools[self.name],
-                args={},
-                principal=None,
-                tool_call_id=_tool_call_id.get(),
-            )
-            self.guard.engine.refuse(call, exc)
+            self.guard.refuse(self.name, exc, tool_call_id=_tool_call_id.get())
             raise self._denied(exc) from exc
 
     def _denied(self, exc: GuardrailDenied) -> BaseException:
@@ -123,7 +114,7 @@ class ServedTool(BaseTool):
 
 
 def from_guard(
-    guard: Guard, tools: Iterable[str] | None = None, *, on_denied: OnDenied = "message"
+    guard: Guard, tools: Iterable[str] | None = None, *, on_denied: OnDenied = "result"
 ) -> list[ServedTool]:
     """``guard``'s agent-facing tools and skills (or only ``tools``) as LangChain tools.
 

@@ -19,10 +19,8 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from guardrail.errors import ConfigurationError, GuardrailDenied
-from guardrail.guard import Guard
-from guardrail.identity import Principal
-from guardrail.tools import NamedArgBinder, ToolSpec
+from guardrail import ConfigurationError, Guard, GuardrailDenied, Principal
+from guardrail.adapters import NamedArgBinder, ToolSpec
 from guardrail_mcp._common import denial_result
 from guardrail_mcp._server import caller
 

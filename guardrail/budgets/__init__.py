@@ -49,7 +49,7 @@ Choose a backend by object or URI with :func:`ledger_from_uri`. ``RedisLedger``
 imports redis only when built.
 """
 
-from guardrail.budgets.keeper import SHARED_KEYS, BudgetKeeper, LedgerUnavailable, Usage
+from guardrail.budgets.keeper import SHARED_KEYS, BudgetKeeper, Usage
 from guardrail.budgets.ledger import (
     Charge,
     Held,
@@ -71,7 +71,6 @@ __all__ = [
     "Charge",
     "Held",
     "Ledger",
-    "LedgerUnavailable",
     "Limit",
     "MemoryLedger",
     "Reading",

@@ -11,15 +11,15 @@ can shed).
 
 from __future__ import annotations
 
-import contextvars
 import uuid
 from types import TracebackType
 
 from guardrail._context import ContextBinding
+from guardrail._sessions import current, current_sessions
 
-_current: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
-    "guardrail_session", default=None
-)
+__all__ = ["SessionScope", "current_session", "current_sessions"]
+
+_current = current
 """The ids of the sessions bound in this context, outermost first."""
 
 
@@ -27,11 +27,6 @@ def current_session() -> str | None:
     """The id of the innermost session bound in this context, if any."""
     chain = _current.get()
     return chain[-1] if chain else None
-
-
-def current_sessions() -> tuple[str, ...]:
-    """The ids of every session bound in this context, outermost first."""
-    return _current.get() or ()
 
 
 class _Nested(ContextBinding[tuple[str, ...]]):

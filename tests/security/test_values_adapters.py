@@ -40,13 +40,16 @@ def test_json_nan_through_the_mcp_binder_is_refused(text: str, decode: Any) -> N
     """JSON ``NaN`` (which Python's json and pydantic-core both decode to a float) in the
     arguments of an MCP tool is refused with an audited ArgumentError."""
     guard = Guard(POLICY)
-    spec = ensure_registered(guard, "bank/pay", "Pay.", None)
+    ensure_registered(guard, "bank/pay", "Pay.", None)
     arguments = decode('{"amount": ' + text + "}")
     with guard.acting_as(ALICE), capture_audit(guard) as events:
         with pytest.raises(ArgumentError, match="finite"):
-            guard.new_call(spec, (), arguments)
-        guard.new_call(spec, (), decode('{"amount": 5}'))
-    assert [(e.phase, e.decision) for e in events] == [("refusal", "denied")]
+            guard.run("bank/pay", arguments, invoke=lambda bound: None)
+        guard.run("bank/pay", decode('{"amount": 5}'), invoke=lambda bound: None)
+    assert [(e.phase, e.decision) for e in events][:2] == [
+        ("refusal", "denied"),
+        ("intent", "allowed"),
+    ]
 
 
 @pytest.mark.parametrize("value", NON_FINITE)
