@@ -274,6 +274,9 @@ class ToolSpec:
     skill: bool = False
     """A playbook (``@guard.skill``): its steps may include ``expose="skill"`` tools."""
     is_async: bool = False
+    generator: bool = False
+    """A generator (or, with ``is_async``, an async generator) function: its body runs
+    inside the guard, item by item, until it is exhausted or closed."""
     binder: ArgBinder | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

@@ -83,34 +83,32 @@ class ServedTool(BaseTool):
             _tool_call_id.reset(token)
 
     def _run(self, config: RunnableConfig, **arguments: Any) -> Any:
-        who, call_id = self._caller(config), _tool_call_id.get()
-        try:
-            return self.guard.call(self.name, arguments, principal=who, tool_call_id=call_id)
-        except GuardrailDenied as exc:
-            raise self._denied(exc) from exc
+        who, call_id = self._caller(config, arguments), _tool_call_id.get()
+        return self.guard.run(
+            self.name, arguments, principal=who, tool_call_id=call_id, denied=self._denied
+        )
 
     async def _arun(self, config: RunnableConfig, **arguments: Any) -> Any:
-        if not self.guard.tools[self.name].is_async:
-            # A sync tool runs on LangChain's executor (context copied), not on the loop.
-            return await super()._arun(config=config, **arguments)
-        who, call_id = self._caller(config), _tool_call_id.get()
-        try:
-            return await self.guard.acall(self.name, arguments, principal=who, tool_call_id=call_id)
-        except GuardrailDenied as exc:
-            raise self._denied(exc) from exc
+        who, call_id = self._caller(config, arguments), _tool_call_id.get()
+        return await self.guard.arun(
+            self.name, arguments, principal=who, tool_call_id=call_id, denied=self._denied
+        )
 
-    def _caller(self, config: RunnableConfig) -> Principal | None:
+    def _caller(self, config: RunnableConfig, arguments: dict[str, Any]) -> Principal | None:
         try:
             return principal_from_config(self.guard, config)
         except AuthenticationError as exc:
             # A token that fails verification is a refusal, and on the record like one.
-            self.guard.refuse(self.name, exc, tool_call_id=_tool_call_id.get())
-            raise self._denied(exc) from exc
+            exc.tool = exc.tool or self.name
+            self.guard.refuse(self.name, exc, arguments, tool_call_id=_tool_call_id.get())
+            self._denied(exc)
+            raise
 
-    def _denied(self, exc: GuardrailDenied) -> BaseException:
-        if self.on_denied == "raise" or exc.tool not in (None, self.name):
-            return exc  # or a step inside the skill was refused: the skill failed
-        return ToolException(denial_text(exc))
+    def _denied(self, refusal: GuardrailDenied) -> Any:
+        """This call's refusal: an error ToolMessage (via ``handle_tool_error``) or raised."""
+        if self.on_denied == "raise":
+            raise refusal
+        raise ToolException(denial_text(refusal)) from refusal
 
 
 def from_guard(
