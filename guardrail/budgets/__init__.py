@@ -45,7 +45,7 @@ Choose a backend by object or URI with :func:`ledger_from_uri`. ``RedisLedger``
 imports redis only when built.
 """
 
-from guardrail.budgets.keeper import BudgetKeeper, LedgerUnavailable, Usage
+from guardrail.budgets.keeper import BudgetKeeper, Usage
 from guardrail.budgets.ledger import (
     Charge,
     Held,
@@ -66,7 +66,6 @@ __all__ = [
     "Charge",
     "Held",
     "Ledger",
-    "LedgerUnavailable",
     "Limit",
     "MemoryLedger",
     "Reading",

@@ -18,7 +18,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from guardrail.budgets.ledger import (
     Charge,
@@ -26,34 +26,20 @@ from guardrail.budgets.ledger import (
     Kind,
     Ledger,
     Refusal,
-    Reservation,
     make_charge,
 )
 from guardrail.budgets.limit import Limit
+from guardrail.call import BudgetState, Call
 from guardrail.errors import (
     BackendError,
     BudgetExceeded,
     ConfigurationError,
-    GuardrailDenied,
+    LedgerUnavailable,
 )
 from guardrail.identity import Principal
 
-if TYPE_CHECKING:
-    from guardrail.pipeline import Call
-
 OnError = Literal["deny", "allow"]
-_STATE = "budget_reservation"
 _TOOL_LEVELS = ("tool", "user+tool")
-
-
-class LedgerUnavailable(GuardrailDenied):
-    """The budget ledger could not be reached, so the call was refused (fail closed).
-
-    Raised ``from`` the :class:`~guardrail.errors.BackendError`; not a
-    :class:`BudgetExceeded`, because no limit was found to be exhausted.
-    """
-
-    decision_kind = "denied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +116,6 @@ def _values(limit: Limit, principal: Principal | None, tool: str, session: str |
         return ["*"]
     subject = principal.subject if principal is not None else "anonymous"
     return [f"{subject}/{tool}"]  # user+tool
-
-
-def _never_ran(call: Call, error: BaseException | None) -> bool:
-    """A step refused or crashed, or the intent record failed: the tool never ran."""
-    return bool(call.state.get("never_ran")) or call.refusal is not None
 
 
 def _args_digest(args: dict[str, Any]) -> str:
@@ -308,71 +289,65 @@ class BudgetKeeper:
             return
         if isinstance(result, Refusal):
             raise self._refuse(call, plan.planned[result.index], result)
-        state = call.state
-        state[_STATE] = (plan, result)
+        reserved = None
         if plan.costed and call.tool.cost is not None:
-            call.reserved = float(call.tool.cost)
-        state["budget_event"] = {
-            "remaining": {
+            reserved = float(call.tool.cost)
+        call.budget = BudgetState(
+            reserved=reserved,
+            remaining={
                 label: max(maximum - h.used, 0.0)
                 for label, maximum, h in zip(plan.labels, plan.maxima, result.held, strict=True)
-            }
-        }
+            },
+            hold=(plan, result),
+        )
 
-    def exit(self, call: Call, error: BaseException | None) -> None:
-        state: tuple[_Plan, Reservation] | None = call.state.pop(_STATE, None)
-        if state is None:
+    def exit(self, call: Call) -> None:
+        budget = call.budget
+        if budget is None or budget.hold is None:
             return
-        plan, reservation = state
-        if (
-            error is None
-            and not plan.concurrent
-            and call.reported_cost is None
-            and call.refusal is None
-        ):
+        plan, reservation = budget.hold
+        budget.hold = None
+        error = call.error
+        if error is None and not plan.concurrent and call.reported_cost is None and call.ran:
             return  # every charge stands as reserved: nothing to settle, no round trip
         planned = plan.planned
         held = reservation.held
-        amounts = [self._final(p.limit, h, call, error) for p, h in zip(planned, held, strict=True)]
+        amounts = [self._final(p.limit, h, call) for p, h in zip(planned, held, strict=True)]
         cost_amounts = [
             a for p, a in zip(planned, amounts, strict=True) if p.limit.cost is not None
         ]
         if cost_amounts:  # what the cost limits were finally charged (0 when refunded)
-            call.state["cost_settled"] = max(cost_amounts)
+            budget.settled = max(cost_amounts)
         if all(a == h.charge.amount for a, h in zip(amounts, held, strict=True)):
             return  # nothing to change: no round trip
-        event: dict[str, Any] = call.state.setdefault("budget_event", {})
         try:
             used = self.ledger.settle(reservation, amounts)
         except Exception as exc:
             # The tool already ran; its result must not be lost to a settle failure.
-            event["detail"] = {"budget_ledger": f"settle failed: {exc}"}
+            budget.ledger_note = f"settle failed: {exc}"
             return
-        remaining = event.setdefault("remaining", {})
         for p, now_used in zip(planned, used, strict=True):
             if p.limit.cost is not None:
-                remaining[p.label] = max(p.charge.maximum - now_used, 0.0)
+                budget.remaining[p.label] = max(p.charge.maximum - now_used, 0.0)
 
     @staticmethod
-    def _final(limit: Limit, held: Held, call: Call, error: BaseException | None) -> float:
+    def _final(limit: Limit, held: Held, call: Call) -> float:
         """What a held charge amounts to once the call is over."""
-        if limit.concurrent is not None or _never_ran(call, error):
+        if limit.concurrent is not None or not call.ran:
             return 0.0
         if limit.cost is None:
             return held.charge.amount  # a failed call is still a call (runaway loops)
         if call.reported_cost is not None:
             return call.reported_cost
-        if error is not None and limit.refund_on_error:
+        if call.error is not None and limit.refund_on_error:
             return 0.0
         return held.charge.amount
 
     def _ledger_failed(self, call: Call, exc: BackendError) -> None:
         if self.on_error == "allow":
-            call.state["budget_event"] = {
-                "detail": {"budget_ledger": f"unavailable, failed open: {exc}"}
-            }
+            call.budget = BudgetState(ledger_note=f"unavailable, failed open: {exc}")
             return
-        call.state["budget_event"] = {"detail": {"budget_ledger": f"unavailable: {exc}"}}
+        call.budget = BudgetState(ledger_note=f"unavailable: {exc}")
         raise LedgerUnavailable(
             f"budget ledger unavailable: {exc} (the call was refused: on_ledger_error='deny')",
             tool=call.tool.name,
@@ -382,13 +357,9 @@ class BudgetKeeper:
     def _refuse(self, call: Call, planned: _Planned, refusal: Refusal) -> BudgetExceeded:
         limit, charge = planned.limit, planned.charge
         retry = refusal.retry_after
-        call.state["budget_event"] = {
-            "limit": limit.id,
-            "level": limit.per,
-            "limit_key": planned.value,
-            "retry_after": retry,
-            "remaining": {planned.label: max(charge.maximum - refusal.used, 0.0)},
-        }
+        call.budget = BudgetState(
+            remaining={planned.label: max(charge.maximum - refusal.used, 0.0)}
+        )
         return BudgetExceeded(
             _message(call.tool.name, planned, refusal),
             limit=limit.id,
