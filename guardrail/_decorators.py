@@ -174,7 +174,7 @@ class Decorators:
 
     def _guarded(self, spec: ToolSpec) -> Callable[..., Any]:
         # Dispatch once, when decorating: the wrapper is sync or async like the tool.
-        if spec.is_async:
+        if spec.is_async and not spec.generator:
 
             @functools.wraps(spec.fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:

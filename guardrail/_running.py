@@ -128,7 +128,7 @@ class Running:
     ) -> Any:
         """Run the registered sync tool ``name`` with keyword ``args`` through the pipeline."""
         spec = self._spec(name)
-        if spec.is_async:
+        if spec.is_async and not spec.generator:
             raise ConfigurationError(f"{name!r} is async: use `await guard.acall(...)`")
         return self._run(spec, (), args or {}, principal, tool_call_id, None, None)
 
@@ -184,6 +184,8 @@ class Running:
             if denied is None:
                 raise
             return denied(exc)
+        if spec.generator:  # checked and run as it is iterated
+            return (engine.aiterate if spec.is_async else engine.iterate)(call, fn, a, kw)
         try:
             return engine.run(call, fn, a, kw)
         except GuardrailDenied as exc:
@@ -211,6 +213,8 @@ class Running:
             if denied is None:
                 raise
             return await _maybe_await(denied(exc))
+        if spec.generator:
+            return (engine.aiterate if spec.is_async else engine.iterate)(call, fn, a, kw)
         if invoke is None and not spec.is_async:
             fn, a, kw = _in_thread, (fn, *a), kw
         try:

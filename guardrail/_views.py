@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from guardrail.call import Call, current_call
+from guardrail.errors import GuardrailDenied
 from guardrail.identity import Principal, current_principal
+from guardrail.policy.decision import Decision
 from guardrail.schema import narrow_schema
 
 if TYPE_CHECKING:
-    from guardrail.policy.decision import Decision
+    from guardrail.checks import PolicyChecker
     from guardrail.policy.evaluator import Region
     from guardrail.policy.policy import Policy
     from guardrail.tools import ToolSpec
@@ -20,13 +23,29 @@ class Views:
 
     policy: Policy
     tools: Mapping[str, ToolSpec]
+    checker: PolicyChecker
 
     def check(
         self, tool: str, args: Mapping[str, Any] | None = None, principal: Principal | None = None
     ) -> Decision:
-        """What the policy would decide, without running or recording anything."""
+        """The decision a call of ``tool`` would get, without running or recording anything.
+
+        For a registered tool it is exactly the call's: the same check (expired token,
+        missing scopes, a skill step outside its skill, the policy) on the arguments
+        bound as the call would bind them.
+        """
         who = principal if principal is not None else current_principal()
-        return self.policy.decide(tool, who, args or {})
+        spec = self.tools.get(tool)
+        if spec is None or spec.binder is None:
+            return self.policy.decide(tool, who, args or {})
+        call = Call(tool=spec, args={}, principal=who, parent=current_call())
+        try:
+            call.args = spec.binder.bind((), args or {})
+            self.checker.enter(call)
+        except GuardrailDenied as refusal:
+            return call.decision or Decision(False, refusal.rule, refusal.reason)
+        assert call.decision is not None
+        return call.decision
 
     def visible_tools(
         self, principal: Principal | None = None, names: Iterable[str] | None = None

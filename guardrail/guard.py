@@ -198,7 +198,8 @@ class Guard(Running, Decorators, Views):
             redact=tuple(redact),
             expose=expose,
             skill=skill,
-            is_async=inspect.iscoroutinefunction(fn),
+            is_async=inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn),
+            generator=inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn),
             binder=binder if binder is not None else ArgBinder(fn, validate=validate),
         )
         known = self._tools.get(spec.name)

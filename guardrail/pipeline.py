@@ -12,7 +12,16 @@ held. The two drivers differ only in ``await``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Sequence,
+)
+from types import TracebackType
 from typing import Any, TypeVar
 
 from guardrail.call import Call, Step, bind_call, unbind_call
@@ -111,6 +120,108 @@ class Engine:
                 failure = failure or exc
         if failure is not None:
             raise failure
+
+    # -- generator tools ------------------------------------------------------------
+
+    def iterate(self, call: Call, fn: Callable[..., Iterator[R]], args: Any, kwargs: Any) -> Any:
+        """A generator tool run inside the guard: the steps are entered at the first
+        ``next()``, the body runs as the call's principal on every resume, and the steps
+        exit (outcome recorded, concurrency released) when it is exhausted, fails or is
+        closed."""
+        try:
+            for step in self.steps:
+                step.enter(call)
+        except BaseException as exc:
+            self.refuse(call, exc)
+            raise
+        call.ran = True
+        try:
+            call.result = yield from _driven(call, fn(*args, **kwargs))
+        except GeneratorExit:  # closed by the consumer: an ordinary end
+            self.unwind(call)
+            raise
+        except BaseException as exc:
+            call.error = exc
+        self.unwind(call)
+        return _outcome(call)
+
+    async def aiterate(
+        self, call: Call, fn: Callable[..., AsyncIterator[R]], args: Any, kwargs: Any
+    ) -> AsyncGenerator[R, Any]:
+        """:meth:`iterate` for an async generator tool."""
+        try:
+            for step, aenter in zip(self.steps, self._aenter, strict=True):
+                await aenter(call) if aenter is not None else step.enter(call)
+        except BaseException as exc:
+            await self.arefuse(call, exc)
+            raise
+        call.ran = True
+        try:
+            async for item in _adriven(call, fn(*args, **kwargs)):
+                yield item
+        except GeneratorExit:
+            await self.aunwind(call)
+            raise
+        except BaseException as exc:
+            call.error = exc
+        await self.aunwind(call)
+        _outcome(call)
+
+
+class _AsCall:
+    """Binds the call and its principal while the tool body runs (one resume of it)."""
+
+    __slots__ = ("call", "tokens")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+
+    def __enter__(self) -> None:
+        self.tokens = bind_principal(self.call.principal), bind_call(self.call)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: Any, tb: TracebackType | None
+    ) -> None:
+        unbind_call(self.tokens[1])
+        unbind_principal(self.tokens[0])
+
+
+def _driven(call: Call, gen: Any) -> Generator[Any, Any, Any]:
+    """Yield ``gen``'s items, each resume of it bound to ``call``; sends, throws and
+    close are passed on."""
+    action, value = gen.send, None
+    while True:
+        with _AsCall(call):
+            try:
+                item = action(value)
+            except StopIteration as stop:
+                return stop.value
+        try:
+            value, action = (yield item), gen.send
+        except GeneratorExit:
+            with _AsCall(call):
+                gen.close()
+            raise
+        except BaseException as exc:
+            value, action = exc, gen.throw
+
+
+async def _adriven(call: Call, agen: Any) -> AsyncGenerator[Any, Any]:
+    action, value = agen.asend, None
+    while True:
+        with _AsCall(call):
+            try:
+                item = await action(value)
+            except StopAsyncIteration:
+                return
+        try:
+            value, action = (yield item), agen.asend
+        except GeneratorExit:
+            with _AsCall(call):
+                await agen.aclose()
+            raise
+        except BaseException as exc:
+            value, action = exc, agen.athrow
 
 
 def _stop(call: Call, reason: BaseException) -> None:

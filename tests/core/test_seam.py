@@ -180,3 +180,30 @@ def test_a_wrapper_delegates_and_answers_refusals_by_on_denied() -> None:
     assert wrapper.refuse_guarded("echo", PermissionDenied("adapter said no")) == (
         "error: adapter said no"
     )
+
+
+def test_check_gives_exactly_the_calls_decision() -> None:
+    """Scopes, expose="skill" and token expiry count in guard.check as in the call."""
+    guard = Guard(Policy.from_dict({"rules": [{"id": "all", "allow": "*"}]}))
+
+    @guard.tool(scopes=["crm:write"])
+    def write() -> None:
+        return None
+
+    @guard.tool(expose="skill")
+    def step() -> None:
+        return None
+
+    @guard.tool
+    def read() -> None:
+        return None
+
+    expired = make_principal("old")
+    expired = expired.model_copy(update={"expires_at": 1.0})
+    assert not guard.check("write", principal=ALICE).allowed
+    assert not guard.check("step", principal=ALICE).allowed
+    assert not guard.check("read", principal=expired).allowed
+    assert guard.check("read", principal=ALICE).allowed
+    for name in ("write", "step", "read"):
+        with guard.acting_as(expired if name == "read" else ALICE), pytest.raises(GuardrailDenied):
+            guard.call(name)
