@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardrail._ids import new_id
+from guardrail._sessions import current_sessions
+from guardrail.values import checked_cost
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -69,6 +71,8 @@ class Call:
     tool_call_id: str | None = None
     """The model's / framework's id for this call, when the adapter passed one."""
     session: str | None = None
+    sessions: tuple[str, ...] = field(default_factory=current_sessions)
+    """Every session enclosing the call, outermost first (``per: session`` charges each)."""
     parent: Call | None = None
     """The guarded call (e.g. a skill) whose body made this call, if any."""
     started: float = field(default_factory=time.time)
@@ -144,7 +148,9 @@ def report_cost(amount: float) -> None:
     call = _current_call.get()
     if call is None:
         raise RuntimeError("report_cost() called outside a guarded tool")
-    call.reported_cost = float(amount)
+    # Refused inside the tool (an ArgumentError the outcome records): a negative or
+    # NaN cost would refill the budget it settles against.
+    call.reported_cost = checked_cost(amount, "report_cost()")
 
 
 def bind_call(call: Call | None) -> contextvars.Token[Call | None]:

@@ -156,3 +156,78 @@ def test_verify_bytes_and_split_lines(tmp_path: Path) -> None:
     torn = verify_bytes(data[:-5])
     assert reasons(torn) == ["incomplete last line (torn write or cut file)"]
     assert torn.breaks[0].seq == 3
+
+
+def test_checkpoint_breaks_name_where_they_are(signed: Path, key: Ed25519PrivateKey) -> None:
+    """Checkpoint problems are located in "checkpoints" (line 0); cut records in the log."""
+    from guardrail.audit import checkpoint
+
+    rows = [json.loads(line) for line in Path(f"{signed}.checkpoints").read_bytes().splitlines()]
+    forged = checkpoint.sign(key, rows[0]["chain"], 4, "0" * 64)
+    Path(f"{signed}.checkpoints").write_bytes(forged.to_line() + b"{}\n")
+    report = verify(signed, public_keys=[key.public_key()])
+    assert [(b.file, b.line) for b in report.breaks] == [
+        (f"{signed}.checkpoints", 0),
+        ("checkpoints", 0),
+    ]
+    Path(f"{signed}.checkpoints").unlink()
+    report = verify(signed, public_keys=[key.public_key()])
+    assert [(b.file, b.line, b.seq) for b in report.breaks] == [(str(signed), 0, None)]
+
+
+def test_checkpoints_of_another_chain_do_not_count(
+    signed: Path, key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    """A checkpoint file from a different chain vouches for nothing here."""
+    other = tmp_path / "other.jsonl"
+    write(other, 10, signing_key=key, checkpoint_every=4)
+    report = verify(signed, public_keys=[key.public_key()], checkpoints=[f"{other}.checkpoints"])
+    assert report.checkpoints == 0
+    assert reasons(report) == ["the log is checkpointed but no checkpoint was found"]
+
+
+def test_an_emptied_checkpointed_log_misses_every_record(
+    signed: Path, key: Ed25519PrivateKey
+) -> None:
+    """Zero bytes left but the checkpoints: every record up to the last one is missing."""
+    signed.write_bytes(b"")
+    report = verify(signed, public_keys=[key.public_key()])
+    assert report.breaks[0].reason == "empty file"
+    missing = report.breaks[-1]
+    assert (missing.seq, missing.file, missing.line) == (1, str(signed), 0)
+    assert missing.reason.startswith("seq 1..11 missing: the log ends at seq 0")
+
+
+def test_recovery_lines_read_well_and_tolerate_odd_fields(tmp_path: Path) -> None:
+    """The warning says what was cut; fields of the wrong type are left out, not trusted."""
+    from guardrail.audit._format import GENESIS, canonical, encode
+
+    start, first = encode(1, "start", GENESIS, canonical({"chain": "c", "alg": "sha256"}), None)
+    data = {"torn_bytes": "12", "after_seq": True, "set_aside": ""}
+    second, _ = encode(2, "recovery", first, canonical(data), None)
+    report = verify_bytes(start + second, name="log")
+    (recovery,) = report.recoveries
+    assert (recovery.seq, recovery.file, recovery.line) == (2, "log", 2)
+    assert (recovery.torn_bytes, recovery.after_seq, recovery.set_aside) == (None, None, None)
+    assert str(recovery) == (
+        "warning: seq 2 (log:2): recovery record: a torn last line (some bytes) was cut off "
+        "and set aside; the record it held is not in the chain (a crash mid-write, or a cut "
+        "by someone without the key)"
+    )
+    path = tmp_path / "audit.jsonl"
+    write(path, 1)
+    with open(path, "ab") as handle:
+        handle.write(b'{"seq":3,"ki')
+    write(path, 0)
+    (recovery,) = verify(path).recoveries
+    assert str(recovery).startswith(
+        f"warning: seq 3 ({path}:3): recovery record: a torn last line (12 bytes) after seq 2 "
+        "was cut off and set aside into audit.jsonl.torn;"
+    )
+
+
+def test_the_summary_of_an_empty_report() -> None:
+    """No records read: 'empty' rather than a seq range."""
+    from guardrail.audit.verify import VerifyReport
+
+    assert VerifyReport(files=["x"]).summary() == "OK: 0 records (0 events) in 1 file(s), empty"
