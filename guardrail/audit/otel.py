@@ -13,7 +13,15 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import (
+    NoOpTracerProvider,
+    ProxyTracerProvider,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    TracerProvider,
+)
 
 from guardrail.audit.redact import Redactor
 from guardrail.audit.trail import redacted_args
@@ -74,6 +82,7 @@ class SpanEmitter:
         policy_digest: str | None = None,
     ) -> None:
         self.tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
+        self._provider = tracer_provider
         self.arguments = arguments
         self.results = results
         self.redactor = redactor or Redactor()
@@ -99,7 +108,16 @@ class SpanEmitter:
             self._tools[id(spec)] = (name, attrs, spec, self.redactor)
         return name, attrs
 
+    def recording(self) -> bool:
+        """Whether spans can be recorded: an SDK (any real provider) is installed. With
+        opentelemetry-api alone the provider is the API's proxy or no-op one, and the
+        step does no span work at all (a provider set later is picked up)."""
+        provider = self._provider if self._provider is not None else trace.get_tracer_provider()
+        return not isinstance(provider, ProxyTracerProvider | NoOpTracerProvider)
+
     def enter(self, call: Call) -> None:
+        if not self.recording():
+            return
         name, _ = self._tool(call)
         span = self.tracer.start_span(name, kind=SpanKind.INTERNAL)
         state = call.span = SpanState(span=span)
@@ -115,7 +133,8 @@ class SpanEmitter:
         if call.span is None:  # refused before the steps ran: the refusal gets its span
             self.enter(call)
         state = call.span
-        assert state is not None
+        if state is None:  # no SDK: no span
+            return
         if state.token is not None:
             otel_context.detach(state.token)
             state.token = None

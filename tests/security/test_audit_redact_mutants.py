@@ -65,3 +65,35 @@ def test_entropy_is_shannon_bits_per_character() -> None:
     assert entropy("ab") == 1
     assert math.isclose(entropy("abcd" * 4), 2)
     assert math.isclose(entropy("aab"), -(2 / 3 * math.log2(2 / 3) + 1 / 3 * math.log2(1 / 3)))
+
+
+def test_depth_items_and_default_length_bounds() -> None:
+    """Lists count towards depth like mappings; the default cut is at 256 characters."""
+    assert R.value([[[["x"]]]]) == [[[["x"]]]]
+    assert R.value([[[[["x"]]]]]) == [[[["[...]"]]]]
+    assert Redactor().text("x" * 300).endswith("...[44 more chars]")
+
+
+def test_redacted_keys_are_numbered_apart() -> None:
+    """Three secret keys: three entries, the 2nd and 3rd numbered."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    out = R.value({f"{jwt}A": 1, f"{jwt}B": 2, f"{jwt}C": 3})
+    assert out == {REDACTED: 1, f"{REDACTED}#2": 2, f"{REDACTED}#3": 3}
+    again = Redactor()
+    assert again.arguments({f"{jwt}A": 1}) == again.arguments({f"{jwt}A": 1}) == {REDACTED: 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("aB3dE6gH9jK2mN5p", True),  # 16 characters of key material
+        ("aB3dE6gH9jK2mN5", False),  # 15: too short to judge
+        ("aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF==", True),  # base64 padding
+        ("abcdefghijabcdefghijabcdefghijabcdefghij", False),  # 40 letters, one case
+        ("aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgHiJkL12", True),  # 40, the AWS shape
+        ("Ab1" + "c" * 30, False),  # low entropy
+    ],
+)
+def test_randomness_boundaries(text: str, redacted: bool) -> None:
+    """Length, padding, the AWS shape and entropy decide, at their edges."""
+    assert (R.text(f"v {text} w") != f"v {text} w") is redacted
