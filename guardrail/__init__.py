@@ -9,6 +9,8 @@ from guardrail.auth import (
     MultiIssuerAuthenticator,
     StaticAuthenticator,
 )
+from guardrail.auth.client_auth import ClientSecret, PrivateKeyJWT
+from guardrail.auth.exchange import TokenExchange
 from guardrail.budgets import (
     BudgetKeeper,
     Ledger,
@@ -20,6 +22,7 @@ from guardrail.budgets import (
 )
 from guardrail.budgets.limit import Limit
 from guardrail.conditions import Condition
+from guardrail.downstream import Downstream, adownstream_token, downstream_token
 from guardrail.errors import (
     ArgumentError,
     AuditError,
@@ -27,6 +30,7 @@ from guardrail.errors import (
     BackendError,
     BudgetExceeded,
     ConfigurationError,
+    DelegationRefused,
     GuardrailDenied,
     GuardrailError,
     PermissionDenied,
@@ -48,10 +52,13 @@ __all__ = [
     "BudgetKeeper",
     "ChainLog",
     "ClaimMap",
+    "ClientSecret",
     "Condition",
     "ConfigurationError",
     "Constraint",
     "Decision",
+    "DelegationRefused",
+    "Downstream",
     "Guard",
     "GuardrailDenied",
     "GuardrailError",
@@ -65,14 +72,18 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Principal",
+    "PrivateKeyJWT",
     "RedisLedger",
     "Rule",
     "SpanEmitter",
     "StaticAuthenticator",
+    "TokenExchange",
     "Usage",
+    "adownstream_token",
     "carry_principal",
     "current_call",
     "current_principal",
+    "downstream_token",
     "ledger_from_uri",
     "report_cost",
     "verify",

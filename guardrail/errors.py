@@ -123,6 +123,48 @@ class BudgetExceeded(GuardrailDenied):
         }
 
 
+class DelegationRefused(GuardrailDenied):
+    """No downstream token for the user: the exchange was refused, failed or fell short.
+
+    ``reason`` says why in words the model can relay (e.g. consent needed for a
+    scope); ``audience`` and ``scopes`` say what was asked for, ``error`` is the
+    token service's OAuth error code (``unavailable`` when it could not be reached)
+    and ``missing_scopes`` the scopes it would not grant. The tool never gets a
+    fallback credential.
+    """
+
+    decision_kind = "denied"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        audience: str,
+        scopes: frozenset[str] = frozenset(),
+        error: str | None = None,
+        missing_scopes: frozenset[str] = frozenset(),
+        tool: str | None = None,
+        principal: Principal | None = None,
+    ) -> None:
+        super().__init__(message, tool=tool, principal=principal, rule=None)
+        self.audience = audience
+        self.scopes = scopes
+        self.error = error
+        self.missing_scopes = missing_scopes
+
+    def again(self, tool: str | None = None) -> DelegationRefused:
+        """A fresh copy (one raise per waiter), optionally naming the tool."""
+        return DelegationRefused(
+            self.reason,
+            audience=self.audience,
+            scopes=self.scopes,
+            error=self.error,
+            missing_scopes=self.missing_scopes,
+            tool=tool or self.tool,
+            principal=self.principal,
+        )
+
+
 class BackendError(GuardrailError):
     """A budget store (e.g. Redis) failed; raised from the original exception."""
 

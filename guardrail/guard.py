@@ -13,10 +13,13 @@ from opentelemetry.trace import TracerProvider
 from guardrail.audit.otel import SpanEmitter
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.auth.base import Authenticator
+from guardrail.auth.exchange import TokenExchange
+from guardrail.auth.token_cache import DownstreamTokens
 from guardrail.budgets.keeper import BudgetKeeper, OnError, Usage
 from guardrail.budgets.ledger import Ledger, ledger_from_uri
 from guardrail.budgets.session import SessionScope, current_session
 from guardrail.checks import PolicyChecker
+from guardrail.downstream import Downstream, DownstreamBinder, prefetching, targets
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
 from guardrail.pipeline import Call, Engine, Step, current_call
@@ -26,6 +29,7 @@ from guardrail.policy.policy import Policy
 from guardrail.schema import narrow_schema
 from guardrail.tools import ArgBinder, ToolSpec
 
+DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -43,7 +47,8 @@ class Guard:
     Every call is an OpenTelemetry span (``execute_tool {tool}``) from
     ``tracer_provider`` (default: the global one; a no-op without an SDK);
     ``span_arguments`` / ``span_results`` opt in to recording redacted arguments
-    and results on it.
+    and results on it. ``token_exchange`` lets tools call downstream systems as
+    the user (:func:`guardrail.downstream_token`, ``@guard.tool(downstream=...)``).
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class Guard:
         tracer_provider: TracerProvider | None = None,
         span_arguments: bool = False,
         span_results: bool = False,
+        token_exchange: TokenExchange | None = None,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
@@ -74,6 +80,9 @@ class Guard:
             policy_digest=self.policy.digest,
         )
         self.steps: list[Step] = [self.spans, PolicyChecker(self.policy), self.budgets]
+        self.downstream = DownstreamTokens(token_exchange) if token_exchange else None
+        if self.downstream is not None:
+            self.steps.append(DownstreamBinder(self.downstream))
         self.engine = Engine(self.steps, self.audit)
 
     # -- identity -----------------------------------------------------------------
@@ -130,6 +139,7 @@ class Guard:
         redact: Iterable[str] = (),
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
+        downstream: DownstreamSpec | None = None,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def tool(
@@ -144,16 +154,19 @@ class Guard:
         redact: Iterable[str] = (),
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
+        downstream: DownstreamSpec | None = None,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Guard a function, sync or async, plain or method.
 
         Use bare (``@guard.tool``) or configured (``@guard.tool(cost=2, scopes=["crm"])``).
         The wrapper keeps the name, docstring and signature (``__wrapped__``).
+        ``downstream={"audience": ..., "scopes": [...]}`` (or a list of them) exchanges
+        the user's token for each before the body runs; without them it never runs.
         """
 
         def decorate(inner: Callable[P, R]) -> Callable[P, R]:
             spec = self.register(
-                inner,
+                self._with_downstream(inner, downstream),
                 name=name,
                 description=description,
                 cost=cost,
@@ -165,6 +178,17 @@ class Guard:
             return self._guarded(spec)
 
         return decorate(fn) if fn is not None else decorate
+
+    def _with_downstream(
+        self, fn: Callable[..., Any], downstream: DownstreamSpec | None
+    ) -> Callable[..., Any]:
+        if downstream is None:
+            return fn
+        if self.downstream is None:
+            raise ConfigurationError(
+                f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
+            )
+        return prefetching(fn, targets(downstream))
 
     @overload
     def skill(self, fn: Callable[P, R], /) -> Callable[P, R]: ...

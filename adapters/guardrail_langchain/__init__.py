@@ -8,12 +8,16 @@ Identity comes from ``guard.acting_as(...)`` or from the run config:
 ``config={"configurable": {"guardrail_principal": principal}}`` or
 ``{"guardrail_token": SecretStr(token)}``; never from model-supplied arguments.
 
+A guard's own tools and skills become LangChain tools with ``from_guard(guard)``
+(skill steps are left out); ``guard.visible(...)`` filters them per user.
+
 .. versionadded:: 0.1
 """
 
 from guardrail_langchain._adapter import GuardedToolkit, LangChainAdapter, visible, wrap
 from guardrail_langchain._denial import denial_details, denial_text
 from guardrail_langchain._identity import PRINCIPAL_KEY, TOKEN_KEY, principal_from_config
+from guardrail_langchain._serve import ServedTool, from_guard
 from guardrail_langchain._tool import GuardedTool, HandledToolError, OnDenied
 
 __all__ = [
@@ -24,8 +28,10 @@ __all__ = [
     "HandledToolError",
     "LangChainAdapter",
     "OnDenied",
+    "ServedTool",
     "denial_details",
     "denial_text",
+    "from_guard",
     "principal_from_config",
     "visible",
     "wrap",

@@ -9,6 +9,7 @@ from langchain_core.tools import BaseTool, BaseToolkit
 
 from guardrail import ConfigurationError, Guard, Principal, current_principal
 from guardrail.adapters import Adapter
+from guardrail_langchain._serve import ServedTool
 from guardrail_langchain._tool import GuardedTool, OnDenied
 
 
@@ -30,6 +31,9 @@ def wrap(guard: Guard, obj: Any, *, on_denied: OnDenied = "message") -> Any:
         inner = obj.inner if isinstance(obj, GuardedToolkit) else obj
         tools = [wrap(guard, tool, on_denied=on_denied) for tool in obj.get_tools()]
         return GuardedToolkit(inner=inner, tools=tools)
+    if isinstance(obj, ServedTool) and obj.guard is guard:
+        same = obj.on_denied == on_denied
+        return obj if same else obj.model_copy(update={"on_denied": on_denied})
     if isinstance(obj, GuardedTool) and obj.guard is guard:
         return (
             obj if obj.on_denied == on_denied else obj.model_copy(update={"on_denied": on_denied})
@@ -64,7 +68,9 @@ def visible(
             guard, guarded.get_tools(), who, on_denied=on_denied, flat=flat
         )
         return GuardedToolkit(inner=guarded.inner, tools=list(tools))
-    tool: GuardedTool = wrap(guard, obj, on_denied=on_denied)
+    tool: GuardedTool | ServedTool = wrap(guard, obj, on_denied=on_denied)
+    if isinstance(tool, ServedTool):
+        return tool.narrowed_for(who)
     return tool.narrowed_for(who, flat=flat)
 
 

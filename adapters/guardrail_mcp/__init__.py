@@ -12,13 +12,18 @@ Server side::
                        auth=AuthSettings(issuer_url=..., resource_server_url=URL,
                                          validate_token_resource=True))
     protect(server, guard)
+
+A guard's own tools and skills, served to agents (skill steps never listed)::
+
+    serve(MCPServer("clinic", token_verifier=..., auth=...), guard)
 """
 
 from guardrail_mcp._adapter import MCPAdapter
 from guardrail_mcp._auth import GuardedAccessToken, GuardrailTokenVerifier, token_verifier
 from guardrail_mcp._client import PIN_RULE, GuardedSession, ListedTool, wrap_session
 from guardrail_mcp._pins import PinStore, qualify, tool_definition, tool_digest
-from guardrail_mcp._server import GuardMiddleware, protect
+from guardrail_mcp._serve import SkillListing, serve
+from guardrail_mcp._server import GuardMiddleware, caller, protect
 
 __all__ = [
     "PIN_RULE",
@@ -29,8 +34,11 @@ __all__ = [
     "ListedTool",
     "MCPAdapter",
     "PinStore",
+    "SkillListing",
+    "caller",
     "protect",
     "qualify",
+    "serve",
     "token_verifier",
     "tool_definition",
     "tool_digest",

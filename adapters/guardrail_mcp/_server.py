@@ -75,22 +75,7 @@ class GuardMiddleware:
 
     def principal(self) -> Principal | None:
         """Who is calling: the verified token's principal, else ``default_principal``."""
-        token = get_access_token()
-        if token is None:
-            return self.default_principal
-        if isinstance(token, GuardedAccessToken):
-            return token.principal
-        if self.guard.authenticator is not None:  # another verifier: re-check with ours
-            try:
-                return self.guard.authenticate(token.token)
-            except GuardrailError:
-                return None
-        return Principal(
-            subject=token.subject or token.client_id,
-            scopes=frozenset(token.scopes),
-            token=SecretStr(token.token),
-            expires_at=token.expires_at,
-        )
+        return caller(self.guard, self.default_principal)
 
     async def _call(self, ctx: Context, call_next: CallNext) -> HandlerResult:
         if self.server.middleware[-1] is not self:
@@ -167,6 +152,27 @@ class GuardMiddleware:
         if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             wire.pop("resultType", None)
         return wire
+
+
+def caller(guard: Guard, default_principal: Principal | None = None) -> Principal | None:
+    """Who is making the current MCP request: the principal of the bearer token the SDK
+    verified, else ``default_principal`` (stdio and in-process, where there is no token)."""
+    token = get_access_token()
+    if token is None:
+        return default_principal
+    if isinstance(token, GuardedAccessToken):
+        return token.principal
+    if guard.authenticator is not None:  # another verifier: re-check with ours
+        try:
+            return guard.authenticate(token.token)
+        except GuardrailError:
+            return None
+    return Principal(
+        subject=token.subject or token.client_id,
+        scopes=frozenset(token.scopes),
+        token=SecretStr(token.token),
+        expires_at=token.expires_at,
+    )
 
 
 def _acting_as(who: Principal | None) -> AbstractContextManager[Any]:

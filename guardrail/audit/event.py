@@ -66,6 +66,9 @@ class AuditEvent(BaseModel):
     span_id: str | None = None
     policy: str | None = None
     """Digest of the policy that decided the call."""
+    delegations: list[dict[str, Any]] | None = None
+    """Downstream tokens the tool used, one each: subject, actor, audience, scopes and
+    ``token_id_sha256`` (a hash of the token's id). Never the token."""
     detail: dict[str, Any] = Field(default_factory=dict)
     """Extra facts for notices (e.g. old and new hashes of a changed MCP tool)."""
 

@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
-from guardrail.errors import AuditError, BudgetExceeded
+from guardrail.downstream import delegations
+from guardrail.errors import AuditError, BudgetExceeded, GuardrailDenied
 from guardrail.identity import Principal
 from guardrail.pipeline import Call, new_id
 
@@ -97,6 +98,8 @@ class AuditTrail:
         """
         principal, refusal, decision = call.principal, call.refusal, call.decision
         state, parent = call.state, call.parent
+        if refusal is None and isinstance(call.error, GuardrailDenied):
+            refusal = call.error  # refused inside the tool (e.g. no downstream token)
         if refusal is not None:
             reason: str | None = refusal.reason
             if reason:
@@ -143,6 +146,7 @@ class AuditTrail:
             "trace_id": state.get("trace_id"),
             "span_id": state.get("span_id"),
             "policy": self.policy_digest,
+            "delegations": delegations(call),
         }
         budget: dict[str, Any] | None = state.get("budget_event")
         if isinstance(refusal, BudgetExceeded) or (budget and budget.keys() != {"remaining"}):
@@ -196,5 +200,8 @@ def _decision_kind(call: Call, phase: Phase) -> DecisionKind:
         kind: DecisionKind = call.refusal.decision_kind  # type: ignore[assignment]
         return kind
     if call.error is not None and phase != "intent":
+        if isinstance(call.error, GuardrailDenied):
+            kind = call.error.decision_kind  # type: ignore[assignment]
+            return kind
         return "error"
     return "allowed"

@@ -1,0 +1,181 @@
+"""``DownstreamTokens``: exchanged tokens, cached per user, audience and scopes, one
+exchange in flight per key for threads and asyncio tasks alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import threading
+from concurrent.futures import Future
+
+from guardrail.auth.exchange import TokenExchange
+from guardrail.auth.exchanged import ExchangedToken
+from guardrail.errors import DelegationRefused
+from guardrail.identity import Principal
+
+Key = tuple[str, str, frozenset[str], bytes]
+"""(subject, audience, scopes, SHA-256 of the subject token)."""
+
+
+class DownstreamTokens:
+    """Exchanged tokens, cached, with one exchange in flight per key.
+
+    A token is reused until ``refresh_before`` seconds (at most a quarter of its
+    lifetime) before it expires. Failures are not cached: the next call asks again.
+    """
+
+    def __init__(
+        self, exchange: TokenExchange, *, refresh_before: float = 30.0, max_entries: int = 10_000
+    ) -> None:
+        self.exchange = exchange
+        self.refresh_before = refresh_before
+        self.max_entries = max_entries
+        self._clock = exchange.clock
+        self._tokens: dict[Key, tuple[float, ExchangedToken]] = {}
+        self._flights: dict[Key, Future[ExchangedToken]] = {}
+        self._digests: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, principal: Principal, audience: str, scopes: frozenset[str]) -> ExchangedToken:
+        """The token, from the cache or by one exchange (blocking: sync callers only)."""
+        key = self._key(principal, audience, scopes)
+        entry = self._tokens.get(key)
+        if entry is not None and entry[0] > self._clock():
+            return entry[1]
+        flight, leader = self._join(key)
+        if leader:
+            self._lead(key, flight, principal, audience, scopes)
+        return _outcome(flight)
+
+    async def aget(
+        self, principal: Principal, audience: str, scopes: frozenset[str]
+    ) -> ExchangedToken:
+        """``get`` for event loops: the exchange runs on a worker thread."""
+        key = self._key(principal, audience, scopes)
+        entry = self._tokens.get(key)
+        if entry is not None and entry[0] > self._clock():
+            return entry[1]
+        flight, leader = self._join(key)
+        loop = asyncio.get_running_loop()
+        if leader:
+            # On a thread, so a cancelled caller still finishes the exchange for the others.
+            loop.run_in_executor(None, self._lead, key, flight, principal, audience, scopes)
+        await _finished(flight, loop)
+        return _outcome(flight)
+
+    def forget(self, principal: Principal | None = None) -> None:
+        """Drop cached tokens (of ``principal``, or all), e.g. after a sign-out."""
+        with self._lock:
+            if principal is None:
+                self._tokens.clear()
+            else:
+                for key in [k for k in self._tokens if k[0] == principal.subject]:
+                    del self._tokens[key]
+
+    def _key(self, principal: Principal, audience: str, scopes: frozenset[str]) -> Key:
+        secret = principal.token
+        if secret is None:
+            raise DelegationRefused(
+                f"{principal.describe()} has no verified token to exchange for {audience}",
+                audience=audience,
+                scopes=scopes,
+                error="no_subject_token",
+                principal=principal,
+            )
+        raw = secret.get_secret_value()
+        digest = self._digests.get(raw)
+        if digest is None:
+            digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).digest()
+            with self._lock:
+                if len(self._digests) >= self.max_entries:
+                    self._digests.clear()
+                self._digests[raw] = digest
+        return (principal.subject, audience, scopes, digest)
+
+    def _join(self, key: Key) -> tuple[Future[ExchangedToken], bool]:
+        """The exchange in flight for ``key``, or a new one this caller leads."""
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is not None and entry[0] > self._clock():
+                done: Future[ExchangedToken] = Future()
+                done.set_result(entry[1])
+                return done, False
+            flight = self._flights.get(key)
+            if flight is not None:
+                return flight, False
+            flight = self._flights[key] = Future()
+            flight.set_running_or_notify_cancel()  # no waiter can cancel it for the others
+            return flight, True
+
+    def _lead(
+        self,
+        key: Key,
+        flight: Future[ExchangedToken],
+        principal: Principal,
+        audience: str,
+        scopes: frozenset[str],
+    ) -> None:
+        try:
+            token = self.exchange.exchange(principal, audience, scopes)
+        except BaseException as exc:
+            with self._lock:
+                del self._flights[key]
+            flight.set_exception(_as_refusal(exc, principal, audience, scopes))
+            return
+        with self._lock:
+            self._store(key, token)
+            del self._flights[key]
+        flight.set_result(token)
+
+    def _store(self, key: Key, token: ExchangedToken) -> None:
+        now = self._clock()
+        margin = min(self.refresh_before, max(token.expires_at - now, 0.0) / 4)
+        if len(self._tokens) >= self.max_entries:
+            for old in [k for k, (until, _) in self._tokens.items() if until <= now]:
+                del self._tokens[old]
+            if len(self._tokens) >= self.max_entries:  # still full: drop the oldest half
+                for old in list(self._tokens)[: self.max_entries // 2]:
+                    del self._tokens[old]
+        self._tokens[key] = (token.expires_at - margin, token)
+
+
+async def _finished(flight: Future[ExchangedToken], loop: asyncio.AbstractEventLoop) -> None:
+    """Wait for ``flight`` without raising its error here; a cancelled waiter leaves it be."""
+    done: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(_resolve, done)
+
+    flight.add_done_callback(wake)
+    await done
+
+
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
+def _outcome(flight: Future[ExchangedToken]) -> ExchangedToken:
+    error = flight.exception()
+    if isinstance(error, DelegationRefused):
+        # A copy per waiter: one exception object must not be raised in many threads.
+        raise error.again() from error.__cause__
+    return flight.result()
+
+
+def _as_refusal(
+    exc: BaseException, principal: Principal, audience: str, scopes: frozenset[str]
+) -> BaseException:
+    if isinstance(exc, DelegationRefused) or not isinstance(exc, Exception):
+        return exc
+    refusal = DelegationRefused(
+        f"the token exchange for {audience} failed ({type(exc).__name__}: {exc})",
+        audience=audience,
+        scopes=scopes,
+        error="internal_error",
+        principal=principal,
+    )
+    refusal.__cause__ = exc
+    return refusal

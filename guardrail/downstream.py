@@ -1,0 +1,167 @@
+"""``downstream_token``: the current user's token for a downstream system, by exchange.
+
+Inside a guarded tool::
+
+    @guard.tool
+    def lookup(customer_id: str) -> dict:
+        token = guardrail.downstream_token(audience="https://crm.example", scopes=["crm.read"])
+        return crm.get(customer_id, headers={"Authorization": f"Bearer {token}"})
+
+The guard's :class:`~guardrail.auth.exchange.TokenExchange` trades the principal's
+verified token for one meant for ``audience``. Tokens are cached per (subject,
+audience, scopes, subject-token hash) until shortly before they expire, and one
+exchange at a time runs per key: a hundred concurrent calls by one user, in
+threads or asyncio tasks, make one exchange. A failure raises
+:class:`~guardrail.errors.DelegationRefused`; there is never a fallback credential.
+Each token a call uses is recorded (subject, actor, audience, scopes, a hash of
+its id, never the token) in that call's audit records.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from guardrail.auth.exchanged import ExchangedToken
+from guardrail.auth.token_cache import DownstreamTokens
+from guardrail.errors import ConfigurationError, DelegationRefused
+from guardrail.identity import Principal, current_principal
+from guardrail.pipeline import Call, current_call
+
+DELEGATIONS = "delegations"
+"""``call.state`` key of the tokens a call used (read by the audit trail)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Downstream:
+    """A downstream system a tool calls as the user (``@guard.tool(downstream=...)``)."""
+
+    audience: str
+    """Its audience or resource URI, as the token service knows it."""
+    scopes: frozenset[str] = frozenset()
+    """The scopes the tool needs there; a token with fewer is a refusal."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scopes", scope_set(self.scopes))
+
+
+# -- in a tool body ----------------------------------------------------------------------
+
+_bound: contextvars.ContextVar[DownstreamTokens | None] = contextvars.ContextVar(
+    "guardrail_downstream", default=None
+)
+
+
+def scope_set(scopes: Iterable[str] | str) -> frozenset[str]:
+    """Scopes as a frozenset; a string is space-separated scopes (OAuth's own form)."""
+    if type(scopes) is frozenset:
+        return scopes
+    if isinstance(scopes, str):
+        return frozenset(scopes.split())
+    return frozenset(scopes)
+
+
+def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
+    """The current principal's bearer token for ``audience`` with ``scopes``.
+
+    Call it inside a tool guarded by a ``Guard(token_exchange=...)``. Raises
+    :class:`~guardrail.errors.DelegationRefused` when no such token can be had.
+
+    .. versionadded:: 0.1
+    """
+    tokens, principal, call = _context(audience)
+    token = tokens.get(principal, audience, scope_set(scopes))
+    if call is not None:
+        record(call, token)
+    return token.access_token.get_secret_value()
+
+
+async def adownstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
+    """:func:`downstream_token` for async tools: never blocks the event loop."""
+    tokens, principal, call = _context(audience)
+    token = await tokens.aget(principal, audience, scope_set(scopes))
+    if call is not None:
+        record(call, token)
+    return token.access_token.get_secret_value()
+
+
+def record(call: Call, token: ExchangedToken) -> None:
+    """Note on ``call`` that it used ``token`` (its audit records list each one once)."""
+    used: list[ExchangedToken] | None = call.state.get(DELEGATIONS)
+    if used is None:
+        call.state[DELEGATIONS] = [token]
+    elif not any(t is token for t in used):
+        used.append(token)
+
+
+def delegations(call: Call) -> list[dict[str, Any]] | None:
+    """The audit form of the tokens ``call`` used, or ``None``."""
+    used: list[ExchangedToken] | None = call.state.get(DELEGATIONS)
+    return [token.delegation() for token in used] if used else None
+
+
+def _context(audience: str) -> tuple[DownstreamTokens, Principal, Call | None]:
+    tokens = _bound.get()
+    if tokens is None:
+        raise ConfigurationError(
+            "downstream_token() works inside a tool guarded by Guard(token_exchange=...)"
+        )
+    principal = current_principal()
+    if principal is None:
+        raise DelegationRefused(
+            f"no user to act for at {audience}: the call has no principal",
+            audience=audience,
+            error="no_principal",
+        )
+    return tokens, principal, current_call()
+
+
+def targets(value: Downstream | Mapping[str, Any] | Iterable[Any]) -> tuple[Downstream, ...]:
+    """``@guard.tool(downstream=...)``: one target (a ``Downstream`` or a mapping with
+    ``audience`` and ``scopes``) or a list of them."""
+    if isinstance(value, Downstream):
+        return (value,)
+    if isinstance(value, Mapping):
+        return (Downstream(**value),)
+    found = tuple(item for target in value for item in targets(target))
+    if not found:
+        raise ConfigurationError("downstream= names no downstream system")
+    return found
+
+
+def prefetching(fn: Callable[..., Any], needed: tuple[Downstream, ...]) -> Callable[..., Any]:
+    """``fn`` with its downstream tokens fetched first: without them the body never runs."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            for target in needed:
+                await adownstream_token(target.audience, target.scopes)
+            return await fn(*args, **kwargs)
+
+        return run_async
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for target in needed:
+            downstream_token(target.audience, target.scopes)
+        return fn(*args, **kwargs)
+
+    return run
+
+
+class DownstreamBinder:
+    """The pipeline step that makes the guard's tokens available to the tool body."""
+
+    def __init__(self, tokens: DownstreamTokens) -> None:
+        self.tokens = tokens
+
+    def enter(self, call: Call) -> None:
+        call.state["_downstream_bound"] = _bound.set(self.tokens)
+
+    def exit(self, call: Call, error: BaseException | None) -> None:
+        _bound.reset(call.state.pop("_downstream_bound"))
