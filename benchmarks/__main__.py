@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import _features as F
-from benchmarks import alternatives, curves, hotpath, overhead
+from benchmarks import alternatives, curves, downstream, hotpath, overhead
 from benchmarks._context import Env
 from benchmarks._harness import Harness
 from benchmarks._report import render
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             alternatives.add(env)
             say("setting up group 3 (curves)")
             curves.add(env)
+            downstream.add(env)
             say(f"timing {len(harness.cases)} cases x {rounds} rounds, interleaved")
             harness.run(progress=say if not quick else None)
             if not options.no_processes and not only:

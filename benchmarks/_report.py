@@ -123,6 +123,8 @@ TARGETS = (
     Target("T9", "async <= sync + 0.5 us (lean)", _async_vs_sync, "us", ("lean.async",)),
     Target("T10", "largest-policy decision <= 1.5x the 10-rule one", _largest_policy, "ratio",
            ("policy.100000", "policy.1000")),
+    Target("T11", "cached downstream_token <= 1 us", _at_most("downstream.sync", 1.0), "us",
+           ("downstream.sync", "downstream.async")),
 )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ from guardrail.guard import Guard
 from guardrail.identity import Principal, carry_principal, current_principal
 from guardrail.pipeline import current_call, report_cost
 from guardrail.policy import Constraint, Decision, Policy, Rule
+from guardrail.policy.validate import PolicyWarning
 
 __all__ = [
     "ArgumentError",
@@ -71,6 +72,7 @@ __all__ = [
     "PermissionDenied",
     "Policy",
     "PolicyError",
+    "PolicyWarning",
     "Principal",
     "PrivateKeyJWT",
     "RedisLedger",

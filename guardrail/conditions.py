@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guardrail._plain import MISSING, plain, same
 from guardrail.identity import Principal
+
+PrincipalTest = Callable[[Principal | None], bool]
+_COLLECTIONS = (list, tuple, set, frozenset)
+_LISTED = ("roles", "scopes", "teams", "subjects", "org")
 
 
 class Condition(BaseModel):
@@ -18,6 +23,8 @@ class Condition(BaseModel):
     ``attributes`` each key equal to the value, or to one of the listed values
     (when the principal's attribute is itself a list, any overlap counts).
     ``anonymous: true`` makes the rule apply to calls with no principal at all.
+    An empty list is an error: ``roles: []`` reads as "nobody" but an absent
+    field means "anyone", so the policy must say which it means.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -30,10 +37,22 @@ class Condition(BaseModel):
     attributes: Mapping[str, Any] = Field(default_factory=dict)
     anonymous: bool = False
 
-    @field_validator("roles", "scopes", "teams", "subjects", "org", mode="before")
+    @field_validator(*_LISTED, mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, str) else value
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, _COLLECTIONS) and not value:
+            raise ValueError("an empty list matches nobody; remove the field to mean anyone")
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _no_empty_choices(cls, value: Mapping[str, Any]) -> Mapping[str, Any]:
+        for key, want in value.items():
+            if isinstance(want, _COLLECTIONS) and not want:
+                raise ValueError(f"attribute {key!r}: an empty list matches nobody")
+        return value
 
     @model_validator(mode="after")
     def _anonymous_alone(self) -> Condition:
@@ -64,9 +83,56 @@ class Condition(BaseModel):
             )
         )
 
+    def compile(self) -> PrincipalTest:
+        """:meth:`matches` specialised to the fields this condition sets: same answers.
+
+        Most rules name one or two fields; testing only those, with the operands
+        bound once, is what keeps a decision a few dict and set operations.
+        """
+        if self.anonymous:
+            return _no_principal
+        parts = [_set_test(name, getattr(self, name)) for name in _LISTED if getattr(self, name)]
+        parts.extend(_attribute_test(key, want) for key, want in self.attributes.items())
+        if not parts:
+            return _some_principal
+        if len(parts) == 1:
+            return parts[0]  # each part is false without a principal: a lone part is the test
+        every = tuple(parts)
+        return lambda p: all(test(p) for test in every)
+
+
+def _set_test(name: str, wanted: frozenset[str]) -> PrincipalTest:
+    if name == "scopes":
+        return lambda p: p is not None and wanted <= p.scopes
+    if name == "subjects":
+        return lambda p: p is not None and p.subject in wanted
+    if name == "org":
+        return lambda p: p is not None and p.org in wanted
+    if name == "roles":
+        return lambda p: p is not None and not wanted.isdisjoint(p.roles)
+    return lambda p: p is not None and not wanted.isdisjoint(p.teams)
+
+
+def _no_principal(principal: Principal | None) -> bool:
+    return principal is None
+
+
+def _some_principal(principal: Principal | None) -> bool:
+    return principal is not None
+
+
+def _attribute_test(key: str, want: Any) -> PrincipalTest:
+    return lambda p: p is not None and _attribute_matches(p.attributes.get(key), want)
+
 
 def _attribute_matches(have: Any, want: Any) -> bool:
-    wanted = want if isinstance(want, list | tuple | set | frozenset) else (want,)
-    if isinstance(have, list | tuple | set | frozenset):
-        return any(item in wanted for item in have)
-    return have is not None and have in wanted
+    wanted = want if isinstance(want, _COLLECTIONS) else (want,)
+    if isinstance(have, _COLLECTIONS):
+        return any(_plain_in(item, wanted) for item in have)
+    return have is not None and _plain_in(have, wanted)
+
+
+def _plain_in(have: Any, wanted: Any) -> bool:
+    # Compare as plain values: a str subclass's own __eq__ must not decide.
+    value = plain(have)
+    return value is not MISSING and any(same(value, plain(w)) for w in wanted)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guardrail.auth.exchanged import ExchangedToken
-from guardrail.auth.token_cache import DownstreamTokens
+from guardrail.auth.token_cache import DownstreamTokens, scope_set
 from guardrail.errors import ConfigurationError, DelegationRefused
 from guardrail.identity import Principal, current_principal
 from guardrail.pipeline import Call, current_call
@@ -56,15 +56,6 @@ _bound: contextvars.ContextVar[DownstreamTokens | None] = contextvars.ContextVar
 )
 
 
-def scope_set(scopes: Iterable[str] | str) -> frozenset[str]:
-    """Scopes as a frozenset; a string is space-separated scopes (OAuth's own form)."""
-    if type(scopes) is frozenset:
-        return scopes
-    if isinstance(scopes, str):
-        return frozenset(scopes.split())
-    return frozenset(scopes)
-
-
 def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
     """The current principal's bearer token for ``audience`` with ``scopes``.
 
@@ -74,7 +65,7 @@ def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
     .. versionadded:: 0.1
     """
     tokens, principal, call = _context(audience)
-    token = tokens.get(principal, audience, scope_set(scopes))
+    token = tokens.get(principal, audience, scopes)
     if call is not None:
         record(call, token)
     return token.access_token.get_secret_value()
@@ -83,7 +74,7 @@ def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
 async def adownstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
     """:func:`downstream_token` for async tools: never blocks the event loop."""
     tokens, principal, call = _context(audience)
-    token = await tokens.aget(principal, audience, scope_set(scopes))
+    token = await tokens.aget(principal, audience, scopes)
     if call is not None:
         record(call, token)
     return token.access_token.get_secret_value()
@@ -94,7 +85,7 @@ def record(call: Call, token: ExchangedToken) -> None:
     used: list[ExchangedToken] | None = call.state.get(DELEGATIONS)
     if used is None:
         call.state[DELEGATIONS] = [token]
-    elif not any(t is token for t in used):
+    elif token not in used:  # identity first: the cached token is the same object
         used.append(token)
 
 

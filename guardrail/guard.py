@@ -25,7 +25,9 @@ from guardrail.identity import ActingAs, Principal, current_principal
 from guardrail.pipeline import Call, Engine, Step, current_call
 from guardrail.policy.decision import Decision
 from guardrail.policy.evaluator import Region
+from guardrail.policy.names import tool_name
 from guardrail.policy.policy import Policy
+from guardrail.policy.validate import PolicyValidator
 from guardrail.schema import narrow_schema
 from guardrail.tools import ArgBinder, ToolSpec
 
@@ -49,6 +51,9 @@ class Guard:
     ``span_arguments`` / ``span_results`` opt in to recording redacted arguments
     and results on it. ``token_exchange`` lets tools call downstream systems as
     the user (:func:`guardrail.downstream_token`, ``@guard.tool(downstream=...)``).
+    Each tool is checked against the policy when it registers
+    (:mod:`guardrail.policy.validate`): mismatches are ``PolicyWarning``s, or a
+    ``PolicyError`` with ``strict=True``.
     """
 
     def __init__(
@@ -63,9 +68,12 @@ class Guard:
         span_arguments: bool = False,
         span_results: bool = False,
         token_exchange: TokenExchange | None = None,
+        strict: bool = False,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
+        # Checks each registering tool against the policy: PolicyWarning, or PolicyError if strict.
+        self.validator = PolicyValidator(self.policy, authenticator, strict=strict)
         self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
         self.tools: dict[str, ToolSpec] = {}
         self.ledger = ledger_from_uri(ledger) if isinstance(ledger, str) else ledger
@@ -246,7 +254,7 @@ class Guard:
     ) -> ToolSpec:
         """Add a tool to this guard without wrapping it (adapters use this)."""
         spec = ToolSpec(
-            name=name or fn.__name__,
+            name=tool_name(name or fn.__name__),
             fn=fn,
             description=description if description is not None else inspect.getdoc(fn) or "",
             cost=cost,
@@ -260,6 +268,7 @@ class Guard:
         known = self.tools.get(spec.name)
         if known is not None and known.fn is not fn:
             raise ConfigurationError(f"a different tool is already registered as {spec.name!r}")
+        self.validator.registered(spec)
         self.tools[spec.name] = spec
         return spec
 

@@ -35,6 +35,9 @@ from typing import Any
 
 from guardrail.policy.constraints import MISSING, ResolvedOp, passes
 from guardrail.policy.evaluator import Region
+from guardrail.policy.operators import json_types
+from guardrail.policy.regex import json_schema_pattern
+from guardrail.policy.regions import judged_types
 
 __all__ = ["narrow_schema"]
 
@@ -93,12 +96,61 @@ def narrow_schema(
     elif branches:
         narrowed["anyOf"] = [_as_subschema(branch) for branch in branches]
     for region in exclusions:
-        if not region:
-            return None  # a deny rule without argument constraints refuses every call
-        excluded = _branch(properties, region, free_form)
+        closed = not free_form and schema.get("additionalProperties") is False
+        fallible = _fallible(properties, region, closed)
+        if not fallible:
+            return None  # the deny rule refuses every call this schema admits
+        excluded = _excluded(narrowed, properties, fallible)
         if excluded is not None:
             _exclude(narrowed, dict(list(excluded.items())[:1]) if flat else excluded)
     return narrowed
+
+
+def _fallible(
+    properties: Mapping[str, Any], region: Region, closed: bool
+) -> dict[str, tuple[ResolvedOp, ...]]:
+    """The deny rule's arguments a call can make it fail on, with the operators that can.
+
+    A deny rule applies unless a constraint definitely fails: an argument the
+    schema cannot carry, an operand the principal lacks or a type no operator
+    judges never makes it fail.
+    """
+    fallible: dict[str, tuple[ResolvedOp, ...]] = {}
+    for arg, ops in region.items():
+        known = tuple(op for op in ops if op.value is not MISSING)
+        prop = properties.get(arg)
+        if not known or (prop is None and closed):
+            continue
+        if judged_types(known, _types(prop or {})) != ():
+            fallible[arg] = known
+    return fallible
+
+
+def _excluded(
+    schema: dict[str, Any],
+    properties: Mapping[str, Any],
+    fallible: Mapping[str, tuple[ResolvedOp, ...]],
+) -> _Branch | None:
+    """Limit each argument to types its operators judge; the constraints to negate.
+
+    ``None`` when some argument can never pass its constraint: every call the
+    narrowed schema admits then escapes the deny rule.
+    """
+    schema.setdefault("properties", {})
+    for arg, ops in fallible.items():
+        declared = _types(properties.get(arg) or {})
+        judged = judged_types(ops, declared)
+        if judged is not None and judged != declared:
+            kept = {"type": judged[0] if len(judged) == 1 else list(judged)}
+            schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), kept)
+        if arg not in properties:
+            _require(schema, arg)  # an undeclared argument not given cannot be checked: denied
+    try:
+        return {
+            arg: _constrain(properties.get(arg), ops, True) for arg, ops in sorted(fallible.items())
+        }
+    except _Unsatisfiable:
+        return None
 
 
 _Branch = dict[str, tuple[dict[str, Any], bool]]
@@ -178,7 +230,7 @@ def _constrain(
     for op in ops:
         if op.value is MISSING:
             raise _Unsatisfiable
-        types = _narrow_types(types, op.op)
+        types = _narrow_types(types, op)
         _add(out, op.op, op.value)
     if types is not None:
         if not types:
@@ -201,19 +253,19 @@ def _types(prop: Mapping[str, Any]) -> tuple[str, ...] | None:
     return (declared,) if isinstance(declared, str) else tuple(declared)
 
 
-def _narrow_types(types: tuple[str, ...] | None, op: str) -> tuple[str, ...] | None:
-    allowed: tuple[str, ...] | None = None
-    if op in ("min", "max"):
-        allowed = _NUMERIC
-    elif op == "regex":
-        allowed = ("string",)
-    elif op == "max_length":
-        allowed = _SIZED
+def _narrow_types(types: tuple[str, ...] | None, op: ResolvedOp) -> tuple[str, ...] | None:
+    """``types`` cut to what ``op`` can judge: a value of another type is never allowed."""
+    allowed = None if op.op in ("eq", "in") else json_types(op.op, op.value)  # enum is exact
     if allowed is None:
         return types
     if types is None:
-        return ("number",) if allowed == _NUMERIC else allowed
+        return ("number",) if allowed == _NUMERIC else _json_types(allowed)
     return tuple(t for t in types if t in allowed)
+
+
+def _json_types(types: tuple[str, ...]) -> tuple[str, ...]:
+    # "number" admits integers: listing both would only repeat it.
+    return tuple(t for t in types if t != "integer" or "number" not in types)
 
 
 def _add(out: dict[str, Any], op: str, value: Any) -> None:
@@ -225,7 +277,7 @@ def _add(out: dict[str, Any], op: str, value: Any) -> None:
     elif op == "max":
         _merge(out, {"maximum": value})
     elif op == "regex":
-        _merge(out, {"pattern": f"^(?:{value})$"})
+        _merge(out, {"pattern": json_schema_pattern(value)})
     elif op == "max_length":
         _merge(out, {"maxLength": value, "maxItems": value, "maxProperties": value})
     elif op == "ne":

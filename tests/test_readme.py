@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from guardrail import Policy
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -17,5 +15,5 @@ def test_every_yaml_block_in_the_readme_loads_as_a_policy() -> None:
     blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 2
     for block in blocks:
-        policy = Policy.from_dict(yaml.safe_load(block), source="README.md")
+        policy = Policy.from_yaml(block, source="README.md")
         assert policy.rules or policy.limits

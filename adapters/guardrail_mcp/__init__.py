@@ -13,6 +13,10 @@ Server side::
                                          validate_token_resource=True))
     protect(server, guard)
 
+On behalf of the user (each call sent with the user's exchanged token)::
+
+    http = httpx2.AsyncClient(auth=on_behalf_of(guard, scopes=["crm.read"]))
+
 A guard's own tools and skills, served to agents (skill steps never listed)::
 
     serve(MCPServer("clinic", token_verifier=..., auth=...), guard)
@@ -21,6 +25,7 @@ A guard's own tools and skills, served to agents (skill steps never listed)::
 from guardrail_mcp._adapter import MCPAdapter
 from guardrail_mcp._auth import GuardedAccessToken, GuardrailTokenVerifier, token_verifier
 from guardrail_mcp._client import PIN_RULE, GuardedSession, ListedTool, wrap_session
+from guardrail_mcp._downstream import OnBehalfOf, on_behalf_of
 from guardrail_mcp._pins import PinStore, qualify, tool_definition, tool_digest
 from guardrail_mcp._serve import SkillListing, serve
 from guardrail_mcp._server import GuardMiddleware, caller, protect
@@ -33,9 +38,11 @@ __all__ = [
     "GuardrailTokenVerifier",
     "ListedTool",
     "MCPAdapter",
+    "OnBehalfOf",
     "PinStore",
     "SkillListing",
     "caller",
+    "on_behalf_of",
     "protect",
     "qualify",
     "serve",

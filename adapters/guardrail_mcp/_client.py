@@ -32,6 +32,7 @@ from guardrail_mcp._common import (
     denial_result,
     ensure_registered,
 )
+from guardrail_mcp._downstream import watching_refusals
 from guardrail_mcp._pins import (
     PinStatus,
     PinStore,
@@ -228,7 +229,15 @@ class GuardedSession:
             return self._denied(exc)
 
         async def remote(**args: Any) -> CallToolResult:
-            result = await self._send(name, args, read_timeout_seconds, progress_callback, kwargs)
+            with watching_refusals() as refused:
+                try:
+                    result = await self._send(
+                        name, args, read_timeout_seconds, progress_callback, kwargs
+                    )
+                except Exception as failed:
+                    if refused:  # no token for the user: say why, not "HTTP 401"
+                        raise refused[-1].again(tool=qualified) from failed
+                    raise
             if result.is_error:
                 raise RemoteToolError(result)
             return result
@@ -276,8 +285,13 @@ class GuardedSession:
         )
 
     def _register(self, item: ListedTool) -> ToolSpec:
+        schema = item.tool.input_schema
         return ensure_registered(
-            self.guard, item.name, item.tool.description or "", cost_for(self._cost, item.name)
+            self.guard,
+            item.name,
+            item.tool.description or "",
+            cost_for(self._cost, item.name),
+            schema if isinstance(schema, dict) else None,
         )
 
     def _why_refused(self, item: ListedTool | None, name: str) -> str:
@@ -318,7 +332,13 @@ class GuardedSession:
         return denial_result(exc)
 
     async def _fetch_all(self) -> list[Tool]:
-        return await list_all_tools(self.session)
+        with watching_refusals() as refused:
+            try:
+                return await list_all_tools(self.session)
+            except Exception as failed:
+                if refused:  # listing as a user with no token for this server
+                    raise refused[-1].again() from failed
+                raise
 
     async def _send(
         self,

@@ -21,8 +21,14 @@ class JSONArgs(NamedArgBinder):
     """Arguments of an MCP tool: one JSON object, passed through as given.
 
     The server validates them against the tool's input schema; the policy sees
-    exactly what the server will receive (no coercion on the way).
+    exactly what the server will receive (no coercion on the way). ``input_schema``
+    (the listed tool's) tells the policy which arguments the tool declares.
     """
+
+    def __init__(self, input_schema: Mapping[str, Any] | None = None) -> None:
+        properties = (input_schema or {}).get("properties")
+        super().__init__(properties if isinstance(properties, Mapping) else ())
+        self.input_schema = input_schema
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if args:
@@ -50,7 +56,13 @@ def cost_for(cost: CostSpec, name: str) -> float | None:
     return cost(name)
 
 
-def ensure_registered(guard: Guard, name: str, description: str, cost: float | None) -> ToolSpec:
+def ensure_registered(
+    guard: Guard,
+    name: str,
+    description: str,
+    cost: float | None,
+    input_schema: Mapping[str, Any] | None = None,
+) -> ToolSpec:
     """Register the MCP tool ``name`` with ``guard`` once; keep its description current.
 
     Several sessions to one server share the registration; a local tool of the
@@ -63,7 +75,11 @@ def ensure_registered(guard: Guard, name: str, description: str, cost: float | N
             guard.tools[name] = spec
         return spec
     return guard.register(
-        _placeholder(name), name=name, description=description, cost=cost, binder=JSONArgs()
+        _placeholder(name),
+        name=name,
+        description=description,
+        cost=cost,
+        binder=JSONArgs(input_schema),
     )
 
 

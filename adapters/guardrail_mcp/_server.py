@@ -118,7 +118,11 @@ class GuardMiddleware:
         for info in await self.server.list_tools():
             name = self.name(info.name)
             self._specs[info.name] = ensure_registered(
-                self.guard, name, info.description or "", cost_for(self.cost, name)
+                self.guard,
+                name,
+                info.description or "",
+                cost_for(self.cost, name),
+                info.input_schema if isinstance(info.input_schema, dict) else None,
             )
         return self._specs.get(tool)
 
@@ -131,8 +135,13 @@ class GuardMiddleware:
         names = {self.name(t["name"]): t for t in tools}
         for name, tool in names.items():
             if tool["name"] not in self._specs:
+                schema = tool.get("inputSchema")
                 self._specs[tool["name"]] = ensure_registered(
-                    self.guard, name, tool.get("description") or "", cost_for(self.cost, name)
+                    self.guard,
+                    name,
+                    tool.get("description") or "",
+                    cost_for(self.cost, name),
+                    schema if isinstance(schema, dict) else None,
                 )
         shown = []
         for name, tool in names.items():

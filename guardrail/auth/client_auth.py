@@ -22,8 +22,8 @@ class ClientSecret:
 
     client_id: str
     """This application's client id at the token service."""
-    secret: SecretStr
-    """The client secret (a ``str`` is wrapped in a ``SecretStr``)."""
+    secret: SecretStr | str = field(repr=False)
+    """The client secret (a ``str`` is kept as a ``SecretStr``)."""
     method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
     """HTTP Basic (the default every server must support) or form fields."""
 
@@ -32,7 +32,9 @@ class ClientSecret:
             object.__setattr__(self, "secret", SecretStr(self.secret))
 
     def apply(self, form: dict[str, str], headers: dict[str, str], token_url: str) -> None:
-        secret = self.secret.get_secret_value()
+        secret = self.secret
+        if isinstance(secret, SecretStr):
+            secret = secret.get_secret_value()
         if self.method == "client_secret_post":
             form.update(client_id=self.client_id, client_secret=secret)
             return

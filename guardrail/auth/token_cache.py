@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import hashlib
 import threading
+from collections.abc import Hashable, Iterable
 from concurrent.futures import Future
+from typing import cast
 
 from guardrail.auth.exchange import TokenExchange
 from guardrail.auth.exchanged import ExchangedToken
@@ -16,6 +18,10 @@ from guardrail.identity import Principal
 
 Key = tuple[str, str, frozenset[str], bytes]
 """(subject, audience, scopes, SHA-256 of the subject token)."""
+Scopes = Iterable[str] | str
+_HASHABLE = (tuple, frozenset, str)
+Spelled = tuple[str, str, str, Hashable]
+"""(subject, subject token, audience, scopes as the caller spelled them)."""
 
 
 class DownstreamTokens:
@@ -35,38 +41,58 @@ class DownstreamTokens:
         self._tokens: dict[Key, tuple[float, ExchangedToken]] = {}
         self._flights: dict[Key, Future[ExchangedToken]] = {}
         self._digests: dict[str, bytes] = {}
+        self._spellings: dict[Spelled, tuple[float, ExchangedToken]] = {}
         self._lock = threading.Lock()
 
-    def get(self, principal: Principal, audience: str, scopes: frozenset[str]) -> ExchangedToken:
-        """The token, from the cache or by one exchange (blocking: sync callers only)."""
-        key = self._key(principal, audience, scopes)
-        entry = self._tokens.get(key)
-        if entry is not None and entry[0] > self._clock():
-            return entry[1]
+    def get(self, principal: Principal, audience: str, scopes: Scopes = ()) -> ExchangedToken:
+        """The token, from the cache or by one exchange (blocking: sync callers only).
+
+        ``scopes``: any spelling (a list, a set, a space-separated string).
+        """
+        spelled = _spelled(principal, audience, scopes)
+        hit = self._spellings.get(spelled)
+        if hit is not None and hit[0] > self._clock():
+            return hit[1]
+        wanted = scope_set(spelled[3])  # type: ignore[arg-type]
+        key = self._key(principal, audience, wanted)
         flight, leader = self._join(key)
         if leader:
-            self._lead(key, flight, principal, audience, scopes)
-        return _outcome(flight)
+            self._lead(key, flight, principal, audience, wanted)
+        return self._remember(spelled, key, _outcome(flight))
 
     async def aget(
-        self, principal: Principal, audience: str, scopes: frozenset[str]
+        self, principal: Principal, audience: str, scopes: Scopes = ()
     ) -> ExchangedToken:
         """``get`` for event loops: the exchange runs on a worker thread."""
-        key = self._key(principal, audience, scopes)
-        entry = self._tokens.get(key)
-        if entry is not None and entry[0] > self._clock():
-            return entry[1]
+        spelled = _spelled(principal, audience, scopes)
+        hit = self._spellings.get(spelled)
+        if hit is not None and hit[0] > self._clock():
+            return hit[1]
+        wanted = scope_set(spelled[3])  # type: ignore[arg-type]
+        key = self._key(principal, audience, wanted)
         flight, leader = self._join(key)
         loop = asyncio.get_running_loop()
         if leader:
             # On a thread, so a cancelled caller still finishes the exchange for the others.
-            loop.run_in_executor(None, self._lead, key, flight, principal, audience, scopes)
+            loop.run_in_executor(None, self._lead, key, flight, principal, audience, wanted)
         await _finished(flight, loop)
-        return _outcome(flight)
+        return self._remember(spelled, key, _outcome(flight))
+
+    def _remember(self, spelled: Spelled, key: Key, token: ExchangedToken) -> ExchangedToken:
+        # The cache hit path looks the token up by the caller's own spelling of the
+        # request (no hashing of the subject token, no frozenset per call).
+        entry = self._tokens.get(key)
+        if entry is not None and entry[1] is token:
+            with self._lock:
+                if len(self._spellings) >= self.max_entries:
+                    self._spellings.clear()
+                self._spellings[spelled] = entry
+        return token
 
     def forget(self, principal: Principal | None = None) -> None:
         """Drop cached tokens (of ``principal``, or all), e.g. after a sign-out."""
         with self._lock:
+            self._spellings.clear()
             if principal is None:
                 self._tokens.clear()
             else:
@@ -179,3 +205,27 @@ def _as_refusal(
     )
     refusal.__cause__ = exc
     return refusal
+
+
+def scope_set(scopes: Scopes) -> frozenset[str]:
+    """Scopes as a frozenset; a string is space-separated scopes (OAuth's own form)."""
+    if type(scopes) is frozenset:
+        return scopes
+    if isinstance(scopes, str):
+        return frozenset(scopes.split())
+    return frozenset(scopes)
+
+
+def _spelled(principal: Principal, audience: str, scopes: Scopes) -> Spelled:
+    """The caller's spelling of the request (a list becomes a tuple, a set a frozenset)."""
+    secret = principal.token
+    raw = secret.get_secret_value() if secret is not None else ""
+    kind = type(scopes)
+    spelling: Hashable
+    if kind is list:
+        spelling = tuple(scopes)
+    elif kind in _HASHABLE:
+        spelling = cast(Hashable, scopes)
+    else:  # a set, a generator, ...: read once, here
+        spelling = frozenset(scope_set(scopes))
+    return (principal.subject, raw, audience, spelling)

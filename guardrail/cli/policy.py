@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import sys
+import warnings
 from typing import Any
 
 from guardrail.cli import policy_test
-from guardrail.errors import ConfigurationError
+from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.identity import Principal
+from guardrail.policy.names import normalize
+from guardrail.policy.params import tool_params
 from guardrail.policy.policy import Policy
+from guardrail.policy.regex import SEMANTICS
+from guardrail.policy.validate import PolicyWarning, findings_for
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     check = commands.add_parser("check", help="validate a policy file and list its rules")
     check.add_argument("file")
+    check.add_argument(
+        "--tools",
+        metavar="MODULE:GUARD",
+        help="also check every rule and limit against the tools registered with this Guard",
+    )
     check.set_defaults(func=check_command)
 
     explain = commands.add_parser("explain", help="show the decision for one call")
@@ -33,6 +46,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     explain.add_argument("--jwks-url")
     explain.add_argument("--tool", required=True)
     explain.add_argument("--args", default="{}", help="the call's arguments as a JSON object")
+    explain.add_argument(
+        "--tools",
+        metavar="MODULE:GUARD",
+        help="bind --args through the registered tool, exactly as the guard does",
+    )
     explain.set_defaults(func=explain_command)
 
     policy_test.add_command(commands)
@@ -42,6 +60,7 @@ def check_command(args: argparse.Namespace) -> int:
     policy = Policy.from_file(args.file)
     print(f"{args.file}: OK ({len(policy.rules)} rules, {len(policy.limits)} limits)")
     print(f"digest {policy.digest[:16]}")
+    print(SEMANTICS)
     for rule in policy.rules:
         when = rule.when.model_dump(exclude_defaults=True)
         constraints = {name: c.operators() for name, c in rule.args.items()}
@@ -52,6 +71,21 @@ def check_command(args: argparse.Namespace) -> int:
         print(f"  limit {limit.id}: {limit.maximum:g} {limit.measure} per {limit.per}", end="")
         span = f"{limit.window:g}s window" if limit.window else limit.period or ""
         print(f" ({span})" if span else "")
+    if args.tools is None:
+        return 0
+    guard = load_guard(args.tools)
+    found = [
+        finding
+        for spec in guard.tools.values()
+        for finding in findings_for(policy, spec, guard.authenticator)
+    ]
+    for finding in found:
+        print(f"warning: {finding}")
+    tools = len(guard.tools)
+    if found:
+        print(f"{len(found)} finding(s) for {tools} tool(s) of {args.tools}")
+        return 1
+    print(f"no findings: every rule and limit can apply as written to the {tools} tool(s)")
     return 0
 
 
@@ -64,12 +98,57 @@ def explain_command(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--args is not valid JSON: {exc}") from None
     if not isinstance(call_args, dict):
         raise ConfigurationError("--args must be a JSON object")
-    decision = policy.decide(args.tool, principal, call_args)
     who = principal.describe() if principal else "anonymous"
+    if args.tools is not None:
+        try:
+            call_args = _bound(policy, load_guard(args.tools), args.tool, call_args)
+        except ArgumentError as exc:
+            print(f"DENY  {who} -> {args.tool}")
+            print(f"reason: invalid arguments, refused before the policy: {exc}")
+            return 1
+    decision = policy.decide(args.tool, principal, call_args)
     print(f"{'ALLOW' if decision.allowed else 'DENY'}  {who} -> {args.tool}")
     print(f"rule:   {decision.rule or '(none: default deny)'}")
     print(f"reason: {decision.reason}")
+    if args.tools is None:
+        print(
+            "note:   --args were checked as given; the guard first binds them to the tool's "
+            'parameters (e.g. "50" -> 50.0 for a float): pass --tools MODULE:GUARD for that'
+        )
     return 0 if decision.allowed else 1
+
+
+def _bound(policy: Policy, guard: Any, tool: str, call_args: dict[str, Any]) -> dict[str, Any]:
+    spec = guard.tools.get(normalize(tool))
+    if spec is None or spec.binder is None:
+        raise ConfigurationError(f"{tool!r} is not registered with that guard")
+    policy.evaluator.declare(spec.name, tool_params(spec))
+    bound: dict[str, Any] = spec.binder.bind((), call_args)
+    return bound
+
+
+def load_guard(target: str) -> Any:
+    """The ``Guard`` at ``module:attribute`` (the module imported from the current directory)."""
+    from guardrail.guard import Guard
+
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"--tools {target!r}: use MODULE:ATTRIBUTE, e.g. app.tools:guard")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    with warnings.catch_warnings():
+        # The module registers its tools against its own policy; the report below covers it.
+        warnings.simplefilter("ignore", PolicyWarning)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigurationError(f"--tools: cannot import {module_name!r}: {exc}") from None
+    guard: Any = module
+    for part in attribute.split("."):
+        guard = getattr(guard, part, None)
+    if not isinstance(guard, Guard):
+        raise ConfigurationError(f"--tools: {target!r} is not a guardrail Guard")
+    return guard
 
 
 def _principal(args: argparse.Namespace) -> Principal | None:

@@ -2,92 +2,35 @@
 
 Listing tools, narrowing their schemas and checking a call all ask this object,
 so what a user is shown and what they may call cannot disagree.
+
+Constraints are three-valued (:mod:`guardrail.policy.operators`): an allow rule
+applies only when every constraint holds; a deny rule applies unless one
+definitely fails, so a value the policy cannot judge is denied, never let through.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from guardrail.conditions import Condition, _attribute_matches
+from guardrail.conditions import PrincipalTest
 from guardrail.identity import Principal
-from guardrail.policy.constraints import MISSING, ArgCheck, ResolvedOp, passes
+from guardrail.policy.constraints import ArgCheck, ResolvedOp
 from guardrail.policy.decision import Decision
 from guardrail.policy.model import Rule
+from guardrail.policy.names import is_valid, normalize
+from guardrail.policy.regions import ToolParams, can_fail, region_satisfiable, satisfiable
+
+__all__ = ["Evaluator", "Region", "ToolParams", "satisfiable"]
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _MAX_MEMO = 4096
 
-
-PrincipalTest = Callable[[Principal | None], bool]
-
-
-def principal_test(when: Condition) -> PrincipalTest:
-    """``when.matches`` specialised to the fields the condition sets: same answers.
-
-    Most rules name one or two fields; testing only those, with the operands bound
-    once, is what keeps a decision a few dict and set operations.
-    """
-    if when.anonymous:
-        return _no_principal
-    # Each part is false without a principal, so a lone part is the whole test.
-    parts: list[PrincipalTest] = []
-    if when.roles:
-        roles = when.roles
-        parts.append(lambda p: p is not None and not roles.isdisjoint(p.roles))
-    if when.scopes:
-        scopes = when.scopes
-        parts.append(lambda p: p is not None and scopes <= p.scopes)
-    if when.teams:
-        teams = when.teams
-        parts.append(lambda p: p is not None and not teams.isdisjoint(p.teams))
-    if when.subjects:
-        subjects = when.subjects
-        parts.append(lambda p: p is not None and p.subject in subjects)
-    if when.org:
-        orgs = when.org
-        parts.append(lambda p: p is not None and p.org in orgs)
-    parts.extend(_attribute_test(key, want) for key, want in when.attributes.items())
-    if not parts:
-        return _some_principal
-    if len(parts) == 1:
-        return parts[0]
-    every = tuple(parts)
-    return lambda p: all(test(p) for test in every)
-
-
-def _no_principal(principal: Principal | None) -> bool:
-    return principal is None
-
-
-def _some_principal(principal: Principal | None) -> bool:
-    return principal is not None
-
-
-_COLLECTIONS = (list, tuple, set, frozenset)
-
-
-def _attribute_test(key: str, want: Any) -> PrincipalTest:
-    if isinstance(want, _COLLECTIONS):
-        return lambda p: p is not None and _attribute_matches(p.attributes.get(key), want)
-
-    wanted = (want,)
-
-    # One wanted value (the common case): the test ``_attribute_matches`` makes, inlined.
-    def test(p: Principal | None) -> bool:
-        if p is None:
-            return False
-        have = p.attributes.get(key)
-        if have is None:
-            return False
-        if isinstance(have, _COLLECTIONS):
-            return any(item in wanted for item in have)
-        return have in wanted
-
-    return test
+Region = Mapping[str, tuple[ResolvedOp, ...]]
+"""Argument name -> operators that one allow rule puts on it, resolved for a principal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +39,7 @@ class CompiledRule:
     rule: Rule
     checks: tuple[ArgCheck, ...]
     applies: PrincipalTest
-    """The rule's ``when`` condition, compiled (:func:`principal_test`)."""
+    """The rule's ``when`` condition, compiled (:meth:`Condition.compile`)."""
     allowed: Decision
     """The decision when this allow rule matches: built once, not per call."""
 
@@ -104,26 +47,39 @@ class CompiledRule:
     def id(self) -> str:
         return self.rule.id
 
-    def failure(self, args: Mapping[str, Any], principal: Principal | None) -> str | None:
+    def verdict(
+        self, args: Mapping[str, Any], principal: Principal | None, declared: frozenset[str]
+    ) -> tuple[bool | None, str]:
+        """All constraints together (Kleene and): ``False`` wins, then ``None``."""
+        result: bool | None = True
+        requirement = ""
         for check in self.checks:
-            reason = check.failure(args, principal)
-            if reason is not None:
-                return reason
-        return None
+            outcome, text = check.verdict(args, principal, declared)
+            if outcome is False:
+                return False, text
+            if outcome is None and result is True:
+                result, requirement = None, text
+        return result, requirement
+
+    def region(self, principal: Principal | None) -> dict[str, tuple[ResolvedOp, ...]]:
+        return {check.arg: check.resolve(principal) for check in self.checks}
 
 
 @dataclass(frozen=True, slots=True)
 class ToolRules:
-    """The rules whose globs match one tool name, in policy order."""
+    """The rules whose globs match one (normalised) tool name, in policy order."""
 
+    name: str
     deny: tuple[CompiledRule, ...]
     allow: tuple[CompiledRule, ...]
     denials: tuple[Decision, ...]
     """The decision of each ``deny`` rule for this tool, in the same order."""
+    params: ToolParams | None
+    """The tool's parameters when it registered (``None``: not known)."""
 
-
-Region = Mapping[str, tuple[ResolvedOp, ...]]
-"""Argument name -> operators that one allow rule puts on it, resolved for a principal."""
+    @property
+    def declared(self) -> frozenset[str]:
+        return self.params.names if self.params is not None else frozenset()
 
 
 class Evaluator:
@@ -132,9 +88,11 @@ class Evaluator:
     A glob like ``crm/lookup_*`` is filed under ``crm/lookup_``, so the first
     decision for a tool name tries only the globs whose prefix the name starts
     with (one dict lookup per prefix length), not every glob in the policy.
+    Names are NFKC-normalised before matching (:mod:`guardrail.policy.names`).
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
         self._exact: dict[str, list[CompiledRule]] = {}
         self._globbed: dict[str, list[tuple[re.Pattern[str], CompiledRule]]] = {}
         for order, rule in enumerate(rules):
@@ -142,7 +100,7 @@ class Evaluator:
                 order,
                 rule,
                 tuple(ArgCheck.compile(a, c) for a, c in rule.args.items()),
-                principal_test(rule.when),
+                rule.when.compile(),
                 Decision(True, rule.id, f"allowed by rule {rule.id!r}"),
             )
             for pattern in rule.tools:
@@ -154,11 +112,21 @@ class Evaluator:
                 else:
                     self._exact.setdefault(pattern, []).append(compiled)
         self._memo: dict[str, ToolRules] = {}
+        self._params: dict[str, ToolParams] = {}
+
+    def declare(self, tool: str, params: ToolParams | None) -> None:
+        """Record a registered tool's parameters: absent arguments and listings use them."""
+        name = normalize(tool)
+        if params is None:
+            self._params.pop(name, None)
+        else:
+            self._params[name] = params
+        self._memo.clear()
 
     def rules_for(self, tool: str) -> ToolRules:
         found = self._memo.get(tool)
         if found is None:
-            found = self._match(tool)
+            found = self._match(normalize(tool))
             if len(self._memo) >= _MAX_MEMO:
                 self._memo.clear()
             self._memo[tool] = found
@@ -173,9 +141,11 @@ class Evaluator:
         ordered = [matched[k] for k in sorted(matched)]
         deny = tuple(c for c in ordered if c.rule.deny)
         return ToolRules(
+            name=tool,
             deny=deny,
             allow=tuple(c for c in ordered if c.rule.allow),
             denials=tuple(Decision(False, c.id, f"rule {c.id!r} denies {tool!r}") for c in deny),
+            params=self._params.get(tool),
         )
 
     def denial(
@@ -183,9 +153,22 @@ class Evaluator:
     ) -> Decision | None:
         """The decision of the first deny rule that matches this call, if any."""
         rules = self.rules_for(tool)
+        if not is_valid(rules.name):
+            return Decision(False, None, f"{tool!r} is not a valid tool name")
+        declared = rules.declared
         for compiled, denied in zip(rules.deny, rules.denials, strict=True):
-            if compiled.applies(principal) and compiled.failure(args, principal) is None:
+            if not compiled.applies(principal):
+                continue
+            outcome, requirement = compiled.verdict(args, principal, declared)
+            if outcome is True:
                 return denied
+            if outcome is None:
+                return Decision(
+                    False,
+                    compiled.id,
+                    f"{denied.reason}: it cannot tell whether {requirement}, "
+                    "and a deny rule applies when in doubt",
+                )
         return None
 
     def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
@@ -198,33 +181,41 @@ class Evaluator:
         for compiled in rules.allow:
             if not compiled.applies(principal):
                 continue
-            failure = compiled.failure(args, principal)
-            if failure is None:
+            outcome, requirement = compiled.verdict(args, principal, rules.declared)
+            if outcome is True:
                 return compiled.allowed
             if first_failure is None:
-                first_failure = (compiled.id, failure)
+                first_failure = (compiled.id, requirement)
         if first_failure is not None:
-            rule_id, failure = first_failure
-            return Decision(False, rule_id, f"rule {rule_id!r} allows {tool!r} only when {failure}")
+            rule_id, requirement = first_failure
+            return Decision(
+                False, rule_id, f"rule {rule_id!r} allows {tool!r} only when {requirement}"
+            )
         who = principal.describe() if principal else "an anonymous caller"
         return Decision(False, None, f"no rule allows {who} to call {tool!r} (default deny)")
 
     def regions(self, tool: str, principal: Principal | None) -> list[Region]:
         """The argument regions this principal may call ``tool`` with, one per allow rule.
 
-        Empty when the tool is hidden: no allow rule applies, a deny rule without
-        argument constraints applies, or every applicable rule is unsatisfiable.
+        Empty when the tool is hidden: no allow rule applies, an applicable deny
+        rule refuses every call (no constraints, or constraints that can never
+        fail for this tool), or every applicable allow rule is unsatisfiable.
         A region with no entries means "any arguments".
         """
         rules = self.rules_for(tool)
-        if any(c.applies(principal) and not c.checks for c in rules.deny):
+        if not is_valid(rules.name):
             return []
+        for compiled in rules.deny:
+            if compiled.applies(principal) and not can_fail(
+                compiled.region(principal), rules.params
+            ):
+                return []
         regions: list[Region] = []
         for compiled in rules.allow:
             if not compiled.applies(principal):
                 continue
-            region = {check.arg: check.resolve(principal) for check in compiled.checks}
-            if all(satisfiable(ops) for ops in region.values()):
+            region = compiled.region(principal)
+            if region_satisfiable(region, rules.params):
                 regions.append(region)
         return regions
 
@@ -232,50 +223,14 @@ class Evaluator:
         """The argument regions applicable deny rules refuse, one per rule with constraints.
 
         A call inside one of them is denied whatever the allow rules say; schema
-        narrowing shows them as ``not``. Deny rules without constraints hide the
-        tool altogether (:meth:`regions` is empty).
+        narrowing shows them as ``not``. Deny rules that refuse every call hide
+        the tool altogether (:meth:`regions` is empty).
         """
         return [
-            {check.arg: check.resolve(principal) for check in compiled.checks}
+            compiled.region(principal)
             for compiled in self.rules_for(tool).deny
-            if compiled.checks and compiled.rule.when.matches(principal)
+            if compiled.checks and compiled.applies(principal)
         ]
 
     def visible(self, principal: Principal | None, names: Iterable[str]) -> list[str]:
         return [name for name in names if self.regions(name, principal)]
-
-
-def satisfiable(ops: Sequence[ResolvedOp]) -> bool:
-    """Whether some value passes every operator (exact for eq/in/min/max; regex assumed)."""
-    by_op: dict[str, list[Any]] = {}
-    for op in ops:
-        if op.value is MISSING:
-            return False
-        by_op.setdefault(op.op, []).append(op.value)
-    candidates: list[Any] | None = None
-    if "eq" in by_op:
-        candidates = by_op["eq"][:1] if all(v == by_op["eq"][0] for v in by_op["eq"]) else []
-    for allowed in by_op.get("in", []):
-        pool = list(allowed) if isinstance(allowed, list | tuple | set | frozenset) else []
-        candidates = pool if candidates is None else [c for c in candidates if c in pool]
-    if candidates is not None:
-        return any(_value_passes(c, by_op) for c in candidates)
-    bounded = "min" in by_op or "max" in by_op
-    if bounded and ("regex" in by_op or "max_length" in by_op):
-        return False  # min/max need a number; regex a string, max_length a length
-    lows = [v for v in by_op.get("min", []) if _is_bound(v)]
-    highs = [v for v in by_op.get("max", []) if _is_bound(v)]
-    if len(lows) != len(by_op.get("min", [])) or len(highs) != len(by_op.get("max", [])):
-        return False
-    if lows and highs and max(lows) > min(highs):
-        return False
-    return all(_is_bound(n) and n >= 0 for n in by_op.get("max_length", []))
-
-
-def _is_bound(value: Any) -> bool:
-    # What passes() accepts as a min/max/max_length operand: a number, not a bool, not NaN.
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-def _value_passes(value: Any, by_op: Mapping[str, list[Any]]) -> bool:
-    return all(passes(op, value, operand) for op, operands in by_op.items() for operand in operands)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,55 @@ from pydantic import ValidationError
 from guardrail.errors import PolicyError
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 core-schema scalars.
+
+    YAML 1.1 reads ``NO``, ``yes``, ``on`` and ``off`` as booleans, ``010`` as
+    octal and ``1:20`` as 80: ``country: {in: [NO, RU]}`` would hold ``False``.
+    Here only ``true``/``false`` are booleans; everything else not a 1.2 number
+    or null stays a string.
+    """
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag.endswith(":merge")]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_CORE_SCALARS = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+)
+for _tag, _pattern, _first in _CORE_SCALARS:
+    _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    return loader.construct_scalar(node).lower() == "true"
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)  # YAML 1.2: a leading zero is decimal, not octal
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as data, with YAML 1.2 booleans and numbers (see :class:`_Yaml12Loader`)."""
+    return yaml.load(text, Loader=_Yaml12Loader)
+
+
 def load_document(path: Path) -> Mapping[str, Any]:
     source = str(path)
     try:
@@ -23,7 +73,7 @@ def load_document(path: Path) -> Mapping[str, Any]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
+            data = parse_yaml(text)
         elif suffix == ".json":
             data = json.loads(text)
         elif suffix == ".toml":
@@ -34,20 +84,29 @@ def load_document(path: Path) -> Mapping[str, Any]:
                 source=source,
             )
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(f"{where}YAML syntax error: {exc.problem}", source=source) from None
+        raise yaml_error(exc, source) from None
     except json.JSONDecodeError as exc:
         raise PolicyError(
             f"line {exc.lineno}, column {exc.colno}: JSON syntax error: {exc.msg}", source=source
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"TOML syntax error: {exc}", source=source) from None
+    return document(data, source)
+
+
+def document(data: Any, source: str | None) -> Mapping[str, Any]:
+    """Parsed policy data, checked to be a mapping (an empty file is an empty policy)."""
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise PolicyError("the policy must be a mapping with 'rules' and 'limits'", source=source)
     return data
+
+
+def yaml_error(exc: yaml.MarkedYAMLError, source: str | None) -> PolicyError:
+    mark = exc.problem_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return PolicyError(f"{where}YAML syntax error: {exc.problem}", source=source)
 
 
 def policy_error(exc: ValidationError, data: Mapping[str, Any], source: str | None) -> PolicyError:

@@ -11,12 +11,15 @@ Constraint values may refer to the caller: a string ``$principal.subject`` or
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from guardrail.conditions import Condition
+from guardrail.policy.names import check_glob
+from guardrail.policy.regex import Regex
 
 PRINCIPAL_PREFIXES = ("$principal.", "principal.")
 
@@ -66,16 +69,20 @@ class Constraint(_Strict):
             raise ValueError("must be a number or a principal reference")
         return value
 
+    @field_validator("min", "max", "max_length")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            import re
-
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from exc
+            if is_principal_ref(value):
+                raise ValueError("a regex is a pattern, never a principal reference")
+            Regex(value)  # raises ValueError naming the RE2 syntax problem
         return value
 
     def operators(self) -> dict[str, Any]:
@@ -97,6 +104,12 @@ class Rule(_Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _normal_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Matched against NFKC names in the MCP alphabet (guardrail.policy.names).
+        return tuple(check_glob(pattern) for pattern in value)
 
     @model_validator(mode="after")
     def _exactly_one_effect(self) -> Rule:

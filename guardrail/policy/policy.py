@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
 from guardrail.budgets.limit import Limit
 from guardrail.identity import Principal
@@ -30,6 +30,7 @@ class Policy(BaseModel):
     version: int = 1
     rules: tuple[Rule, ...] = ()
     limits: tuple[Limit, ...] = ()
+    _source: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Policy:
@@ -50,13 +51,42 @@ class Policy(BaseModel):
         return cls.from_dict(load_document(Path(path)), source=source)
 
     @classmethod
+    def from_yaml(cls, text: str, *, source: str | None = None) -> Policy:
+        """Parse YAML text (YAML 1.2 scalars: only ``true``/``false`` are booleans)."""
+        import yaml
+
+        from guardrail.policy.loader import document, parse_yaml, yaml_error
+
+        try:
+            data = parse_yaml(text)
+        except yaml.MarkedYAMLError as exc:
+            raise yaml_error(exc, source) from None
+        return cls.from_dict(document(data, source), source=source)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Policy:
         from guardrail.policy.loader import policy_error
 
         try:
-            return cls.model_validate(data)
+            policy = cls.model_validate(data)
         except ValidationError as exc:
             raise policy_error(exc, data, source) from None
+        policy._source = source
+        return policy
+
+    def __eq__(self, other: object) -> bool:
+        # Where a policy was read from is not part of it: equal rules and limits, equal policy.
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    @property
+    def source(self) -> str | None:
+        """The file the policy was read from, if any (findings and errors name it)."""
+        return self._source
 
     @cached_property
     def evaluator(self) -> Evaluator:

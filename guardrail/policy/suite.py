@@ -36,6 +36,7 @@ import yaml
 
 from guardrail.errors import BudgetExceeded, ConfigurationError, GuardrailDenied
 from guardrail.identity import Principal
+from guardrail.policy.loader import parse_yaml
 from guardrail.policy.policy import Policy
 from guardrail.tools import NamedArgBinder
 
@@ -103,7 +104,7 @@ def load_suite(path: str | Path) -> Suite:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)  # YAML 1.2 scalars, as policy files
         lines = _case_lines(text)
     except OSError as exc:
         raise ConfigurationError(f"cannot read suite {path}: {exc.strerror}") from None

@@ -9,43 +9,12 @@ import pytest
 
 pytest.importorskip("uvicorn")  # the token endpoint is served by uvicorn (the mcp extra)
 
-from support.jwks import JWKSServer, SigningKey, mint, rsa_key
+from exchange_support import APP, BILLING, CRM, IDP, POLICY, SECRET, Clock, Users, exchange_for
+from support.jwks import JWKSServer, SigningKey, rsa_key
 from support.token_service import TokenService
 
-from guardrail import (
-    ClientSecret,
-    Guard,
-    JWTAuthenticator,
-    Policy,
-    Principal,
-    TokenExchange,
-)
+from guardrail import Guard, JWTAuthenticator, Policy
 from guardrail.testing import capture_audit
-
-IDP = "https://idp.test.invalid/"
-APP = "support-agent"
-CRM = "https://crm.test.invalid/"
-BILLING = "https://billing.test.invalid/"
-SECRET = "agent-s3cret"
-
-POLICY = {
-    "rules": [{"id": "support", "allow": ["*"], "when": {"roles": ["support"]}}],
-}
-
-
-class Clock:
-    """Epoch seconds that start now and move only when told to."""
-
-    def __init__(self) -> None:
-        import time
-
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +45,6 @@ def clock() -> Clock:
     return Clock()
 
 
-def exchange_for(service: TokenService, **options: Any) -> TokenExchange:
-    client = options.pop("client", ClientSecret(client_id="agent", secret=SECRET))
-    return TokenExchange(service.token_url, client=client, **options)
-
-
 @pytest.fixture
 def guard(idp: JWKSServer, service: TokenService, clock: Clock) -> Guard:
     return Guard(
@@ -96,25 +60,6 @@ def audit(guard: Guard) -> Iterator[list[Any]]:
         yield events
 
 
-class Users:
-    def __init__(self, key: SigningKey, guard: Guard) -> None:
-        self.key, self.guard = key, guard
-
-    def token(self, subject: str, **claims: Any) -> str:
-        claims.setdefault("roles", ["support"])
-        return mint(self.key, issuer=IDP, audience=APP, subject=subject, **claims)
-
-    def principal(self, subject: str, **claims: Any) -> Principal:
-        return self.guard.authenticate(self.token(subject, **claims))
-
-
 @pytest.fixture
 def users(idp_key: SigningKey, guard: Guard) -> Users:
     return Users(idp_key, guard)
-
-
-def downstream_verifier(service: TokenService, audience: str) -> JWTAuthenticator:
-    """What the downstream system runs: it trusts the token service for its own audience."""
-    from support.token_service import ISSUER
-
-    return JWTAuthenticator(ISSUER, audience, jwks_url=service.jwks_url)

@@ -7,7 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import APP, CRM, IDP, POLICY, SECRET, Users, downstream_verifier, exchange_for
+from exchange_support import APP, CRM, IDP, POLICY, SECRET, Users, downstream_verifier, exchange_for
 from support.jwks import SigningKey, mint, rsa_key
 from support.token_service import TokenService
 

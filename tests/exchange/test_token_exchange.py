@@ -8,7 +8,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import BILLING, CRM, Clock, Users, downstream_verifier
+from exchange_support import BILLING, CRM, Clock, Users, downstream_verifier
 from pydantic import SecretStr
 from support.token_service import TokenService
 

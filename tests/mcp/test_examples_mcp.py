@@ -24,3 +24,20 @@ def test_mcp_client_example_runs() -> None:
     assert out.count("DENIED") == 3 and "refunded 40.00 on A-17 for alice" in out
     assert "expired token        -> HTTP 401" in out
     assert "wrong-audience token -> HTTP 401" in out
+
+
+def test_downstream_mcp_example_runs() -> None:
+    """examples/downstream_mcp.py: alice's call reaches the CRM as alice; bob is told why not."""
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "downstream_mcp.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = done.stdout
+    assert "alice  -> c-42: good standing (read as alice, acted for by agent)" in out
+    assert "bob    -> REFUSED: consent needed: bob has not granted scope(s) crm.read" in out
+    assert "outcome  crm/lookup_customer  bob    denied" in out
+    assert 'outcome  lookup_customer      alice  allowed  act={"sub": "agent"}' in out
+    assert "lookup_customer      bob" not in out  # bob's call never reached the CRM

@@ -21,7 +21,6 @@ on-behalf-of grant, with its own rules:
 from __future__ import annotations
 
 import base64
-import socket
 import threading
 import time
 import urllib.parse
@@ -31,12 +30,12 @@ from types import TracebackType
 from typing import Any
 
 import jwt
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from support.asgi import ServedApp
 from support.jwks import SigningKey, rsa_key
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -86,18 +85,14 @@ class TokenService:
         self.exchanges = 0
         self.requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.port: int = self._sock.getsockname()[1]
         app = Starlette(
             routes=[
                 Route("/token", self._token, methods=["POST"]),
                 Route("/jwks.json", self._jwks, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
+        self._served = ServedApp(app)
+        self.port = self._served.port
 
     # -- set-up ---------------------------------------------------------------------
 
@@ -125,23 +120,12 @@ class TokenService:
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self) -> TokenService:
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the token service did not start")
-            time.sleep(0.01)
+        self._served.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._sock.close()
+        """Stop serving: the port refuses connections from now on."""
+        self._served.stop()
 
     def __enter__(self) -> TokenService:
         return self.start()
