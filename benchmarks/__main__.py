@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import _features as F
-from benchmarks import alternatives, curves, downstream, hotpath, overhead
+from benchmarks import alternatives, curves, downstream, hotpath, mcp_load, overhead, targets
 from benchmarks._context import Env
 from benchmarks._harness import Harness
 from benchmarks._report import render
@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             if not options.no_processes and not only:
                 say("process curve on one Redis")
                 curves.processes(env)
+            if not only:
+                say("group 6: import time, group commit, event-loop stalls")
+                targets.add(env)
+                say("group 7: an MCP server under load, plain vs protected")
+                mcp_load.add(env)
             profile = ""
             if options.profile:
                 say("profiling the lean path")

@@ -103,6 +103,14 @@ def _largest_policy(env: Env) -> tuple[float, float] | str:
     return _ratio(f"policy.{sizes[-1]}", f"policy.{sizes[0]}", 1.5)(env)
 
 
+def _extra(name: str, limit: float) -> Callable[[Env], tuple[float, float] | str]:
+    def measure(env: Env) -> tuple[float, float] | str:
+        value = env.extra.get(name)
+        return f"n/a: {name} not measured" if value is None else (value, limit)
+
+    return measure
+
+
 TARGETS = (
     Target("T1", "lean <= 2 us over raw (sync)", _at_most("lean.sync", 2.0), "us", ("lean.sync",)),
     Target("T2", "audited <= 8 us over raw", _at_most("audited.sync", 8.0), "us",
@@ -125,6 +133,15 @@ TARGETS = (
            ("policy.100000", "policy.1000")),
     Target("T11", "cached downstream_token <= 1 us", _at_most("downstream.sync", 1.0), "us",
            ("downstream.sync", "downstream.async")),
+    Target("T12", "fsync=always, 16 callers: >= 8 records per fdatasync",
+           _extra("records_per_fsync", 8), "records", at_least=True),
+    Target("T13", "1,000 async calls: no loop stall over 100 us", _extra("loop_stall_us", 100),
+           "us"),
+    Target("T14", "import guardrail <= 100 ms", _extra("import_ms", 100), "ms"),
+    Target("T15", "MCP server CPU/call, protect()+audit+Redis <= +5% over plain",
+           _extra("mcp_cpu_over_pct", 5), "%"),
+    Target("T16", "MCP server loop-lag p99, protected <= 1.2x plain", _extra("mcp_lag_ratio", 1.2),
+           "ratio"),
 )  # fmt: skip
 
 

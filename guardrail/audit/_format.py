@@ -18,19 +18,25 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import json.encoder
 import re
 from dataclasses import dataclass, field
-from datetime import UTC
-from typing import TYPE_CHECKING, Any, Literal
 
-from guardrail.audit.event import is_plain
+from guardrail.audit._encode import canonical, event_json, record_json, utc_now, utc_today
 
-if TYPE_CHECKING:
-    from guardrail.audit.event import AuditEvent
-
-_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
-_c_encode_basestring: Any = getattr(json.encoder, "c_encode_basestring", None)
+__all__ = [
+    "GENESIS",
+    "Break",
+    "Record",
+    "Scanner",
+    "canonical",
+    "encode",
+    "event_json",
+    "parse",
+    "record_json",
+    "utc_now",
+    "utc_today",
+]
+from typing import Any, Literal
 
 GENESIS = "0" * 64
 SUFFIX_HEAD = b',"hash":"'
@@ -42,59 +48,7 @@ FIRST_KINDS = frozenset({"start", "rotate"})
 KINDS = frozenset({"start", "rotate", "event", "recovery"})
 _HEX = re.compile(rb"[0-9a-f]{64}")
 _SEQ = re.compile(rb'^\{"seq":(\d{1,18}),')
-
 Kind = Literal["start", "rotate", "event", "recovery"]
-
-
-def canonical(data: Any) -> str:
-    """The canonical JSON text of ``data`` (sorted keys, compact, UTF-8)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _no_default(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not a JSON value")
-
-
-if _c_make_encoder is not None and _c_encode_basestring is not None:
-    # What json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on
-    # every call, built once (without the cycle check: the values are plain data).
-    _plain_encoder = _c_make_encoder(
-        None, _no_default, _c_encode_basestring, None, ":", ",", True, False, False
-    )
-
-    def _plain(data: dict[str, Any]) -> str:
-        return "".join(_plain_encoder(data, 0))
-
-else:  # pragma: no cover - no C accelerator
-    _plain_encoder = json.JSONEncoder(
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-    def _plain(data: dict[str, Any]) -> str:
-        text: str = _plain_encoder.encode(data)
-        return text
-
-
-def event_json(event: AuditEvent) -> str:
-    """``canonical(event.model_dump(mode="json", exclude_none=True))``, faster.
-
-    Events that guardrail built itself hold plain JSON values (and a UTC time), so
-    they are encoded straight from their fields, in a third of the time. Anything
-    else, or a value the plain encoder refuses (NaN, a non-JSON type), goes the
-    pydantic way, which gives the same text.
-    """
-    if is_plain(event):
-        values = event.__dict__
-        stamp = values["time"]
-        if stamp.tzinfo is UTC:
-            data = {key: value for key, value in values.items() if value is not None}
-            # pydantic's form: isoformat with "Z" for UTC
-            data["time"] = stamp.isoformat()[:-6] + "Z"
-            try:
-                return _plain(data)
-            except (TypeError, ValueError):
-                pass
-    return canonical(event.model_dump(mode="json", exclude_none=True))
 
 
 def digest(body: bytes, key: bytes | None) -> str:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guardrail.audit._format import canonical
+from guardrail.audit._format import Scanner, canonical
 from guardrail.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -88,6 +88,46 @@ def sign(private_key: Ed25519PrivateKey, chain: str, seq: int, hash_: str) -> Ch
     )
     sig = base64.b64encode(private_key.sign(unsigned.message())).decode()
     return Checkpoint(unsigned.chain, seq, hash_, unsigned.time, unsigned.key, sig)
+
+
+class Checkpointer:
+    """Appends signed checkpoints of one chain to ``<log>.checkpoints``: every
+    ``every`` records, at the end of each rotated file, on close and on demand."""
+
+    def __init__(
+        self,
+        path: Path,
+        signing_key: Ed25519PrivateKey | bytes | str | os.PathLike[str],
+        *,
+        every: int | None,
+        durable: bool,
+    ) -> None:
+        self.path = path
+        self.signer = private_key(signing_key)
+        self.key_id = fingerprint(self.signer.public_key())
+        self.every = every
+        self.durable = durable
+        """fsync the checkpoint file after each line (not with ``fsync="never"``)."""
+        self.signed = 0
+        """The last seq signed."""
+
+    def maybe(self, chain: Scanner, seq: int, *, force: bool = False, final: bool = False) -> None:
+        """Sign record ``seq`` (the last one ``chain`` saw) when one is due."""
+        if chain.chain is None or chain.last_hash is None or seq <= 0:
+            return
+        due = force or (final and seq > self.signed)
+        due = due or (self.every is not None and seq - self.signed >= self.every)
+        if not due:
+            return
+        point = sign(self.signer, chain.chain, seq, chain.last_hash)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        try:
+            os.write(fd, point.to_line())
+            if self.durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.signed = seq
 
 
 def read_checkpoints(path: str | Path) -> Iterator[Checkpoint | str]:

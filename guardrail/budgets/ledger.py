@@ -105,49 +105,16 @@ class Reading:
     """Epoch seconds: the next calendar reset, or when the oldest window entry expires."""
 
 
-_new = object.__new__
-_charge_slots = vars(Charge)
-_set_key, _set_kind = _charge_slots["key"].__set__, _charge_slots["kind"].__set__
-_set_amount, _set_maximum = _charge_slots["amount"].__set__, _charge_slots["maximum"].__set__
-_set_span, _set_units = _charge_slots["span"].__set__, _charge_slots["units"].__set__
-_set_max_units = _charge_slots["max_units"].__set__
-_set_charge, _set_slot = vars(Held)["charge"].__set__, vars(Held)["slot"].__set__
-_set_used, _set_reset = vars(Held)["used"].__set__, vars(Held)["reset"].__set__
-_set_id, _set_held = vars(Reservation)["id"].__set__, vars(Reservation)["held"].__set__
-_set_handle = vars(Reservation)["handle"].__set__
-
-
 def make_charge(key: str, kind: Kind, amount: float, maximum: float, span: float) -> Charge:
-    """``Charge(...)`` for the hot path: fills the slots directly (a frozen dataclass's
-    ``__init__`` goes through ``object.__setattr__`` field by field)."""
-    charge = _new(Charge)
-    _set_key(charge, key)
-    _set_kind(charge, kind)
-    _set_amount(charge, amount)
-    _set_maximum(charge, maximum)
-    _set_span(charge, span)
-    _set_units(charge, round(amount * MICRO))
-    _set_max_units(charge, round(maximum * MICRO))
-    return charge
+    return Charge(key, kind, amount, maximum, span)
 
 
 def make_held(charge: Charge, slot: str, used: float, reset: float | None) -> Held:
-    """``Held(...)`` for the hot path (see :func:`make_charge`)."""
-    held = _new(Held)
-    _set_charge(held, charge)
-    _set_slot(held, slot)
-    _set_used(held, used)
-    _set_reset(held, reset)
-    return held
+    return Held(charge, slot, used, reset)
 
 
 def make_reservation(rid: str, held: tuple[Held, ...], handle: Any = None) -> Reservation:
-    """``Reservation(...)`` for the hot path (see :func:`make_held`)."""
-    reservation = _new(Reservation)
-    _set_id(reservation, rid)
-    _set_held(reservation, held)
-    _set_handle(reservation, handle)
-    return reservation
+    return Reservation(rid, held, handle)
 
 
 class Ledger(ABC):
@@ -179,6 +146,30 @@ class Ledger(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Free connections; the ledger is not used afterwards."""
 
+    # The async twins: a ledger that does I/O overrides them so that no event loop
+    # waits on it; one that does none (memory) answers right away.
+
+    async def areserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
+        """:meth:`reserve` for a coroutine."""
+        return self.reserve(charges, rid=rid)
+
+    async def asettle(
+        self, reservation: Reservation, amounts: Sequence[float]
+    ) -> tuple[float, ...]:
+        """:meth:`settle` for a coroutine."""
+        return self.settle(reservation, amounts)
+
+    async def ausage(self, charges: Sequence[Charge]) -> list[Reading]:
+        """:meth:`usage` for a coroutine."""
+        return self.usage(charges)
+
+    async def arelease(self, reservation: Reservation) -> None:
+        """:meth:`release` for a coroutine."""
+        await self.asettle(reservation, [0.0] * len(reservation.held))
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Free this event loop's connections."""
+
 
 LedgerFactory = Callable[[str], Ledger]
 
@@ -191,7 +182,8 @@ def register_scheme(scheme: str, factory: LedgerFactory) -> None:
 
 
 def ledger_from_uri(uri: str) -> Ledger:
-    """``memory://`` or ``redis://host:port/db`` (also ``rediss://``, ``unix://``)."""
+    """``memory://`` or ``redis://host:port/db`` (also ``rediss://``, ``unix://``);
+    ``redis+cluster://host:port`` for any node of a Redis Cluster."""
     scheme, sep, _ = uri.partition("://")
     factory = _SCHEMES.get(scheme) if sep else None
     if factory is None:
@@ -212,6 +204,13 @@ def _redis(uri: str) -> Ledger:
     return RedisLedger.from_url(uri)
 
 
+def _redis_cluster(uri: str) -> Ledger:
+    from guardrail.budgets.redis_ledger import RedisLedger
+
+    return RedisLedger.from_url("redis://" + uri.partition("://")[2], cluster=True)
+
+
 register_scheme("memory", _memory)
+register_scheme("redis+cluster", _redis_cluster)
 for _scheme in ("redis", "rediss", "unix"):
     register_scheme(_scheme, _redis)

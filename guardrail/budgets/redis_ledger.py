@@ -1,9 +1,12 @@
 """``RedisLedger``: budgets shared by many processes or hosts through one Redis.
 
-Every operation is ONE round trip running ``guardrail/resources/redis/ledger.lua``
-(EVALSHA; on NOSCRIPT, e.g. after a Redis restart, the script is loaded again and
-the call retried). A call whose charges stand as reserved is never settled, so it
-costs exactly one round trip. The script reads the time from Redis ``TIME``, so the clocks
+Every operation is ONE round trip running ``guardrail/resources/redis/ledger.lua``,
+registered with redis-py's ``register_script`` (EVALSHA; on NOSCRIPT, e.g. after a
+Redis restart, the script is loaded again and the call retried). Sync calls use a
+redis-py client; coroutines (``areserve``, ``asettle``, ...) a redis.asyncio one
+(hiredis parser), so no budget check blocks an event loop. Both run the same
+file. A call whose charges stand as reserved is never settled, so it costs exactly
+one round trip. The script reads the time from Redis ``TIME``, so the clocks
 of the application hosts do not matter. Keys carry TTLs, so idle budgets vanish.
 
 Failures of Redis (refused connection, timeout, ...) are raised as
@@ -13,29 +16,35 @@ so limits work again as soon as Redis is back, without a new ``Guard``.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from guardrail.budgets._redis_clients import (
+    Connection,
+    PerLoop,
+    check_cluster_prefix,
+    is_cluster,
+    redis_module,
+)
 from guardrail.budgets.ledger import (
     MICRO,
     Charge,
+    Held,
     Ledger,
     Reading,
     Refusal,
     Reservation,
     from_micro,
-    make_held,
-    make_reservation,
     to_micro,
 )
-from guardrail.errors import BackendError, ConfigurationError
+from guardrail.errors import BackendError
 
-_WIRE_CACHE = 65_536
 _KINDS = {"window": "w", "concurrent": "c", "day": "d", "month": "m", "total": "n"}
+Request = tuple[list[str], list[str]]
+"""KEYS and ARGV of one script call."""
 
 
 @cache
@@ -44,130 +53,162 @@ def script_source() -> str:
     return (files("guardrail") / "resources" / "redis" / "ledger.lua").read_text("utf-8")
 
 
-def _redis_module(name: str = "redis") -> Any:
-    # Imported on first use, never with guardrail: the core runs without redis-py.
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        raise ConfigurationError(
-            "the Redis ledger needs redis-py: pip install 'guardrail[redis]'"
-        ) from None
-
-
 def _seconds(ms: int) -> float | None:
     return None if ms < 0 else ms / 1000
 
 
 class RedisLedger(Ledger):
-    """Budgets in Redis. Pass a ``redis.Redis`` client, or use :meth:`from_url`.
+    """Budgets in Redis or Redis Cluster. Pass a redis-py client, or use :meth:`from_url`.
 
-    ``prefix`` namespaces the keys (several apps may share a Redis).
+    ``prefix`` namespaces the keys (several apps may share a Redis). In a cluster
+    it must begin with a hash tag (``"{guardrail}:"``, the cluster default): a
+    call's keys, and those the script derives from them, must share one slot.
+    Every budget of one ledger therefore lives on one shard; give tenants their
+    own prefixes (``"{acme}:"``) to spread them.
 
-    Per call the client sends ONE ``EVALSHA``: the keys, the reservation id and one
-    argument per charge. A charge's key and argument are encoded once and reused
-    (charges are planned once per call shape), and the reply is one string of
-    numbers, so little is encoded or parsed per call. The script is loaded once,
-    and again only when Redis answers ``NOSCRIPT`` (e.g. after a restart).
+    ``async_client`` makes a redis.asyncio client (called once per event loop);
+    :meth:`from_url` passes one. Without it, coroutines run the sync client in a
+    worker thread, which still keeps the loop free.
     """
 
-    def __init__(self, client: Any, *, prefix: str = "guardrail:") -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str | None = None,
+        async_client: Callable[[], Any] | None = None,
+    ) -> None:
+        redis = redis_module()
+        cluster = is_cluster(client)
+        self.prefix = prefix if prefix is not None else "{guardrail}:" if cluster else "guardrail:"
+        if cluster:
+            check_cluster_prefix(self.prefix)
         self.client = client
-        self.prefix = prefix
-        self._source = script_source()
-        self._sha = hashlib.sha1(self._source.encode(), usedforsecurity=False).hexdigest()
-        redis = _redis_module()
+        self._script = client.register_script(script_source())
+        self._async = PerLoop(async_client, script_source()) if async_client else None
         self._redis_error: type[Exception] = redis.RedisError
-        self._no_script: type[Exception] = redis.exceptions.NoScriptError
-        self._wire: dict[int, tuple[Charge, bytes, bytes, str]] = {}
-        """Encoded charges by ``id``: (the charge itself, so the id cannot be reused while
-        cached, the prefixed key as bytes, the charge argument, the prefixed key)."""
 
     @classmethod
     def from_url(
         cls,
         url: str,
         *,
-        prefix: str = "guardrail:",
+        prefix: str | None = None,
+        cluster: bool = False,
         socket_timeout: float = 1.0,
         connect_timeout: float = 0.5,
     ) -> RedisLedger:
-        """A client for ``redis://host:port/db`` with short timeouts (a budget check
-        must fail fast) and one retry, so a connection dropped by a Redis restart
-        is replaced transparently."""
-        redis = _redis_module()
-        backoff = _redis_module("redis.backoff").ExponentialBackoff(cap=0.05, base=0.01)
-        retry = _redis_module("redis.retry").Retry(backoff, 1)
+        """A ledger on ``redis://host:port/db`` (``cluster=True``: any node of a
+        cluster), with short timeouts: a budget check must fail fast."""
+        where = Connection(url, cluster, socket_timeout, connect_timeout)
+        return cls(where.sync_client(), prefix=prefix, async_client=where.async_client)
 
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=connect_timeout,
-            retry=retry,
-        )
-        return cls(client, prefix=prefix)
-
-    def _encode(self, charge: Charge) -> tuple[Charge, bytes, bytes, str]:
-        key = self.prefix + charge.key
-        arg = f"{_KINDS[charge.kind]}:{charge.units}:{charge.max_units}:{round(charge.span * 1000)}"
-        wire = (charge, key.encode(), arg.encode(), key)
-        if len(self._wire) >= _WIRE_CACHE:
-            self._wire.clear()
-        self._wire[id(charge)] = wire
-        return wire
+    # -- the Ledger contract: sync and async differ only in how the script runs -----
 
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
-        cache = self._wire
-        wires = []
-        for charge in charges:
-            wire = cache.get(id(charge))
-            if wire is None or wire[0] is not charge:
-                wire = self._encode(charge)
-            wires.append(wire)
-        reply = self._eval([w[1] for w in wires], [b"reserve", rid, *[w[2] for w in wires]])
-        fields = reply.split()
-        if fields[0] == b"0":
-            _, index, used, retry, reset = fields
-            return Refusal(
-                int(index) - 1, int(used) / MICRO, _seconds(int(retry)), _seconds(int(reset))
-            )
-        held = []
-        at = 1
-        for charge, wire in zip(charges, wires, strict=True):
-            used, reset, bucket = fields[at], fields[at + 1], fields[at + 2]
-            at += 3
-            slot = wire[3] if bucket == b"-" else f"{wire[3]}:{bucket.decode()}"
-            held.append(make_held(charge, slot, int(used) / MICRO, _seconds(int(reset))))
-        return make_reservation(rid, tuple(held))
+        return _reserved(charges, rid, self.prefix, self._run(self._reserving(charges, rid)))
+
+    async def areserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
+        reply = await self._arun(self._reserving(charges, rid))
+        return _reserved(charges, rid, self.prefix, reply)
 
     def settle(self, reservation: Reservation, amounts: Sequence[float]) -> tuple[float, ...]:
-        args: list[Any] = [b"settle", reservation.id]
-        for held, amount in zip(reservation.held, amounts, strict=True):
-            args.append(f"{_KINDS[held.charge.kind]}:{held.charge.units}:{to_micro(amount)}:0")
-        reply = self._eval([h.slot for h in reservation.held], args)
-        return tuple(from_micro(int(used)) for used in reply)
+        return _settled(self._run(_settling(reservation, amounts)))
+
+    async def asettle(
+        self, reservation: Reservation, amounts: Sequence[float]
+    ) -> tuple[float, ...]:
+        return _settled(await self._arun(_settling(reservation, amounts)))
 
     def usage(self, charges: Sequence[Charge]) -> list[Reading]:
-        args: list[Any] = [b"usage", "-"]
-        for charge in charges:
-            args.append(f"{_KINDS[charge.kind]}:0:0:{round(charge.span * 1000)}")
-        reply = self._eval([self.prefix + c.key for c in charges], args)
-        return [
-            Reading(from_micro(int(reply[2 * i])), _seconds(int(reply[2 * i + 1])))
-            for i in range(len(charges))
-        ]
+        return _readings(self._run(self._reading(charges)))
+
+    async def ausage(self, charges: Sequence[Charge]) -> list[Reading]:
+        return _readings(await self._arun(self._reading(charges)))
 
     def close(self) -> None:
         self.client.close()
 
-    def _eval(self, keys: list[Any], args: list[Any]) -> Any:
-        """One EVALSHA; on NOSCRIPT load the script and run it again."""
+    async def aclose(self) -> None:
+        """Close this event loop's asyncio client (it also closes with its loop)."""
+        if self._async is not None:
+            await self._async.aclose()
+
+    # -- requests and replies --------------------------------------------------------
+
+    def _reserving(self, charges: Sequence[Charge], rid: str) -> Request:
+        keys = [self.prefix + charge.key for charge in charges]
+        args = ["reserve", rid]
+        args += [
+            f"{_KINDS[c.kind]}:{c.units}:{c.max_units}:{round(c.span * 1000)}" for c in charges
+        ]
+        return keys, args
+
+    def _reading(self, charges: Sequence[Charge]) -> Request:
+        keys = [self.prefix + charge.key for charge in charges]
+        args = ["usage", "-"]
+        args += [f"{_KINDS[c.kind]}:0:0:{round(c.span * 1000)}" for c in charges]
+        return keys, args
+
+    def _run(self, request: Request) -> Any:
         try:
-            try:
-                return self.client.evalsha(self._sha, len(keys), *keys, *args)
-            except self._no_script:
-                self._sha = self.client.script_load(self._source)
-                return self.client.evalsha(self._sha, len(keys), *keys, *args)
+            return self._script(*request)
         except self._redis_error as exc:
-            where = self.client.connection_pool.connection_kwargs
-            address = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}"
-            raise BackendError(f"redis ledger at {address}: {exc}") from exc
+            raise self._unavailable(exc) from exc
+
+    async def _arun(self, request: Request) -> Any:
+        try:
+            if self._async is None:
+                return await asyncio.to_thread(self._script, *request)
+            return await self._async.run(*request)
+        except self._redis_error as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: Exception) -> BackendError:
+        return BackendError(f"redis ledger at {_address(self.client)}: {exc}")
+
+
+def _reserved(
+    charges: Sequence[Charge], rid: str, prefix: str, reply: bytes
+) -> Reservation | Refusal:
+    fields = reply.split()
+    if fields[0] == b"0":
+        _, index, used, retry, reset = fields
+        return Refusal(
+            int(index) - 1, int(used) / MICRO, _seconds(int(retry)), _seconds(int(reset))
+        )
+    held = []
+    for at, charge in enumerate(charges):
+        used, reset, bucket = fields[1 + 3 * at : 4 + 3 * at]
+        slot = prefix + charge.key
+        if bucket != b"-":
+            slot = f"{slot}:{bucket.decode()}"
+        held.append(Held(charge, slot, int(used) / MICRO, _seconds(int(reset))))
+    return Reservation(rid, tuple(held))
+
+
+def _settling(reservation: Reservation, amounts: Sequence[float]) -> Request:
+    args = ["settle", reservation.id]
+    for held, amount in zip(reservation.held, amounts, strict=True):
+        args.append(f"{_KINDS[held.charge.kind]}:{held.charge.units}:{to_micro(amount)}:0")
+    return [held.slot for held in reservation.held], args
+
+
+def _settled(reply: list[Any]) -> tuple[float, ...]:
+    return tuple(from_micro(int(used)) for used in reply)
+
+
+def _readings(reply: list[Any]) -> list[Reading]:
+    return [
+        Reading(from_micro(int(reply[i])), _seconds(int(reply[i + 1])))
+        for i in range(0, len(reply), 2)
+    ]
+
+
+def _address(client: Any) -> str:
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:  # a cluster: name the node it knows first
+        nodes = client.get_nodes()
+        return f"{nodes[0].host}:{nodes[0].port}" if nodes else "cluster"
+    where = pool.connection_kwargs
+    return f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}"

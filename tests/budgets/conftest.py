@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from support.redis_cluster import RedisCluster
 from support.redis_server import INSTALL_HINT, RedisServer, RedisServerMissing
 
 from guardrail.budgets import Ledger, MemoryLedger
 from guardrail.budgets.redis_ledger import RedisLedger
 
-ALL_LEDGERS = ["memory", "redis"]
+ALL_LEDGERS = ["memory", "redis", "cluster"]
 
 
 def start_redis() -> RedisServer:
@@ -29,6 +30,17 @@ def redis_server() -> Iterator[RedisServer]:
     server.close()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A real three-node Redis Cluster for the session (a FAILURE when redis is missing)."""
+    try:
+        cluster = RedisCluster().start()
+    except RedisServerMissing:
+        pytest.fail(INSTALL_HINT)
+    yield cluster
+    cluster.close()
+
+
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A server for this test alone (it may be killed and restarted)."""
@@ -40,6 +52,12 @@ def own_redis() -> Iterator[RedisServer]:
 def make_ledger(kind: str, request: pytest.FixtureRequest) -> Ledger:
     if kind == "memory":
         return MemoryLedger()
+    if kind == "cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        # A fresh hash tag per test: one slot per test, no cross-test leaks.
+        return RedisLedger.from_url(
+            cluster.node_url, cluster=True, prefix=f"{{t-{uuid.uuid4().hex[:8]}}}:"
+        )
     server: RedisServer = request.getfixturevalue("redis_server")
     # A fresh key prefix per test: no flushing, no cross-test leaks.
     return RedisLedger.from_url(server.url, prefix=f"t-{uuid.uuid4().hex[:8]}:")

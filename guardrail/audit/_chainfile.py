@@ -1,0 +1,225 @@
+"""The file side of a :class:`~guardrail.audit.ChainLog`: descriptors, the lock
+shared with other processes, the chain's position, appending lines and rotating.
+
+Only the log's writer thread (and ``flush``/``checkpoint``/``close``, under the
+writer's lock) touch a ``ChainFile``; it does no locking between threads itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Literal
+
+from guardrail.audit import _recovery
+from guardrail.audit._format import (
+    ALG_HMAC,
+    ALG_SHA256,
+    GENESIS,
+    Scanner,
+    canonical,
+    encode,
+    utc_now,
+    utc_today,
+)
+from guardrail.audit.checkpoint import Checkpointer
+
+try:
+    import fcntl
+except ModuleNotFoundError:  # pragma: no cover - not POSIX: ChainLog refuses to start
+    fcntl = None  # type: ignore[assignment]
+
+HAS_FLOCK = fcntl is not None
+
+Fsync = Literal["always", "batch", "never"]
+
+
+class ChainFile:
+    """One chained log file (and the files rotated out of it), as this process sees it."""
+
+    def __init__(
+        self,
+        path: Path,
+        key: bytes | None,
+        *,
+        fsync: Fsync,
+        rotate_bytes: int | None,
+        rotate_daily: bool,
+        verify_on_open: bool,
+        checkpointer: Checkpointer | None,
+        today: Callable[[], str] = utc_today,
+    ) -> None:
+        self.path = path
+        self.key = key
+        self.fsync = fsync
+        self.rotate_bytes = rotate_bytes
+        self.rotate_daily = rotate_daily
+        self.verify_on_open = verify_on_open
+        self.checkpointer = checkpointer
+        self.today = today
+        """The UTC date (ISO); the day a file began decides a daily rotation."""
+        self.torn_path = Path(f"{path}.torn")
+        self.scanner = Scanner(key=key)
+        self.fd = -1
+        self.lock_fd = -1
+        self.ino: tuple[int, int] = (0, 0)
+        self.end = 0
+        """Bytes of the current file this process has read or written (a line end)."""
+        self.line = 0
+        self.day = today()
+        self.unsynced = 0
+        self.synced_at = time.monotonic()
+
+    @property
+    def seq(self) -> int:
+        expected = self.scanner.expected
+        return expected - 1 if expected is not None else 0
+
+    # -- descriptors -------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open (creating) the file and its lock, then check and catch up with it."""
+        self.open_lock()
+        self.open_file()
+        with self.flock():
+            _recovery.sync(self)
+            if self.fsync == "always" and self.unsynced:
+                self.datasync()
+
+    def open_lock(self) -> None:
+        # A forked child calls this again: a flock taken through an inherited
+        # descriptor is the parent's lock too, so it would not keep the two apart.
+        if self.lock_fd >= 0:
+            os.close(self.lock_fd)
+            self.lock_fd = -1
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        self.lock_fd = os.open(f"{self.path}.lock", flags, 0o640)
+
+    def open_file(self, rotated: Path | None = None) -> None:
+        if rotated is not None:
+            self.fd = os.open(rotated, os.O_RDONLY | os.O_CLOEXEC)
+        else:
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+            self.fd = os.open(self.path, flags, 0o640)
+        st = os.fstat(self.fd)
+        self.ino = (st.st_dev, st.st_ino)
+        self.end = 0
+        self.line = 0
+
+    def close_fds(self) -> None:
+        for fd in (self.fd, self.lock_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fd = self.lock_fd = -1
+
+    @contextlib.contextmanager
+    def flock(self) -> Iterator[None]:
+        """Exclusive use of the path among processes (local host only: not NFS)."""
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+
+    def datasync(self) -> None:
+        os.fdatasync(self.fd)
+        self.unsynced = 0
+        self.synced_at = time.monotonic()
+
+    def sync_due(self, batch_size: int, batch_interval: float) -> bool:
+        """Whether ``fsync="batch"`` owes the disk a sync now."""
+        return self.unsynced > 0 and (
+            self.unsynced >= batch_size or time.monotonic() - self.synced_at >= batch_interval
+        )
+
+    def sync_dir(self) -> None:
+        if self.fsync == "never":
+            return
+        fd = os.open(self.path.parent, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # -- appending (the caller holds ``flock``) ----------------------------------------
+
+    def stale(self) -> bool:
+        """Whether someone else touched the path since our last append (one ``stat``):
+        a different file (rotated) or not the size we left it at."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return st.st_size != self.end or (st.st_dev, st.st_ino) != self.ino or not self.end
+
+    def commit(self, records: Sequence[tuple[str, str]]) -> int:
+        """Append ``(kind, data JSON)`` records after whatever is in the file now, in
+        one write; return the first one's seq."""
+        if self.stale():
+            _recovery.sync(self)  # says so if the file was removed
+        if self.rotate_bytes is not None or self.rotate_daily:
+            self.maybe_rotate()
+        first = self.write(records)
+        if self.checkpointer is not None:
+            self.checkpointer.maybe(self.scanner, self.seq)
+        return first
+
+    def write(self, records: Sequence[tuple[str, str]]) -> int:
+        scanner = self.scanner
+        first = seq = scanner.expected or 1
+        prev = scanner.last_hash or GENESIS
+        lines, hashes = [], []
+        for kind, data_json in records:
+            line, prev = encode(seq, kind, prev, data_json, self.key)
+            lines.append(line)
+            hashes.append(prev)
+            seq += 1
+        blob = b"".join(lines) if len(lines) > 1 else lines[0]
+        written = os.write(self.fd, blob)
+        if written != len(blob):
+            # The file now ends in a torn line; the next append sets it aside.
+            raise OSError(f"short write ({written} of {len(blob)} bytes)")
+        self.end += written
+        self.line += len(lines)
+        self.unsynced += len(lines)
+        for offset, hash_ in enumerate(hashes):
+            scanner.appended(first + offset, hash_)
+        return first
+
+    def write_first(self, kind: Literal["start", "rotate"], previous: str | None) -> None:
+        data: dict[str, object] = {
+            "chain": self.scanner.chain or uuid.uuid4().hex,
+            "alg": ALG_HMAC if self.key is not None else ALG_SHA256,
+            "time": utc_now(),
+            "version": 1,
+            "checkpoint_key": self.checkpointer.key_id if self.checkpointer else None,
+        }
+        if previous is not None:
+            data["previous"] = previous
+        self.scanner.chain = str(data["chain"])
+        self.scanner.alg = str(data["alg"])
+        self.scanner.file_first = data
+        self.day = str(data["time"])[:10]
+        self.write([(kind, canonical(data))])
+        self.sync_dir()
+
+    def maybe_rotate(self) -> None:
+        due = (self.rotate_bytes is not None and self.end >= self.rotate_bytes) or (
+            self.rotate_daily and self.day != self.today()
+        )
+        if not due or self.scanner.records == 0:
+            return
+        target = self.path.with_name(f"{self.path.name}.{self.seq:012d}")
+        if self.checkpointer is not None:
+            self.checkpointer.maybe(self.scanner, self.seq, final=True)  # sign the file's end
+        if self.fsync != "never":
+            self.datasync()
+        os.rename(self.path, target)
+        os.close(self.fd)
+        self.open_file()
+        self.write_first("rotate", previous=target.name)

@@ -1,0 +1,195 @@
+"""The one thread that appends to a :class:`~guardrail.audit._chainfile.ChainFile`.
+
+Callers hand over ``(kind, data JSON)`` and wait for their record's seq: a sync
+caller on a lock the writer releases, an async caller on a future the writer
+resolves through the loop (so the loop never waits on the disk). The writer takes
+everything queued, writes it with ONE ``write`` under ONE ``flock`` and, with
+``fsync="always"``, ONE ``fdatasync`` before anyone is answered: group commit, so
+concurrent callers share a sync while each record is still on disk before its
+caller goes on. With ``fsync="batch"`` callers are answered once their lines are
+in the file and the writer syncs every ``batch_size`` lines or ``batch_interval``
+seconds, also when no more appends come.
+"""
+
+from __future__ import annotations
+
+import _thread
+import asyncio
+import contextlib
+import logging
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from guardrail.errors import AuditError
+
+if TYPE_CHECKING:
+    from guardrail.audit._chainfile import ChainFile
+
+logger = logging.getLogger("guardrail.audit")
+
+
+class _Pending:
+    """One record on its way: what to write, and who waits for it."""
+
+    __slots__ = ("data", "error", "future", "kind", "lock", "loop", "seq")
+
+    def __init__(self, kind: str, data: str) -> None:
+        self.kind = kind
+        self.data = data
+        self.seq = 0
+        self.error: AuditError | None = None
+        self.lock: _thread.LockType | None = None
+        self.future: asyncio.Future[int] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+
+_STOP = _Pending("stop", "")
+
+
+class Writer:
+    """Owns the appends to one file. ``lock`` is held while the file is touched."""
+
+    def __init__(self, file: ChainFile, *, batch_size: int, batch_interval: float) -> None:
+        self.file = file
+        self.batch_size = batch_size
+        self.batch_interval = batch_interval
+        self.lock = threading.Lock()
+        self.commits = 0
+        """Batches written (with ``fsync="always"``: fdatasyncs shared by their callers)."""
+        self._queue: deque[_Pending] = deque()
+        self._wake = threading.Event()
+        self._gate = threading.Lock()  # orders enqueueing against close
+        self._closed = False
+        self._sync_failure: OSError | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"guardrail-audit {file.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    # -- callers -----------------------------------------------------------------------
+
+    def append(self, kind: str, data: str) -> int:
+        pending = _Pending(kind, data)
+        waiter = pending.lock = _thread.allocate_lock()
+        waiter.acquire()
+        self._enqueue(pending)
+        waiter.acquire()  # released by the writer once the record is in
+        if pending.error is not None:
+            raise pending.error
+        return pending.seq
+
+    async def aappend(self, kind: str, data: str) -> int:
+        pending = _Pending(kind, data)
+        pending.loop = asyncio.get_running_loop()
+        future = pending.future = pending.loop.create_future()
+        self._enqueue(pending)
+        # A cancelled caller stops waiting; its record is still written.
+        seq: int = await future
+        return seq
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread. Idempotent."""
+        with self._gate:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.append(_STOP)
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _enqueue(self, pending: _Pending) -> None:
+        with self._gate:
+            if self._closed:
+                raise AuditError(f"audit log {self.file.path} is closed")
+            self._queue.append(pending)
+        self._wake.set()
+
+    # -- the writer thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            idle = self.file.fsync == "batch" and self.file.unsynced > 0
+            self._wake.wait(self.batch_interval if idle else None)
+            self._wake.clear()
+            batch = self._drain()
+            stop = bool(batch) and batch[-1] is _STOP
+            if stop:
+                batch.pop()
+            if batch:
+                self._commit(batch)
+            if self.file.fsync == "batch":
+                self._sync_if_due(force=stop)
+            if stop:
+                return
+
+    def _drain(self) -> list[_Pending]:
+        queue, batch = self._queue, []
+        while queue:
+            batch.append(queue.popleft())
+        return batch
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        file, error, first = self.file, None, 0
+        with self.lock:
+            try:
+                if self._sync_failure is not None:  # batch mode: the last sync failed
+                    file.datasync()
+                    self._sync_failure = None
+                with file.flock():
+                    first = file.commit([(p.kind, p.data) for p in batch])
+                    if file.fsync == "always":
+                        file.datasync()
+                self.commits += 1
+            except AuditError as exc:
+                error = exc
+            except Exception as exc:  # OSError, or anything else: nobody may hang
+                error = AuditError(f"cannot append to audit log {file.path}: {exc}")
+                error.__cause__ = exc
+        _answer(batch, first, error)
+
+    def _sync_if_due(self, *, force: bool) -> None:
+        with self.lock:
+            file = self.file
+            if not (force and file.unsynced) and not file.sync_due(
+                self.batch_size, self.batch_interval
+            ):
+                return
+            try:
+                file.datasync()
+            except OSError as exc:
+                # Fail closed: the next appends are refused until a sync succeeds.
+                logger.error("audit log %s: fdatasync failed: %s", file.path, exc)
+                self._sync_failure = exc
+
+
+def _answer(batch: list[_Pending], first: int, error: AuditError | None) -> None:
+    """Wake every caller of ``batch``: sync ones directly, async ones through their
+    loop, with one callback per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+    for offset, pending in enumerate(batch):
+        pending.seq, pending.error = first + offset, error
+        if pending.lock is not None:
+            pending.lock.release()
+        elif pending.loop is not None:
+            by_loop.setdefault(pending.loop, []).append(pending)
+    for loop, waiting in by_loop.items():
+        # A loop closed meanwhile (RuntimeError) has nobody waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, waiting)
+
+
+def _resolve(waiting: list[_Pending]) -> None:
+    for pending in waiting:
+        future = pending.future
+        if future is None or future.done():
+            continue
+        if pending.error is not None:
+            future.set_exception(pending.error)
+        else:
+            future.set_result(pending.seq)
