@@ -49,10 +49,10 @@ class DownstreamTokens:
 
         ``scopes``: any spelling (a list, a set, a space-separated string).
         """
+        hit = self.cached(principal, audience, scopes)
+        if hit is not None:
+            return hit
         spelled = _spelled(principal, audience, scopes)
-        hit = self._spellings.get(spelled)
-        if hit is not None and hit[0] > self._clock():
-            return hit[1]
         wanted = scope_set(spelled[3])  # type: ignore[arg-type]
         key = self._key(principal, audience, wanted)
         flight, leader = self._join(key)
@@ -64,10 +64,10 @@ class DownstreamTokens:
         self, principal: Principal, audience: str, scopes: Scopes = ()
     ) -> ExchangedToken:
         """``get`` for event loops: the exchange runs on a worker thread."""
+        hit = self.cached(principal, audience, scopes)
+        if hit is not None:
+            return hit
         spelled = _spelled(principal, audience, scopes)
-        hit = self._spellings.get(spelled)
-        if hit is not None and hit[0] > self._clock():
-            return hit[1]
         wanted = scope_set(spelled[3])  # type: ignore[arg-type]
         key = self._key(principal, audience, wanted)
         flight, leader = self._join(key)
@@ -77,6 +77,34 @@ class DownstreamTokens:
             loop.run_in_executor(None, self._lead, key, flight, principal, audience, wanted)
         await _finished(flight, loop)
         return self._remember(spelled, key, _outcome(flight))
+
+    def cached(
+        self, principal: Principal, audience: str, scopes: Scopes = ()
+    ) -> ExchangedToken | None:
+        """The cached token for this request as the caller spells it, if still fresh.
+
+        The hot path of every tool call that uses a downstream token: one tuple,
+        one dict lookup, one clock read.
+        """
+        secret = principal.token
+        if secret is None:
+            return None
+        kind = type(scopes)
+        spelling: Hashable = (
+            tuple(scopes)
+            if kind is list
+            else frozenset(scopes)
+            if kind is set
+            else cast(Hashable, scopes)
+        )
+        try:
+            hit = self._spellings.get((principal.subject, secret.get_secret_value(), audience,
+                                       spelling))  # fmt: skip
+        except TypeError:  # an unhashable spelling: the slow path reads it once
+            return None
+        if hit is not None and hit[0] > self._clock():
+            return hit[1]
+        return None
 
     def _remember(self, spelled: Spelled, key: Key, token: ExchangedToken) -> ExchangedToken:
         # The cache hit path looks the token up by the caller's own spelling of the
@@ -224,6 +252,8 @@ def _spelled(principal: Principal, audience: str, scopes: Scopes) -> Spelled:
     spelling: Hashable
     if kind is list:
         spelling = tuple(scopes)
+    elif kind is set:
+        spelling = frozenset(scopes)
     elif kind in _HASHABLE:
         spelling = cast(Hashable, scopes)
     else:  # a set, a generator, ...: read once, here

@@ -90,12 +90,17 @@ def test_cache_per_user_audience_scopes_and_subject_token(
 def test_scope_order_and_spelling_share_one_entry(
     guard: Guard, users: Users, service: TokenService
 ) -> None:
-    """["a", "b"], ("b", "a") and "b a" are the same scopes."""
+    """A list, a tuple, a string, a set, a frozenset or a generator: the same scopes."""
     service.consent("alice", CRM, {"crm.read", "crm.write"})
+    both = ["crm.read", "crm.write"]
+    seen = []
     with guard.acting_as(users.token("alice")):
-        for scopes in (["crm.read", "crm.write"], ("crm.write", "crm.read"), "crm.write crm.read"):
-            crm_tool(guard, scopes)("c")  # type: ignore[arg-type]
-    assert service.exchanges == 1
+        for scopes in (both, ("crm.write", "crm.read"), "crm.write crm.read", set(both),
+                       frozenset(both), (s for s in both), both):  # fmt: skip
+            lookup = crm_tool(guard, scopes)  # type: ignore[arg-type]
+            seen.append(lookup("c"))
+    assert service.exchanges == 1 and len(set(seen)) == 1
+    assert service.requests[0]["scope"] == "crm.read crm.write"
 
 
 def test_expiry_and_refresh(
