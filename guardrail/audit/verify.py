@@ -3,20 +3,50 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from guardrail.audit import checkpoint as _ckpt
-from guardrail.audit._format import Break, Scanner, guess_seq
+from guardrail.audit._format import Break, Scanner, guess_seq, parse
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["Break", "VerifyReport", "verify", "verify_bytes"]
+__all__ = ["Break", "Recovery", "VerifyReport", "verify", "verify_bytes"]
 
 _SIDECARS = (".checkpoints", ".lock", ".torn")
+_RECOVERY = re.compile(rb'^\{"seq":\d{1,18},"kind":"recovery",')
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """A ``recovery`` record: on reopen, the writer found a torn last line and set it aside.
+
+    The chain stays valid, but whatever that line held is no longer in it, and
+    whoever cut it need not have held the log's key: the writer that recovered
+    signs the recovery record with its own key. So a recovery is reported apart
+    from breaks, and is worth looking at (``set_aside`` holds the cut bytes).
+    """
+
+    seq: int
+    file: str
+    line: int
+    torn_bytes: int | None = None
+    after_seq: int | None = None
+    set_aside: str | None = None
+
+    def __str__(self) -> str:
+        size = f"{self.torn_bytes} bytes" if self.torn_bytes is not None else "some bytes"
+        after = f" after seq {self.after_seq}" if self.after_seq is not None else ""
+        where = f" into {self.set_aside}" if self.set_aside else ""
+        return (
+            f"warning: seq {self.seq} ({self.file}:{self.line}): recovery record: a torn "
+            f"last line ({size}){after} was cut off and set aside{where}; the record it "
+            "held is not in the chain (a crash mid-write, or a cut by someone without the key)"
+        )
 
 
 @dataclass(slots=True)
@@ -33,20 +63,29 @@ class VerifyReport:
     checkpoints: int = 0
     """Signed checkpoints checked against the chain."""
     breaks: list[Break] = field(default_factory=list)
+    recoveries: list[Recovery] = field(default_factory=list)
+    """Recovery records: torn tails the writer set aside (not breaks, but not clean)."""
 
     @property
     def ok(self) -> bool:
+        """No break. A log with recoveries is still ``ok``; see :attr:`clean`."""
         return not self.breaks
 
+    @property
+    def clean(self) -> bool:
+        """No break and no recovery record."""
+        return not self.breaks and not self.recoveries
+
     def summary(self) -> str:
-        if self.ok:
-            span = f"seq {self.first_seq}..{self.last_seq}" if self.records else "empty"
-            ckpt = f", {self.checkpoints} signed checkpoint(s)" if self.checkpoints else ""
-            return (
-                f"OK: {self.records} records ({self.events} events) in {len(self.files)} "
-                f"file(s), {span}{ckpt}"
-            )
-        return f"FAILED: {len(self.breaks)} problem(s) in {self.records} records"
+        if not self.ok:
+            return f"FAILED: {len(self.breaks)} problem(s) in {self.records} records"
+        span = f"seq {self.first_seq}..{self.last_seq}" if self.records else "empty"
+        ckpt = f", {self.checkpoints} signed checkpoint(s)" if self.checkpoints else ""
+        status = "OK" if self.clean else f"OK with {len(self.recoveries)} recovery record(s)"
+        return (
+            f"{status}: {self.records} records ({self.events} events) in {len(self.files)} "
+            f"file(s), {span}{ckpt}"
+        )
 
 
 def verify(
@@ -116,8 +155,32 @@ def _scan(lines: Iterable[bytes], name: str, scanner: Scanner, report: VerifyRep
             )
             break
         report.breaks += scanner.feed(raw[:-1], name, number, first_in_file=number == 1)
+        if _RECOVERY.match(raw):
+            _note_recovery(raw[:-1], name, number, report)
     if number == 0:
         report.breaks.append(Break(None, name, 0, "empty file"))
+
+
+def _note_recovery(line: bytes, name: str, number: int, report: VerifyReport) -> None:
+    try:
+        record = parse(line, None)
+    except ValueError:
+        return  # already a break
+    data = record.data
+    report.recoveries.append(
+        Recovery(
+            record.seq,
+            name,
+            number,
+            torn_bytes=_int_or_none(data.get("torn_bytes")),
+            after_seq=_int_or_none(data.get("after_seq")),
+            set_aside=str(data["set_aside"]) if data.get("set_aside") else None,
+        )
+    )
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if type(value) is int else None
 
 
 def _finish(

@@ -1,13 +1,16 @@
-"""The ``guardrail`` command. Each sub-command group lives in its own module."""
+"""The ``guardrail`` command. Each sub-command group lives in its own module.
+
+Every error, whatever the sub-command, is one ``error: ...`` line on stderr and
+exit status 2 (see :mod:`guardrail.cli._errors`); never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Sequence
 
-from guardrail.errors import GuardrailError
+from guardrail.cli._errors import CommandParser, report_errors
 
 # name -> module exposing ``add_parser(subparsers)``; each sets ``func`` on its parser.
 COMMANDS = {
@@ -20,18 +23,17 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="guardrail", description=__doc__)
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    parser = CommandParser(prog="guardrail", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS.values():
         importlib.import_module(module).add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
+    def run() -> int:
+        args = build_parser().parse_args(argv)
         code: int = args.func(args)
-    except GuardrailError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return code
+        return code
+
+    return report_errors(run)

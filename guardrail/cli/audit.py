@@ -4,37 +4,54 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, get_args
 
+from guardrail.audit.event import DecisionKind
 from guardrail.audit.fleet import chains, verify_each
 from guardrail.audit.stats import summarize
 from guardrail.audit.verify import VerifyReport, verify
-from guardrail.cli import audit_ops
+from guardrail.cli import _args, audit_ops
+from guardrail.cli._errors import printable
 from guardrail.errors import ConfigurationError
 
 MAX_BREAKS_SHOWN = 200
-_AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
-_AGO_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+EXIT_OK = 0
+EXIT_BROKEN = 1
+EXIT_RECOVERED = 3
+"""``audit verify``: the chain holds, but the writer set a torn tail aside (see --strict)."""
+DECISIONS = get_args(DecisionKind)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("audit", help="verify and read audit logs")
-    commands = parser.add_subparsers(dest="audit_command", required=True)
+    commands = parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
 
-    check = commands.add_parser("verify", help="check a hash-chained log (rotated files: all)")
+    check = commands.add_parser(
+        "verify",
+        help="check a hash-chained log (rotated files: all)",
+        description="Exit status: 0 intact; 1 broken; 2 error; 3 intact, but the writer set "
+        "a torn last line aside (a recovery record; 1 with --strict).",
+    )
     check.add_argument("files", nargs="+", metavar="FILE")
-    check.add_argument("--key", help="HMAC key the log was written with")
-    check.add_argument("--key-file", help="file holding the HMAC key (bytes, as is)")
+    key = check.add_mutually_exclusive_group()
+    key.add_argument("--key", type=_args.key_text, help="HMAC key the log was written with")
+    key.add_argument("--key-file", help="file holding the HMAC key (bytes, as is)")
     check.add_argument(
-        "--pubkey", action="append", default=[], help="Ed25519 public key (PEM) of checkpoints"
+        "--pubkey",
+        action="append",
+        default=[],
+        help="Ed25519 public key (PEM) of checkpoints",
     )
     check.add_argument(
-        "--checkpoints", action="append", help="checkpoint file (default: FILE.checkpoints)"
+        "--checkpoints",
+        action="append",
+        help="checkpoint file (default: FILE.checkpoints)",
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="a recovery record fails the check (exit 1)"
     )
     check.set_defaults(func=run_verify)
 
@@ -42,8 +59,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.add_argument("files", nargs="+", metavar="FILE")
     show.add_argument("--user", help="only this principal subject")
     show.add_argument("--tool", help="only this tool")
-    show.add_argument("--decision", help="allowed, denied, budget_exceeded, error or auth_failed")
-    show.add_argument("--since", help="ISO time (2026-11-25T10:00) or an age (30m, 2h, 1d)")
+    show.add_argument("--decision", choices=DECISIONS, help="only this decision")
+    show.add_argument(
+        "--since", type=_args.since, help="ISO time (2026-11-25T10:00) or an age (30m, 2h, 1d)"
+    )
     show.add_argument("--all", action="store_true", help="also intent records")
     show.set_defaults(func=run_show)
 
@@ -56,35 +75,49 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    key: bytes | None = args.key.encode() if args.key else None
-    if args.key_file:
-        key = Path(args.key_file).read_bytes()
+    _args.require_files(args.files)
+    _args.require_files(args.pubkey, "--pubkey")
+    _args.require_files(args.checkpoints or (), "--checkpoints")
+    key: bytes | None = _args.read_key_file(args.key_file) if args.key_file else args.key
     options = {"key": key, "public_keys": args.pubkey, "checkpoints": args.checkpoints}
     groups = chains(args.files)
     if len(groups) <= 1:
         report = verify(args.files, **options)
         _print_breaks(report)
-        print(report.summary())
-        return 0 if report.ok else 1
+        print(printable(report.summary()))
+        return verify_status([report], strict=args.strict)
     if args.checkpoints:
         raise ConfigurationError(
             "--checkpoints with several chains: keep each chain's FILE.checkpoints beside it"
         )
     # Many processes or hosts, one chain each: the breaks, then one line per chain.
-    failed = 0
+    reports = []
     for group, report in verify_each(args.files, **options):
         _print_breaks(report)
-        print(f"{', '.join(str(p) for p in group)}: {report.summary()}")
-        failed += not report.ok
+        print(printable(f"{', '.join(str(p) for p in group)}: {report.summary()}"))
+        reports.append(report)
+    failed = sum(not report.ok for report in reports)
     print(f"{len(groups)} chains: {len(groups) - failed} OK, {failed} FAILED")
-    return 1 if failed else 0
+    return verify_status(reports, strict=args.strict)
+
+
+def verify_status(reports: Sequence[VerifyReport], *, strict: bool = False) -> int:
+    """0 intact, 1 broken (or recovered, with ``strict``), 3 intact with recovery records."""
+    if not all(report.ok for report in reports):
+        return EXIT_BROKEN
+    if any(report.recoveries for report in reports):
+        return EXIT_BROKEN if strict else EXIT_RECOVERED
+    return EXIT_OK
 
 
 def _print_breaks(report: VerifyReport) -> None:
+    """The breaks, then the recovery warnings, each one escaped line."""
     for problem in report.breaks[:MAX_BREAKS_SHOWN]:
-        print(problem)
+        print(printable(str(problem)))
     if len(report.breaks) > MAX_BREAKS_SHOWN:
         print(f"... and {len(report.breaks) - MAX_BREAKS_SHOWN} more")
+    for recovery in report.recoveries[:MAX_BREAKS_SHOWN]:
+        print(printable(str(recovery)))
 
 
 def read_events(files: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -106,12 +139,8 @@ def read_events(files: Sequence[str]) -> Iterator[dict[str, Any]]:
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    match = _AGO.match(text.strip())
-    now = now or datetime.now(UTC)
-    if match:
-        return now - timedelta(seconds=float(match.group(1)) * _AGO_UNITS[match.group(2)])
-    when = datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    """``--since``: an ISO time or an age; ``argparse.ArgumentTypeError`` otherwise."""
+    return _args.since(text, now)
 
 
 def _when(event: dict[str, Any]) -> datetime | None:
@@ -123,7 +152,8 @@ def _when(event: dict[str, Any]) -> datetime | None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    since = parse_since(args.since) if args.since else None
+    _args.require_files(args.files)
+    since: datetime | None = args.since
     columns = ("seq", "time", "phase", "tool", "user", "decision", "rule", "outcome", "cost", "ms")
     rows: list[tuple[str, ...]] = []
     for event in read_events(args.files):
@@ -144,9 +174,8 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _row(event: dict[str, Any], when: datetime | None) -> tuple[str, ...]:
-    cost = event.get("cost_settled", event.get("cost_reserved"))
-    duration = event.get("duration_ms")
-    return (
+    """One table row; every field escaped, so a logged value cannot forge rows."""
+    cells = (
         str(event.get("_seq") or ""),
         when.strftime("%Y-%m-%d %H:%M:%S") if when else "",
         str(event.get("phase") or ""),
@@ -155,9 +184,18 @@ def _row(event: dict[str, Any], when: datetime | None) -> tuple[str, ...]:
         str(event.get("decision") or ""),
         str(event.get("rule") or event.get("limit") or ""),
         str(event.get("outcome") or ""),
-        "" if cost is None else f"{cost:g}",
-        "" if duration is None else f"{duration:.1f}",
+        _number(event.get("cost_settled", event.get("cost_reserved")), "g"),
+        _number(event.get("duration_ms"), ".1f"),
     )
+    return tuple(printable(cell) for cell in cells)
+
+
+def _number(value: object, spec: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format(value, spec)
+    return str(value)
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -170,13 +208,14 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    _args.require_files(args.files)
     summary = summarize(read_events(args.files))
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     print(f"calls: {summary['calls']}")
     for decision, count in summary["decisions"].items():
-        print(f"  {decision}: {count}")
+        print(f"  {printable(str(decision))}: {count}")
     _section("denials by rule", summary["denials"]["rule"])
     _section("tool errors", summary["errors"])
     for level in ("user", "team", "org", "tool"):
@@ -189,4 +228,4 @@ def _section(title: str, counts: dict[str, float]) -> None:
         return
     print(f"{title}:")
     for name, value in counts.items():
-        print(f"  {name}: {value:g}")
+        print(f"  {printable(str(name))}: {value:g}")

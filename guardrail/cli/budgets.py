@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from guardrail.budgets.keeper import BudgetKeeper, Usage
 from guardrail.budgets.ledger import ledger_from_uri
+from guardrail.cli import _args
+from guardrail.cli._errors import printable
 from guardrail.errors import ConfigurationError
 from guardrail.identity import Principal
 from guardrail.policy.policy import Policy
@@ -18,7 +20,7 @@ _COLUMNS = ("LIMIT", "LEVEL", "KEY", "MEASURE", "USED", "MAX", "REMAINING", "RES
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("budgets", help="inspect budgets and rate limits")
-    actions = parser.add_subparsers(dest="action", required=True)
+    actions = parser.add_subparsers(dest="action", metavar="COMMAND", required=True)
     show = actions.add_parser("show", help="print a principal's use of every applicable limit")
     show.add_argument("--policy", required=True, help="policy file (YAML, TOML or JSON)")
     show.add_argument("--ledger", default="memory://", help="memory:// or redis://host:port/db")
@@ -35,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def show_budgets(args: argparse.Namespace) -> int:
+    _args.require_files([args.policy], "--policy")
     policy = Policy.from_file(args.policy)
     try:
         principal = Principal.model_validate_json(args.principal)
@@ -56,9 +59,9 @@ def format_table(rows: Sequence[Usage]) -> str:
         return "no limits apply"
     cells = [_COLUMNS] + [
         (
-            r.limit,
-            r.level,
-            r.key,
+            printable(r.limit),
+            printable(r.level),
+            printable(r.key),
             r.measure,
             f"{r.used:g}",
             f"{r.maximum:g}",

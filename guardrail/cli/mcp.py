@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 
+from guardrail.cli import _args
 from guardrail.errors import ConfigurationError
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("mcp", help="MCP tool pinning")
-    commands = parser.add_subparsers(dest="mcp_command", required=True)
+    commands = parser.add_subparsers(dest="mcp_command", metavar="COMMAND", required=True)
     pin = commands.add_parser(
         "pin",
         help="list a server's tools and write their SHA-256 pins (re-pins changed tools)",
@@ -24,13 +25,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     pin.add_argument("--pins", default="mcp-pins.json", help="pin file (default: %(default)s)")
     pin.add_argument("--server", help="server name in policies (default: the server's own name)")
-    pin.add_argument("--url", help="streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp")
+    pin.add_argument(
+        "--url",
+        type=_args.http_url,
+        help="streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp",
+    )
     pin.add_argument(
         "--token-env",
         default="GUARDRAIL_MCP_TOKEN",
         help="environment variable holding the bearer token for --url (default: %(default)s)",
     )
-    pin.add_argument("--timeout", type=float, default=30.0, help="seconds (default: %(default)s)")
+    pin.add_argument(
+        "--timeout", type=_args.positive_float, default=30.0, help="seconds (default: %(default)s)"
+    )
     pin.add_argument("command", nargs=argparse.REMAINDER, help="-- server command and arguments")
     pin.set_defaults(func=_pin)
 
