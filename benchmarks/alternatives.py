@@ -113,7 +113,8 @@ class RefundArgs(BaseModel):
 def _off_the_shelf(env: Env) -> None:
     """sha256 + TTLCache identity, casbin RBAC, pydantic args, SDK span, JSON log line."""
     token = "eyJ.bench.token-" + "x" * 300
-    principals: TTLCache[str, Principal] = TTLCache(maxsize=100_000, ttl=300)
+    # A TTL longer than any run: setting up the other groups may take minutes.
+    principals: TTLCache[str, Principal] = TTLCache(maxsize=100_000, ttl=3600)
     principals[hashlib.sha256(token.encode()).hexdigest()] = F.SUPPORT
     enforce, how = _enforcer()
     provider = sdk_tracer_provider(env)

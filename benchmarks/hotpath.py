@@ -40,7 +40,8 @@ def profile(calls: int) -> str:
 
 def stages(calls: int) -> str:
     """The lean sync call taken apart: each stage timed alone (CPU time, no profiler)."""
-    from guardrail.pipeline import Call
+    from guardrail.call import Call
+    from guardrail.pipeline import Engine
 
     built = F.build(ledger="memory://")
     guard, fn = built.guard, built.sync
@@ -52,19 +53,19 @@ def stages(calls: int) -> str:
     evaluator = guard.policy.evaluator
     args = ("A-17", 40.0)
     bound = binder.bind(args, {})
-    engine = guard.engine
+    engine = Engine(guard.steps)
 
     def engine_run() -> object:
         call = Call(tool=spec, args=bound, principal=F.SUPPORT)
-        return engine.run_sync(call, F.refund, (), bound)
+        return engine.run(call, F.refund, (), bound)
 
     parts = [
         ("raw function", lambda: F.refund(*args)),
         ("ArgBinder.bind (plain types: no pydantic)", lambda: binder.bind(args, {})),
         ("ArgBinder.bind + pydantic (a str amount)", lambda: binder.bind(("A-17", "40"), {})),
-        ("Call(...) (id, clocks, state dict)", lambda: Call(tool=spec, args=bound, principal=None)),
+        ("Call(...) (id, clocks)", lambda: Call(tool=spec, args=bound, principal=None)),
         ("Evaluator.decide (20 rules)", lambda: evaluator.decide("refund", F.SUPPORT, bound)),
-        ("Call + Engine.run_sync (steps, recorder, context)", engine_run),
+        ("Call + Engine.run (steps, context)", engine_run),
         ("guarded call, all of it", lambda: fn(*args)),
     ]
     lines = [f"lean sync call by stage ({calls:,} calls each, CPU time of this process):"]

@@ -114,7 +114,7 @@ def _wait_for_port(server: Server) -> None:
 
 async def _load(env: Env, servers: dict[str, Server], key: Any) -> dict[tuple[str, int], Tally]:
     rounds = 1 if env.quick else 3
-    calls_per_batch = 20 if env.quick else 240
+    calls_per_batch = 20 if env.quick else 150
     tallies: dict[tuple[str, int], Tally] = {}
     rng = random.Random(15)
     for _ in range(rounds):

@@ -14,13 +14,13 @@ from guardrail.auth.exchange import TokenExchange
 from guardrail.budgets import (
     BudgetKeeper,
     Ledger,
-    LedgerUnavailable,
     MemoryLedger,
     RedisLedger,
     Usage,
     ledger_from_uri,
 )
 from guardrail.budgets.limit import Limit
+from guardrail.call import current_call, report_cost
 from guardrail.conditions import Condition
 from guardrail.downstream import Downstream, adownstream_token, downstream_token
 from guardrail.errors import (
@@ -33,12 +33,12 @@ from guardrail.errors import (
     DelegationRefused,
     GuardrailDenied,
     GuardrailError,
+    LedgerUnavailable,
     PermissionDenied,
     PolicyError,
 )
 from guardrail.guard import Guard
 from guardrail.identity import Principal, carry_principal, current_principal
-from guardrail.pipeline import current_call, report_cost
 from guardrail.policy import Constraint, Decision, Policy, Rule
 from guardrail.policy.validate import PolicyWarning
 

@@ -29,8 +29,13 @@ class ContextBinding(Generic[T]):
         self._value = value
 
     def __enter__(self) -> T:
-        token = self._var.set(self._value)
+        value = self._entry_value()
+        token = self._var.set(value)
         _entered.set((*_entered.get(), (id(self), token)))
+        return value
+
+    def _entry_value(self) -> T:
+        """The value to bind on this entry (a subclass may derive it from the current one)."""
         return self._value
 
     def __exit__(

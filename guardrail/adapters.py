@@ -1,147 +1,120 @@
-"""Framework adapters as plugins, found through the ``guardrail.adapters`` entry-point group.
+"""The adapter API: everything a framework adapter needs, and nothing of the engine.
 
-An adapter says whether it ``supports`` an object (a LangChain tool, an MCP
-session, ...) and ``wrap``s it so its calls go through a guard. The loader
-imports each registered adapter lazily and skips one whose framework is not
-installed, so ``import guardrail`` never imports a framework.
+An adapter translates. It registers each framework tool with
+:meth:`Guard.register <guardrail.Guard.register>` (with a :class:`NamedArgBinder`
+that turns the framework's input into named arguments), runs each call through
+:meth:`Guard.run <guardrail.Guard.run>` / :meth:`~guardrail.Guard.arun`, records
+refusals it decides itself with :meth:`~guardrail.Guard.refuse`, and shows each
+principal the schema :meth:`~guardrail.Guard.narrowed_schema` returns.
+
+Each framework object is wrapped by a thin subclass of :class:`GuardedWrapper`
+(delegating to the wrapped object everything it does not govern, like
+pydantic-ai's ``WrapperToolset``), which says only what a refusal looks like in
+that framework (:meth:`GuardedWrapper.denial`). ``on_denied`` is the same word in
+every adapter: ``"result"`` (the framework's error result, which the model reads)
+or ``"raise"`` (the :class:`~guardrail.GuardrailDenied` itself).
+
+An :class:`Adapter` plugs a framework into ``guard.wrap`` / ``guard.visible``; it
+is registered under the ``guardrail.adapters`` entry-point group.
+
+.. versionadded:: 0.2
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
-import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
-from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from guardrail.errors import ConfigurationError
+from guardrail._registry import Adapter, AdapterRegistry, AdapterWarning, registry
+from guardrail.auth.exchanged import ExchangedToken
+from guardrail.auth.token_cache import scope_set
+from guardrail.downstream import record_delegation
+from guardrail.errors import GuardrailDenied
+from guardrail.tools import NamedArgBinder, ToolSpec, validation_message
 
 if TYPE_CHECKING:
     from guardrail.guard import Guard
-    from guardrail.identity import Principal
 
-GROUP = "guardrail.adapters"
-log = logging.getLogger(__name__)
+__all__ = [
+    "Adapter",
+    "AdapterRegistry",
+    "AdapterWarning",
+    "ExchangedToken",
+    "GuardedWrapper",
+    "NamedArgBinder",
+    "OnDenied",
+    "ToolSpec",
+    "record_delegation",
+    "registry",
+    "scope_set",
+    "validation_message",
+]
+
+W = TypeVar("W")
+OnDenied = Literal["result", "raise"]
+"""What a wrapper does with a refusal: ``"result"`` returns the framework's error result
+(what the model reads, so the run goes on); ``"raise"`` raises the guardrail error."""
 
 
-class Adapter(ABC):
-    """Base class for framework adapters.
+class GuardedWrapper(Generic[W]):
+    """Base of every adapter wrapper: ``wrapped`` governed by ``guard``.
 
-    Subclasses set ``name`` and ``extra`` (the pip extra that installs the
-    framework) and implement :meth:`supports` and :meth:`wrap`; :meth:`visible`
-    is optional (filters and narrows what a principal is shown).
+    Subclasses set ``wrapped``, ``guard`` and ``on_denied`` (as attributes or
+    fields) and implement :meth:`denial`. Attributes the wrapper does not define
+    are the wrapped object's. The ``*_guarded`` helpers run or refuse a call
+    through the guard and turn this call's refusal into :meth:`denied`.
     """
 
-    name: ClassVar[str] = ""
-    extra: ClassVar[str | None] = None
-    requires: ClassVar[Mapping[str, str]] = {}
-    """Distribution name -> lowest supported version, e.g. ``{"langchain-core": "1.0"}``.
+    wrapped: W
+    guard: Guard
+    on_denied: OnDenied
 
-    Checked when the adapter is loaded from its entry point; an adapter whose
-    framework is older is skipped with a hint, like one whose framework is missing.
-    """
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names not found normally: those are the wrapped object's.
+        # Private names and ``wrapped`` itself (not set yet) are never delegated.
+        if name.startswith("_") or name == "wrapped":
+            parent = getattr(super(), "__getattr__", None)
+            if parent is not None:
+                return parent(name)
+            raise AttributeError(name)
+        return getattr(self.wrapped, name)
 
-    @abstractmethod
-    def supports(self, obj: Any) -> bool:
-        """True when this adapter knows how to wrap ``obj``."""
+    def denial(self, refusal: GuardrailDenied) -> Any:
+        """The refusal in the framework's error shape (what the model reads)."""
+        raise NotImplementedError
 
-    @abstractmethod
-    def wrap(self, obj: Any, guard: Guard) -> Any:
-        """Return ``obj`` governed by ``guard``."""
+    def denied(self, refusal: GuardrailDenied) -> Any:
+        """What a caller gets for a refusal: :meth:`denial`, or the error raised."""
+        if self.on_denied == "raise":
+            raise refusal
+        return self.denial(refusal)
 
-    def visible(self, obj: Any, guard: Guard, principal: Principal | None) -> Any:
-        """What of ``obj`` ``principal`` may see (tools filtered, schemas narrowed)."""
-        raise ConfigurationError(f"the {self.name} adapter does not filter objects")
+    def run_guarded(
+        self, tool: str, kwargs: Mapping[str, Any] | None = None, **options: Any
+    ) -> Any:
+        """``guard.run(tool, kwargs, **options)``, a refusal of it answered by :meth:`denied`."""
+        return self.guard.run(tool, kwargs, denied=self.denied, **options)
 
+    async def arun_guarded(
+        self, tool: str, kwargs: Mapping[str, Any] | None = None, **options: Any
+    ) -> Any:
+        return await self.guard.arun(tool, kwargs, denied=self.denied, **options)
 
-class AdapterRegistry:
-    """Adapters loaded from entry points, plus any registered in code."""
+    def refuse_guarded(
+        self,
+        tool: str,
+        refusal: GuardrailDenied,
+        kwargs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        """Record a refusal the adapter decided (``guard.refuse``) and answer it."""
+        return self.denied(self.guard.refuse(tool, refusal, kwargs, **options))
 
-    def __init__(self, entry_point_source: Iterable[EntryPoint] | None = None) -> None:
-        self._source = entry_point_source
-        self._adapters: list[Adapter] | None = None
-        self._missing: dict[str, str] = {}
-        self._extra: list[Adapter] = []
-        self._lock = threading.Lock()
-
-    def register(self, adapter: Adapter) -> None:
-        """Add an adapter in code (tried before those from entry points)."""
-        self._extra.insert(0, adapter)
-
-    def adapters(self) -> list[Adapter]:
-        with self._lock:
-            if self._adapters is None:
-                self._adapters = self._load()
-            return [*self._extra, *self._adapters]
-
-    def _load(self) -> list[Adapter]:
-        found: list[Adapter] = []
-        source = self._source if self._source is not None else entry_points(group=GROUP)
-        for ep in source:
-            try:
-                adapter_cls = ep.load()
-            except ModuleNotFoundError as exc:
-                # The framework is not installed: skip, remember what to install.
-                self._missing[ep.name] = _install_hint(ep, str(exc.name))
-                continue
-            too_old = _too_old(getattr(adapter_cls, "requires", {}))
-            if too_old:
-                self._missing[ep.name] = too_old
-                continue
-            adapter = adapter_cls()
-            if not isinstance(adapter, Adapter):
-                raise ConfigurationError(f"entry point {ep.value!r} is not a guardrail Adapter")
-            found.append(adapter)
-        return found
-
-    def for_object(self, obj: Any) -> Adapter:
-        for adapter in self.adapters():
-            if adapter.supports(obj):
-                return adapter
-        hint = "".join(
-            f"\n  - the {name!r} adapter is installed but {missing}"
-            for name, missing in self._missing.items()
-        )
-        raise ConfigurationError(
-            f"no guardrail adapter supports {type(obj).__module__}.{type(obj).__qualname__}; "
-            f"wrap plain functions with @guard.tool, or install an adapter extra "
-            f'(pip install "guardrail[langchain]" or "guardrail[mcp]").{hint}'
-        )
-
-
-def _install_hint(ep: EntryPoint, module: str) -> str:
-    """What to install for an adapter whose import failed on ``module``."""
-    dist = ep.dist.name if ep.dist is not None else None
-    if dist is None or dist == "guardrail":
-        return f'its framework ({module}) is not: pip install "guardrail[{ep.name}]"'
-    return f"its framework ({module}) is not: install what {dist} needs ({module})"
-
-
-def _too_old(requires: Mapping[str, str]) -> str | None:
-    """Why the installed frameworks do not meet ``requires``, or ``None`` when they do."""
-    for dist, lowest in requires.items():
-        try:
-            found = version(dist)
-        except PackageNotFoundError:
-            return (
-                f"it needs {dist}>={lowest}, which is not installed: pip install '{dist}>={lowest}'"
-            )
-        if _release(found) < _release(lowest):
-            return f"it needs {dist}>={lowest}, found {found}: pip install -U '{dist}>={lowest}'"
-    return None
-
-
-def _release(text: str) -> tuple[int, ...]:
-    """``"1.8.3"`` -> ``(1, 8, 3)``; pre-release and local suffixes are ignored."""
-    parts: list[int] = []
-    for part in text.split("."):
-        digits = "".join(itertools.takewhile(str.isdigit, part))
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
-
-
-registry = AdapterRegistry()
+    async def arefuse_guarded(
+        self,
+        tool: str,
+        refusal: GuardrailDenied,
+        kwargs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        return self.denied(await self.guard.arefuse(tool, refusal, kwargs, **options))

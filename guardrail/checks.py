@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from guardrail.call import Call
 from guardrail.errors import AuthenticationError, PermissionDenied
 from guardrail.identity import Principal
-from guardrail.pipeline import Call
 from guardrail.policy.decision import Decision
 from guardrail.policy.policy import Policy
 
@@ -76,7 +76,7 @@ class PolicyChecker:
         rule = parent.decision.rule if parent.decision else None
         call.decision = Decision(True, rule, f"step of skill {parent.tool.name!r}")
 
-    def exit(self, call: Call, error: BaseException | None) -> None:
+    def exit(self, call: Call) -> None:
         pass
 
 

@@ -19,7 +19,6 @@ its id, never the token) in that call's audit records.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
@@ -28,12 +27,9 @@ from typing import Any
 
 from guardrail.auth.exchanged import ExchangedToken
 from guardrail.auth.token_cache import DownstreamTokens, scope_set
+from guardrail.call import Call, current_call
 from guardrail.errors import ConfigurationError, DelegationRefused
 from guardrail.identity import Principal, current_principal
-from guardrail.pipeline import Call, current_call
-
-DELEGATIONS = "delegations"
-"""``call.state`` key of the tokens a call used (read by the audit trail)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,10 +46,6 @@ class Downstream:
 
 
 # -- in a tool body ----------------------------------------------------------------------
-
-_bound: contextvars.ContextVar[DownstreamTokens | None] = contextvars.ContextVar(
-    "guardrail_downstream", default=None
-)
 
 
 def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
@@ -82,21 +74,30 @@ async def adownstream_token(audience: str, scopes: Iterable[str] | str = ()) -> 
 
 def record(call: Call, token: ExchangedToken) -> None:
     """Note on ``call`` that it used ``token`` (its audit records list each one once)."""
-    used: list[ExchangedToken] | None = call.state.get(DELEGATIONS)
+    used = call.delegations
     if used is None:
-        call.state[DELEGATIONS] = [token]
+        call.delegations = [token]
     elif token not in used:  # identity first: the cached token is the same object
         used.append(token)
 
 
+def record_delegation(token: ExchangedToken) -> None:
+    """Note that the running guarded call used ``token`` (an adapter whose transport
+    fetched it, e.g. an HTTP auth hook); outside a guarded call this does nothing."""
+    call = current_call()
+    if call is not None:
+        record(call, token)
+
+
 def delegations(call: Call) -> list[dict[str, Any]] | None:
     """The audit form of the tokens ``call`` used, or ``None``."""
-    used: list[ExchangedToken] | None = call.state.get(DELEGATIONS)
+    used = call.delegations
     return [token.delegation() for token in used] if used else None
 
 
 def _context(audience: str) -> tuple[DownstreamTokens, Principal, Call | None]:
-    tokens = _bound.get()
+    call = current_call()
+    tokens = call.downstream if call is not None else None
     if tokens is None:
         raise ConfigurationError(
             "downstream_token() works inside a tool guarded by Guard(token_exchange=...)"
@@ -108,7 +109,7 @@ def _context(audience: str) -> tuple[DownstreamTokens, Principal, Call | None]:
             audience=audience,
             error="no_principal",
         )
-    return tokens, principal, current_call()
+    return tokens, principal, call
 
 
 def targets(value: Downstream | Mapping[str, Any] | Iterable[Any]) -> tuple[Downstream, ...]:
@@ -152,7 +153,7 @@ class DownstreamBinder:
         self.tokens = tokens
 
     def enter(self, call: Call) -> None:
-        call.state["_downstream_bound"] = _bound.set(self.tokens)
+        call.downstream = self.tokens
 
-    def exit(self, call: Call, error: BaseException | None) -> None:
-        _bound.reset(call.state.pop("_downstream_bound"))
+    def exit(self, call: Call) -> None:
+        pass

@@ -123,6 +123,16 @@ class BudgetExceeded(GuardrailDenied):
         }
 
 
+class LedgerUnavailable(GuardrailDenied):
+    """The budget ledger could not be reached, so the call was refused (fail closed).
+
+    Raised ``from`` the :class:`BackendError`; not a :class:`BudgetExceeded`,
+    because no limit was found to be exhausted.
+    """
+
+    decision_kind = "denied"
+
+
 class DelegationRefused(GuardrailDenied):
     """No downstream token for the user: the exchange was refused, failed or fell short.
 

@@ -1,15 +1,25 @@
-"""``Guard``: the decorator, ``call``/``acall`` by name, and the wiring of the pipeline."""
+"""``Guard``: the steps every call goes through, tool registration, and the run seam.
+
+An application decorates tools (``@guard.tool``) or calls them by name
+(``guard.call``); an adapter runs a framework's tool call through
+``guard.run`` / ``guard.arun`` and records a refusal it decided itself with
+``guard.refuse``. Nothing else reaches the engine.
+"""
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from types import MappingProxyType
+from typing import Any, Literal
 
 from opentelemetry.trace import TracerProvider
 
+from guardrail._decorators import Decorators
+from guardrail._running import Running
+from guardrail._views import Views
+from guardrail.audit.event import DecisionKind
 from guardrail.audit.otel import SpanEmitter
 from guardrail.audit.trail import AuditSink, AuditTrail
 from guardrail.auth.base import Authenticator
@@ -18,25 +28,21 @@ from guardrail.auth.token_cache import DownstreamTokens
 from guardrail.budgets.keeper import BudgetKeeper, OnError, Usage
 from guardrail.budgets.ledger import Ledger, ledger_from_uri
 from guardrail.budgets.session import SessionScope, current_session
+from guardrail.call import Step
 from guardrail.checks import PolicyChecker
-from guardrail.downstream import Downstream, DownstreamBinder, prefetching, targets
-from guardrail.errors import ArgumentError, ConfigurationError
+from guardrail.downstream import DownstreamBinder
+from guardrail.errors import ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
-from guardrail.pipeline import Call, Engine, Step, current_call
-from guardrail.policy.decision import Decision
-from guardrail.policy.evaluator import Region
+from guardrail.pipeline import Engine
 from guardrail.policy.names import tool_name
 from guardrail.policy.policy import Policy
 from guardrail.policy.validate import PolicyValidator
-from guardrail.schema import narrow_schema
 from guardrail.tools import ArgBinder, ToolSpec
 
-DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
-P = ParamSpec("P")
-R = TypeVar("R")
+Steps = Sequence[Step] | Callable[["Guard"], Sequence[Step]]
 
 
-class Guard:
+class Guard(Running, Decorators, Views):
     """Puts every tool call through authenticate -> authorize -> budget -> audit.
 
     ``policy`` is a :class:`Policy` or a path to a policy file. ``authenticator``
@@ -51,6 +57,8 @@ class Guard:
     ``span_arguments`` / ``span_results`` opt in to recording redacted arguments
     and results on it. ``token_exchange`` lets tools call downstream systems as
     the user (:func:`guardrail.downstream_token`, ``@guard.tool(downstream=...)``).
+    ``steps`` replaces the pipeline: a list of steps, or a function of the guard
+    returning one (see :meth:`default_steps`).
     Each tool is checked against the policy when it registers
     (:mod:`guardrail.policy.validate`): mismatches are ``PolicyWarning``s, or a
     ``PolicyError`` with ``strict=True``.
@@ -67,19 +75,21 @@ class Guard:
         tracer_provider: TracerProvider | None = None,
         span_arguments: bool = False,
         span_results: bool = False,
+        steps: Steps | None = None,
         token_exchange: TokenExchange | None = None,
         strict: bool = False,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
+        self._tools: dict[str, ToolSpec] = {}
+        self.tools: Mapping[str, ToolSpec] = MappingProxyType(self._tools)
+        """The registered tools by name (read-only; :meth:`register` adds one)."""
         # Checks each registering tool against the policy: PolicyWarning, or PolicyError if strict.
         self.validator = PolicyValidator(self.policy, authenticator, strict=strict)
         self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
-        self.tools: dict[str, ToolSpec] = {}
         self.ledger = ledger_from_uri(ledger) if isinstance(ledger, str) else ledger
         self.budgets = BudgetKeeper(self.policy.limits, self.ledger, on_error=on_ledger_error)
-        # The span step goes first: it covers the whole call and puts the trace and
-        # span ids in call.state before any audit record is written.
+        self.checker = PolicyChecker(self.policy)
         self.spans = SpanEmitter(
             tracer_provider,
             arguments=span_arguments,
@@ -87,11 +97,36 @@ class Guard:
             redactor=self.audit.redactor,
             policy_digest=self.policy.digest,
         )
-        self.steps: list[Step] = [self.spans, PolicyChecker(self.policy), self.budgets]
         self.downstream = DownstreamTokens(token_exchange) if token_exchange else None
+        chosen = steps(self) if callable(steps) else steps
+        self._engine = Engine(self.default_steps() if chosen is None else chosen)
+
+    # -- the pipeline ---------------------------------------------------------------
+
+    def default_steps(self) -> list[Step]:
+        """The steps every call goes through, in order.
+
+        The span first (it covers everything and its ids go into the records), then
+        the policy, then the budget (reserve before, settle after), and the audit
+        last: it writes the intent once every check passed, and the outcome or the
+        one refusal record when the call is over. With ``token_exchange``, the
+        downstream binder comes before the audit. ``Guard(steps=...)`` replaces it.
+        """
+        steps: list[Step] = [self.spans, self.checker, self.budgets]
         if self.downstream is not None:
-            self.steps.append(DownstreamBinder(self.downstream))
-        self.engine = Engine(self.steps, self.audit)
+            steps.append(DownstreamBinder(self.downstream))
+        return [*steps, self.audit]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self._engine.steps
+
+    def add_step(self, step: Step) -> None:
+        """Add a check to the pipeline, just before the audit step (so it is recorded)."""
+        steps = list(self.steps)
+        at = len(steps) - 1 if steps and steps[-1] is self.audit else len(steps)
+        steps.insert(at, step)
+        self._engine = Engine(steps)
 
     # -- identity -----------------------------------------------------------------
 
@@ -112,8 +147,6 @@ class Guard:
         """
         return SessionScope(session_id)
 
-    # -- budgets ------------------------------------------------------------------
-
     def usage(
         self,
         principal: Principal | None = None,
@@ -126,117 +159,14 @@ class Guard:
         Limits keyed by tool are reported for ``tool``, or for every registered tool.
         """
         who = principal if principal is not None else current_principal()
-        tools = [tool] if tool is not None else list(self.tools)
+        tools = [tool] if tool is not None else list(self._tools)
         return self.budgets.usage(who, tools=tools, session=session or current_session())
 
+    def notice(self, tool: str, decision: DecisionKind, reason: str, **detail: Any) -> None:
+        """Record something that is not a call (an MCP tool changed, was re-pinned, ...)."""
+        self.audit.notice(tool, decision, reason, **detail)
+
     # -- registering tools --------------------------------------------------------
-
-    @overload
-    def tool(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
-
-    @overload
-    def tool(
-        self,
-        fn: None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        cost: float | None = None,
-        scopes: Iterable[str] = (),
-        redact: Iterable[str] = (),
-        expose: Literal["agent", "skill"] = "agent",
-        validate: bool = True,
-        downstream: DownstreamSpec | None = None,
-    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
-
-    def tool(
-        self,
-        fn: Callable[P, R] | None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        cost: float | None = None,
-        scopes: Iterable[str] = (),
-        redact: Iterable[str] = (),
-        expose: Literal["agent", "skill"] = "agent",
-        validate: bool = True,
-        downstream: DownstreamSpec | None = None,
-    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
-        """Guard a function, sync or async, plain or method.
-
-        Use bare (``@guard.tool``) or configured (``@guard.tool(cost=2, scopes=["crm"])``).
-        The wrapper keeps the name, docstring and signature (``__wrapped__``).
-        ``downstream={"audience": ..., "scopes": [...]}`` (or a list of them) exchanges
-        the user's token for each before the body runs; without them it never runs.
-        """
-
-        def decorate(inner: Callable[P, R]) -> Callable[P, R]:
-            spec = self.register(
-                self._with_downstream(inner, downstream),
-                name=name,
-                description=description,
-                cost=cost,
-                scopes=scopes,
-                redact=redact,
-                expose=expose,
-                validate=validate,
-            )
-            return self._guarded(spec)
-
-        return decorate(fn) if fn is not None else decorate
-
-    def _with_downstream(
-        self, fn: Callable[..., Any], downstream: DownstreamSpec | None
-    ) -> Callable[..., Any]:
-        if downstream is None:
-            return fn
-        if self.downstream is None:
-            raise ConfigurationError(
-                f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
-            )
-        return prefetching(fn, targets(downstream))
-
-    @overload
-    def skill(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
-
-    @overload
-    def skill(
-        self,
-        fn: None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        cost: float | None = None,
-        scopes: Iterable[str] = (),
-    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
-
-    def skill(
-        self,
-        fn: Callable[P, R] | None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        cost: float | None = None,
-        scopes: Iterable[str] = (),
-    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
-        """A playbook: an intent-level tool whose body calls other guarded tools.
-
-        The skill is authorized and budgeted as a whole. Its steps run as the
-        same principal, nest under it in traces and audit records, and may use
-        tools registered with ``expose="skill"``, which the agent cannot call.
-        """
-
-        def decorate(inner: Callable[P, R]) -> Callable[P, R]:
-            spec = self.register(
-                inner, name=name, description=description, cost=cost, scopes=scopes, skill=True
-            )
-            return self._guarded(spec)
-
-        return decorate(fn) if fn is not None else decorate
 
     def register(
         self,
@@ -251,8 +181,14 @@ class Guard:
         validate: bool = True,
         binder: ArgBinder | None = None,
         skill: bool = False,
+        replace: bool = False,
     ) -> ToolSpec:
-        """Add a tool to this guard without wrapping it (adapters use this)."""
+        """Add a tool to this guard without wrapping it (adapters use this).
+
+        ``replace=True`` lets a new definition take the place of a tool registered
+        under the same name (an adapter re-listing a remote tool); otherwise a
+        different function under a taken name is a :class:`ConfigurationError`.
+        """
         spec = ToolSpec(
             name=tool_name(name or fn.__name__),
             fn=fn,
@@ -262,183 +198,13 @@ class Guard:
             redact=tuple(redact),
             expose=expose,
             skill=skill,
-            is_async=inspect.iscoroutinefunction(fn),
+            is_async=inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn),
+            generator=inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn),
             binder=binder if binder is not None else ArgBinder(fn, validate=validate),
         )
-        known = self.tools.get(spec.name)
-        if known is not None and known.fn is not fn:
+        known = self._tools.get(spec.name)
+        if known is not None and known.fn is not fn and not replace:
             raise ConfigurationError(f"a different tool is already registered as {spec.name!r}")
         self.validator.registered(spec)
-        self.tools[spec.name] = spec
+        self._tools[spec.name] = spec
         return spec
-
-    def _guarded(self, spec: ToolSpec) -> Callable[..., Any]:
-        engine = self.engine
-
-        if spec.is_async:
-
-            @functools.wraps(spec.fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                call, a, kw = self._prepare(spec, args, kwargs)
-                return await engine.run_async(call, spec.fn, a, kw)
-
-            return run_async
-
-        @functools.wraps(spec.fn)
-        def run_sync(*args: Any, **kwargs: Any) -> Any:
-            call, a, kw = self._prepare(spec, args, kwargs)
-            return engine.run_sync(call, spec.fn, a, kw)
-
-        return run_sync
-
-    def _prepare(
-        self, spec: ToolSpec, args: Sequence[Any], kwargs: Mapping[str, Any], **options: Any
-    ) -> tuple[Call, tuple[Any, ...], dict[str, Any]]:
-        """The call, and the positional and keyword arguments to run its tool with."""
-        call = self.new_call(spec, args, kwargs, **options)
-        assert spec.binder is not None
-        a, kw = spec.binder.invoke_args(tuple(args), call.args)
-        return call, a, kw
-
-    def new_call(
-        self,
-        spec: ToolSpec,
-        args: Sequence[Any],
-        kwargs: Mapping[str, Any],
-        *,
-        principal: Principal | None = None,
-        tool_call_id: str | None = None,
-    ) -> Call:
-        """Bind arguments and the current principal; an argument error is audited as a denial."""
-        assert spec.binder is not None
-        call = Call(
-            tool=spec,
-            args={},
-            principal=principal if principal is not None else current_principal(),
-            tool_call_id=tool_call_id,
-            session=current_session(),
-            parent=current_call(),
-        )
-        try:
-            call.args = spec.binder.bind(tuple(args), kwargs)
-        except ArgumentError as exc:
-            call.args = dict(kwargs)
-            # The call never reaches the steps, but still gets its span and refusal record.
-            self.spans.enter(call)
-            try:
-                self.engine.refuse(call, exc)
-            finally:
-                self.spans.exit(call, exc)
-            raise
-        return call
-
-    # -- calling by name ----------------------------------------------------------
-
-    def call(self, name: str, args: Mapping[str, Any] | None = None, **options: Any) -> Any:
-        """Run the registered sync tool ``name`` with keyword ``args`` through the pipeline."""
-        spec = self._spec(name)
-        if spec.is_async:
-            raise ConfigurationError(f"{name!r} is async: use `await guard.acall(...)`")
-        call, a, kw = self._prepare(spec, (), args or {}, **options)
-        return self.engine.run_sync(call, spec.fn, a, kw)
-
-    async def acall(self, name: str, args: Mapping[str, Any] | None = None, **options: Any) -> Any:
-        """Run the registered tool ``name`` (async or sync) through the pipeline."""
-        spec = self._spec(name)
-        call, a, kw = self._prepare(spec, (), args or {}, **options)
-        if spec.is_async:
-            return await self.engine.run_async(call, spec.fn, a, kw)
-        return self.engine.run_sync(call, spec.fn, a, kw)
-
-    def _spec(self, name: str) -> ToolSpec:
-        try:
-            return self.tools[name]
-        except KeyError:
-            raise ConfigurationError(f"no tool named {name!r} is registered") from None
-
-    # -- asking the policy --------------------------------------------------------
-
-    def check(
-        self, tool: str, args: Mapping[str, Any] | None = None, principal: Principal | None = None
-    ) -> Decision:
-        """What the policy would decide, without running or recording anything."""
-        who = principal if principal is not None else current_principal()
-        return self.policy.decide(tool, who, args or {})
-
-    def visible_tools(
-        self, principal: Principal | None = None, names: Iterable[str] | None = None
-    ) -> list[str]:
-        """The tools ``principal`` may call with at least some arguments."""
-        who = principal if principal is not None else current_principal()
-        if names is None:
-            names = [n for n, s in self.tools.items() if s.expose == "agent"]
-        return [
-            name
-            for name in self.policy.visible_tools(who, names)
-            if name not in self.tools or self.tools[name].scopes <= (who.scopes if who else set())
-        ]
-
-    def regions(self, tool: str, principal: Principal | None = None) -> list[Region]:
-        """Argument regions ``principal`` may use for ``tool`` (for narrowing schemas)."""
-        who = principal if principal is not None else current_principal()
-        return self.policy.regions(tool, who)
-
-    def narrowed_schema(
-        self,
-        tool: str,
-        schema: Mapping[str, Any],
-        principal: Principal | None = None,
-        *,
-        flat: bool = False,
-        aliases: Mapping[str, str] | None = None,
-    ) -> dict[str, Any] | None:
-        """``schema`` (``tool``'s JSON input schema) as ``principal`` is shown it; ``None``: hidden.
-
-        The tool is hidden when ``principal`` may not call it (:meth:`visible_tools`)
-        or when no arguments the schema admits can pass the policy. Otherwise the
-        schema is narrowed to the allow rules' regions minus the deny rules'
-        exclusions (:func:`guardrail.schema.narrow_schema`; ``flat=True`` keeps
-        ``anyOf``/``allOf`` off the root). ``aliases`` maps a policy argument name
-        to the schema's name for it where the two differ. Every adapter lists tools
-        through this method, so what a model is shown and what its call is checked
-        against come from the same compiled policy.
-
-        .. versionadded:: 0.1
-        """
-        who = principal if principal is not None else current_principal()
-        if not self.visible_tools(who, [tool]):
-            return None
-        regions = self.policy.regions(tool, who)
-        exclusions = self.policy.exclusions(tool, who)
-        if aliases:
-            regions = [_renamed(region, aliases) for region in regions]
-            exclusions = [_renamed(region, aliases) for region in exclusions]
-        return narrow_schema(schema, regions, exclusions, flat=flat)
-
-    # -- frameworks -----------------------------------------------------------------
-
-    def wrap(self, obj: Any) -> Any:
-        """Govern a framework object (LangChain tools, an MCP session, ...) with this guard.
-
-        A list or tuple is wrapped item by item. The adapter is chosen by
-        ``supports(obj)`` among those registered under ``guardrail.adapters``.
-        """
-        from guardrail.adapters import registry
-
-        if isinstance(obj, list | tuple):
-            return type(obj)(self.wrap(item) for item in obj)
-        return registry.for_object(obj).wrap(obj, self)
-
-    def visible(self, obj: Any, principal: Principal | None = None) -> Any:
-        """What of ``obj`` (tools, a tool list) ``principal`` may see, schemas narrowed."""
-        from guardrail.adapters import registry
-
-        who = principal if principal is not None else current_principal()
-        if isinstance(obj, list | tuple):
-            shown = [self.visible(item, who) for item in obj]
-            return type(obj)(item for item in shown if item is not None)
-        return registry.for_object(obj).visible(obj, self, who)
-
-
-def _renamed(region: Region, aliases: Mapping[str, str]) -> Region:
-    return {aliases.get(arg, arg): ops for arg, ops in region.items()}

@@ -1,248 +1,239 @@
-"""The call pipeline: one engine, driven by a sync and an async runner.
+"""The engine: one loop over the steps, driven by a sync and an async runner.
 
-A call goes through ``steps`` in order (authorize, reserve budget, ...). Each step
-may refuse by raising :class:`GuardrailDenied`; steps that were entered are then
-unwound in reverse. The recorder writes the intent before the tool runs and the
-outcome after it, or one refusal record. Everything here is synchronous and
-does no I/O of its own, so the two runners differ only in ``await``.
+A call enters every step in order (spans, policy, budgets, audit: see
+:meth:`guardrail.Guard.default_steps`). A step refuses by raising a
+:class:`~guardrail.GuardrailDenied`; a step that crashes stops the call the same
+way. Either way, and after the tool ran, every step exits: in reverse order,
+except the last step (the recorder), which exits after all the others so that it
+records what they finally decided (:class:`~guardrail.call.Step`). So the audit
+step always leaves one record and the budget step always gives back what it
+held. The two drivers differ only in ``await``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import os
-import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-from guardrail.errors import AuditError, GuardrailDenied
-from guardrail.identity import Principal, bind_principal, unbind_principal
-from guardrail.tools import ToolSpec
-
-if TYPE_CHECKING:
-    # Type-only: importing the policy package here would cycle through budgets.
-    from guardrail.policy.decision import Decision
-
-_ID_BATCH = 256
-
-
-def _fresh_ids() -> Iterator[str]:
-    """``_ID_BATCH`` random UUID4s in hex from one ``os.urandom`` read."""
-    raw = bytearray(os.urandom(16 * _ID_BATCH))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    text = raw.hex()
-    return iter([text[i : i + 32] for i in range(0, len(text), 32)])
-
-
-_ids: Iterator[str] = iter(())
-
-
-def _forget_ids() -> None:
-    global _ids
-    _ids = iter(())
-
-
-# A forked child must not hand out the ids its parent still holds.
-os.register_at_fork(after_in_child=_forget_ids)
-
-
-def new_id() -> str:
-    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives, at a tenth of its cost.
-
-    ``uuid4()`` makes a syscall and an int round trip per id; these come from one
-    ``os.urandom`` read per batch. ``next`` on a list iterator is atomic, so threads
-    never share an id; two threads refilling at once just drop part of a batch.
-    """
-    global _ids
-    try:
-        return next(_ids)
-    except StopIteration:
-        _ids = _fresh_ids()
-        return next(_ids)
-
-
-@dataclass(slots=True, kw_only=True)
-class Call:
-    """One tool call as it moves through the pipeline."""
-
-    tool: ToolSpec
-    args: dict[str, Any]
-    principal: Principal | None
-    call_id: str = field(default_factory=new_id)
-    tool_call_id: str | None = None
-    session: str | None = None
-    parent: Call | None = None
-    """The guarded call (e.g. a skill) whose body made this call, if any."""
-    started: float = field(default_factory=time.time)
-    started_ns: int = field(default_factory=time.perf_counter_ns)
-    decision: Decision | None = None
-    refusal: GuardrailDenied | None = None
-    error: BaseException | None = None
-    reserved: float | None = None
-    reported_cost: float | None = None
-    result: Any = None
-    """What the tool returned (set before the steps are unwound)."""
-    state: dict[str, Any] = field(default_factory=dict)
-    """Scratch space for steps (a reservation, a span, ...), keyed by step."""
-
-    def duration_ms(self) -> float:
-        return (time.perf_counter_ns() - self.started_ns) / 1e6
-
-    @property
-    def cost(self) -> float | None:
-        """The settled cost: what the tool reported, else what was reserved."""
-        return self.reported_cost if self.reported_cost is not None else self.reserved
-
-
-class Step(Protocol):
-    """A stage of the pipeline. ``enter`` may refuse; ``exit`` always runs once entered."""
-
-    def enter(self, call: Call) -> None: ...
-
-    def exit(self, call: Call, error: BaseException | None) -> None: ...
-
-
-class Recorder(Protocol):
-    """Writes the audit trail: intent and outcome of a call that ran, or its refusal."""
-
-    def intent(self, call: Call) -> None: ...
-
-    def outcome(self, call: Call) -> None: ...
-
-    def refusal(self, call: Call) -> None: ...
-
-
-_current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
-    "guardrail_call", default=None
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Sequence,
 )
+from types import TracebackType
+from typing import Any, TypeVar
 
+from guardrail.call import Call, Step, bind_call, unbind_call
+from guardrail.errors import GuardrailDenied
+from guardrail.identity import bind_principal, unbind_principal
 
-def current_call() -> Call | None:
-    """The guarded call whose tool body is running in this context, if any."""
-    return _current_call.get()
-
-
-def report_cost(amount: float) -> None:
-    """Report the real cost of the running tool (e.g. tokens used), settled after it returns."""
-    call = _current_call.get()
-    if call is None:
-        raise RuntimeError("report_cost() called outside a guarded tool")
-    call.reported_cost = float(amount)
+R = TypeVar("R")
+_Hook = Callable[[Call], Awaitable[None]] | None
 
 
 class Engine:
-    """Runs a call through the steps and the recorder; owns no framework or I/O."""
+    """Runs calls through ``steps``; owns no framework, policy or I/O of its own."""
 
-    def __init__(self, steps: Sequence[Step], recorder: Recorder) -> None:
+    def __init__(self, steps: Sequence[Step]) -> None:
         self.steps = tuple(steps)
-        self.recorder = recorder
+        # Reverse order, the recorder (the last step) last: it sees the settled call.
+        self._exits = (*self.steps[-2::-1], *self.steps[-1:])
+        # Async hooks where a step has them, else None: the sync method is called.
+        self._aenter: tuple[_Hook, ...] = tuple(getattr(s, "aenter", None) for s in self.steps)
+        self._aexit: tuple[tuple[Step, _Hook], ...] = tuple(
+            (s, getattr(s, "aexit", None)) for s in self._exits
+        )
 
-    def begin(self, call: Call) -> None:
-        entered: list[Step] = []
+    # -- the sync driver ------------------------------------------------------------
+
+    def run(self, call: Call, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
+        """Enter the steps, run ``fn(*args, **kwargs)`` as the call's principal, exit them."""
         try:
             for step in self.steps:
                 step.enter(call)
-                entered.append(step)
-        except GuardrailDenied as refusal:
-            call.state["never_ran"] = True
-            try:
-                self.refuse(call, refusal)
-            finally:
-                self._unwind(entered, call, refusal)
-            raise
         except BaseException as exc:
-            # A step crashed (a bug, or a backend error it did not wrap): the tool does
-            # not run, and the attempt is still on the record.
-            call.state["never_ran"] = True
-            call.error = exc
-            try:
-                self.recorder.refusal(call)
-            finally:
-                self._unwind(entered, call, exc)
+            self.refuse(call, exc)
             raise
+        call.ran = True
+        acting, current = bind_principal(call.principal), bind_call(call)
         try:
-            self.recorder.intent(call)
+            call.result = fn(*args, **kwargs)
         except BaseException as exc:
-            # Fail closed: no intent record, no tool run. Sinks that did keep the intent
-            # are told, best effort, that the tool never ran.
-            call.state["never_ran"] = True
             call.error = exc
-            with contextlib.suppress(Exception):
-                self.recorder.outcome(call)
-            self._unwind(entered, call, exc)
-            if isinstance(exc, AuditError):
-                raise
-            raise AuditError(
-                f"cannot write the audit intent for {call.tool.name!r}: {exc}"
-            ) from exc
-        call.state["_entered"] = entered
-
-    def refuse(self, call: Call, refusal: GuardrailDenied) -> None:
-        """Record that ``call`` was refused (it never reached its tool)."""
-        call.refusal = refusal
-        self.recorder.refusal(call)
-
-    def finish(self, call: Call, error: BaseException | None) -> None:
-        call.error = error
-        try:
-            self._unwind(call.state.pop("_entered", ()), call, error)
         finally:
-            try:
-                self.recorder.outcome(call)
-            except Exception as exc:
-                raise AuditError(
-                    f"{call.tool.name!r} ran, but its outcome could not be recorded: {exc}",
-                    tool_ran=True,
-                ) from exc
+            unbind_call(current)
+            unbind_principal(acting)
+        self.unwind(call)
+        result: R = _outcome(call)
+        return result
 
-    @staticmethod
-    def _unwind(entered: Sequence[Step], call: Call, error: BaseException | None) -> None:
-        # Every entered step exits (ends its span, releases its reservation) even if
-        # an earlier one fails; the first failure is raised afterwards.
+    def refuse(self, call: Call, reason: BaseException) -> None:
+        """``call`` stops before its tool: record why and exit every step."""
+        _stop(call, reason)
+        self.unwind(call)
+
+    def unwind(self, call: Call) -> None:
+        # Every step exits even if one fails; the first failure is raised afterwards.
         failure: BaseException | None = None
-        for step in reversed(entered):
+        for step in self._exits:
             try:
-                step.exit(call, error)
+                step.exit(call)
             except BaseException as exc:
                 failure = failure or exc
         if failure is not None:
             raise failure
 
-    def run_sync(self, call: Call, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-        self.begin(call)
-        token = _current_call.set(call)
-        acting = bind_principal(call.principal)
+    # -- the async driver -------------------------------------------------------------
+
+    async def arun(self, call: Call, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any) -> R:
+        """:meth:`run` for a coroutine function, awaiting the steps' async hooks."""
         try:
-            result = fn(*args, **kwargs)
+            for step, aenter in zip(self.steps, self._aenter, strict=True):
+                await aenter(call) if aenter is not None else step.enter(call)
         except BaseException as exc:
-            unbind_principal(acting)
-            _current_call.reset(token)
-            self.finish(call, exc)
+            await self.arefuse(call, exc)
             raise
-        unbind_principal(acting)
-        _current_call.reset(token)
-        call.result = result
-        self.finish(call, None)
+        call.ran = True
+        acting, current = bind_principal(call.principal), bind_call(call)
+        try:
+            call.result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            call.error = exc
+        finally:
+            unbind_call(current)
+            unbind_principal(acting)
+        await self.aunwind(call)
+        result: R = _outcome(call)
         return result
 
-    async def run_async(
-        self, call: Call, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
-    ) -> Any:
-        self.begin(call)
-        token = _current_call.set(call)
-        acting = bind_principal(call.principal)
+    async def arefuse(self, call: Call, reason: BaseException) -> None:
+        _stop(call, reason)
+        await self.aunwind(call)
+
+    async def aunwind(self, call: Call) -> None:
+        failure: BaseException | None = None
+        for step, aexit in self._aexit:
+            try:
+                await aexit(call) if aexit is not None else step.exit(call)
+            except BaseException as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    # -- generator tools ------------------------------------------------------------
+
+    def iterate(self, call: Call, fn: Callable[..., Iterator[R]], args: Any, kwargs: Any) -> Any:
+        """A generator tool run inside the guard: the steps are entered at the first
+        ``next()``, the body runs as the call's principal on every resume, and the steps
+        exit (outcome recorded, concurrency released) when it is exhausted, fails or is
+        closed."""
         try:
-            result = await fn(*args, **kwargs)
+            for step in self.steps:
+                step.enter(call)
         except BaseException as exc:
-            unbind_principal(acting)
-            _current_call.reset(token)
-            self.finish(call, exc)
+            self.refuse(call, exc)
             raise
-        unbind_principal(acting)
-        _current_call.reset(token)
-        call.result = result
-        self.finish(call, None)
-        return result
+        call.ran = True
+        try:
+            call.result = yield from _driven(call, fn(*args, **kwargs))
+        except GeneratorExit:  # closed by the consumer: an ordinary end
+            self.unwind(call)
+            raise
+        except BaseException as exc:
+            call.error = exc
+        self.unwind(call)
+        return _outcome(call)
+
+    async def aiterate(
+        self, call: Call, fn: Callable[..., AsyncIterator[R]], args: Any, kwargs: Any
+    ) -> AsyncGenerator[R, Any]:
+        """:meth:`iterate` for an async generator tool."""
+        try:
+            for step, aenter in zip(self.steps, self._aenter, strict=True):
+                await aenter(call) if aenter is not None else step.enter(call)
+        except BaseException as exc:
+            await self.arefuse(call, exc)
+            raise
+        call.ran = True
+        try:
+            async for item in _adriven(call, fn(*args, **kwargs)):
+                yield item
+        except GeneratorExit:
+            await self.aunwind(call)
+            raise
+        except BaseException as exc:
+            call.error = exc
+        await self.aunwind(call)
+        _outcome(call)
+
+
+class _AsCall:
+    """Binds the call and its principal while the tool body runs (one resume of it)."""
+
+    __slots__ = ("call", "tokens")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+
+    def __enter__(self) -> None:
+        self.tokens = bind_principal(self.call.principal), bind_call(self.call)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: Any, tb: TracebackType | None
+    ) -> None:
+        unbind_call(self.tokens[1])
+        unbind_principal(self.tokens[0])
+
+
+def _driven(call: Call, gen: Any) -> Generator[Any, Any, Any]:
+    """Yield ``gen``'s items, each resume of it bound to ``call``; sends, throws and
+    close are passed on."""
+    action, value = gen.send, None
+    while True:
+        with _AsCall(call):
+            try:
+                item = action(value)
+            except StopIteration as stop:
+                return stop.value
+        try:
+            value, action = (yield item), gen.send
+        except GeneratorExit:
+            with _AsCall(call):
+                gen.close()
+            raise
+        except BaseException as exc:
+            value, action = exc, gen.throw
+
+
+async def _adriven(call: Call, agen: Any) -> AsyncGenerator[Any, Any]:
+    action, value = agen.asend, None
+    while True:
+        with _AsCall(call):
+            try:
+                item = await action(value)
+            except StopAsyncIteration:
+                return
+        try:
+            value, action = (yield item), agen.asend
+        except GeneratorExit:
+            with _AsCall(call):
+                await agen.aclose()
+            raise
+        except BaseException as exc:
+            value, action = exc, agen.athrow
+
+
+def _stop(call: Call, reason: BaseException) -> None:
+    """Note why ``call`` never reached its tool: a refusal, or a step that crashed."""
+    if isinstance(reason, GuardrailDenied):
+        call.refusal = reason
+    else:
+        call.error = reason
+
+
+def _outcome(call: Call) -> Any:
+    """What the tool returned, or what it raised, raised again."""
+    if call.error is not None:
+        raise call.error
+    return call.result

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import math
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ValidationError, create_model
 
-from guardrail.errors import ArgumentError
+from guardrail._varparams import ARGS_CONFIG, VarParams, validation_message
+from guardrail.errors import ArgumentError, ConfigurationError
+from guardrail.values import (
+    allows_inf_nan,
+    checked_cost,
+    is_loose,
+    plain_arguments,
+    plain_key,
+)
+
+__all__ = ["ArgBinder", "NamedArgBinder", "ToolSpec", "validation_message"]
 
 _SELF_NAMES = ("self", "cls")
 _PLAIN_TYPES = {t: t for t in (str, int, float, bool)} | {
@@ -24,10 +37,30 @@ class ArgBinder:
 
     Validates values against the function's type hints with pydantic (coercing,
     e.g. ``"40"`` -> ``40.0`` for a ``float``) so the policy sees what the tool gets.
+    NaN and infinity are refused unless a parameter is annotated
+    ``Annotated[float, pydantic.AllowInfNan()]``; values the hints leave open
+    (untyped, ``Any``, bare containers) are made plain (:mod:`guardrail.values`).
+    ``**kwargs`` are flattened: the policy sees ``{"amount": 5}``, not
+    ``{"kwargs": {"amount": 5}}``; ``*args`` stay one tuple under their name.
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Fail closed by construction: whatever a subclass's ``bind`` returns is made
+        # plain before the guard sees it (an adapter cannot forget to).
+        super().__init_subclass__(**kwargs)
+        bind = cls.__dict__.get("bind")
+        if bind is not None:
+
+            @functools.wraps(bind)
+            def checked_bind(
+                self: ArgBinder, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+            ) -> dict[str, Any]:
+                return self.validate(bind(self, args, kwargs))
+
+            setattr(cls, "bind", checked_bind)  # noqa: B010 - mypy: no method assignment
+
     def __init__(self, fn: Callable[..., Any], *, validate: bool = True) -> None:
-        self.signature = inspect.signature(fn)
+        self.signature = _signature(fn)
         params = list(self.signature.parameters.values())
         self.skip_first = bool(params) and params[0].name in _SELF_NAMES
         if self.skip_first:
@@ -40,6 +73,10 @@ class ArgBinder:
         self._required = frozenset(p.name for p in params if p.default is p.empty)
         self.model = _args_model(fn.__name__, params) if validate else None
         self._plain = _plain_fields(params) if self.model is not None else None
+        self._vars = VarParams(params, validate=validate)
+        named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        self._loose = tuple(p.name for p in named if self.model is None or is_loose(p.annotation))
+        self._inf_nan = frozenset(p.name for p in params if allows_inf_nan(p.annotation))
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Arguments by name, defaults applied, ``self`` left out; raises ArgumentError."""
@@ -47,7 +84,8 @@ class ArgBinder:
             args = args[1:]
         if self._simple and len(args) <= len(self._positional):
             bound = dict(zip(self._positional, args, strict=False))
-            for name, value in kwargs.items():
+            for key, value in kwargs.items():
+                name = key if type(key) is str else plain_key(key)
                 if name in bound or name not in self.names:
                     raise ArgumentError(_arity_message(name, name in bound))
                 bound[name] = value
@@ -66,16 +104,23 @@ class ArgBinder:
 
     def _already_valid(self, bound: Mapping[str, Any]) -> bool:
         """Every field plainly typed (``str``, ``int``, ``float``, ``bool``) and given a value
-        of exactly that type: pydantic would return the same values, so skip it."""
+        of exactly that type (``is``: a metaclass may lie in ``==``), floats finite: pydantic
+        would return the same values, so skip it."""
         if self._plain is None:
             return False
-        names, kinds = self._plain
-        return tuple(map(type, map(bound.get, names))) == kinds
+        names, kinds, floats = self._plain
+        if not all(map(operator.is_, map(type, map(bound.get, names)), kinds)):
+            return False
+        return not floats or all(-math.inf < bound[name] < math.inf for name in floats)
 
     def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
-        if self.model is None or self._already_valid(bound):
-            return bound
-        return {**bound, **self._validated(bound)}
+        if self.model is not None and not self._already_valid(bound):
+            bound = {**bound, **self._validated(bound)}
+        if self._vars.present:
+            bound = self._vars.validate(bound, self.names, self._inf_nan)
+        if self._loose:
+            bound = plain_arguments(bound, loose=self._loose, allow_inf_nan=self._inf_nan)
+        return bound
 
     def _validated(self, bound: Mapping[str, Any]) -> dict[str, Any]:
         """The model's fields after validation (a model's ``__dict__`` is exactly those)."""
@@ -97,19 +142,24 @@ class ArgBinder:
         positional: list[Any] = list(first)
         keywords: dict[str, Any] = {}
         for param in self.params:
+            if param.kind == param.VAR_KEYWORD:
+                keywords.update({k: v for k, v in bound.items() if k not in self.names})
+                continue
             value = bound.get(param.name, param.default)
-            if param.kind == param.POSITIONAL_ONLY:
+            if param.kind == param.POSITIONAL_ONLY or (
+                # before a *args, a parameter given by keyword would collide with it
+                param.kind == param.POSITIONAL_OR_KEYWORD and self._vars.positional is not None
+            ):
                 positional.append(value)
             elif param.kind == param.VAR_POSITIONAL:
                 positional.extend(value)
-            elif param.kind == param.VAR_KEYWORD:
-                keywords.update(value)
             else:
                 keywords[param.name] = value
         return tuple(positional), keywords
 
     def _slow_bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         placeholder = (None,) if self.skip_first else ()
+        kwargs = {plain_key(key): value for key, value in kwargs.items()}
         try:
             bound = self.signature.bind(*placeholder, *args, **kwargs)
         except TypeError as exc:
@@ -118,18 +168,23 @@ class ArgBinder:
         arguments = dict(bound.arguments)
         if self.skip_first:
             arguments.pop(next(iter(self.signature.parameters)))
-        return arguments
+        return self._vars.flatten(arguments, self.names)
 
 
 class NamedArgBinder(ArgBinder):
     """Binds the arguments of a framework tool (MCP, LangChain): no Python signature.
 
     Subclasses implement :meth:`bind` (the call's input to named arguments). The
-    framework validates the values, so :meth:`validate` keeps them as bound, and the
-    tool is invoked with keyword arguments only.
+    framework validates the values; :meth:`validate` (applied to whatever ``bind``
+    returns) only makes them plain and refuses NaN and infinity, except for the
+    argument names listed in ``allow_inf_nan``. The tool is invoked with keyword
+    arguments only.
 
     .. versionadded:: 0.1
     """
+
+    allow_inf_nan: frozenset[str] = frozenset()
+    """Arguments that may be NaN or infinite (JSON has neither; the default refuses both)."""
 
     def __init__(self, names: Iterable[str] = ()) -> None:  # no signature to inspect
         self.names = tuple(names)
@@ -140,12 +195,23 @@ class NamedArgBinder(ArgBinder):
         raise NotImplementedError
 
     def validate(self, bound: dict[str, Any]) -> dict[str, Any]:
-        return bound
+        if any(type(key) is not str for key in bound):
+            bound = {plain_key(key): value for key, value in bound.items()}
+        return plain_arguments(bound, loose=tuple(bound), allow_inf_nan=self.allow_inf_nan)
 
     def invoke_args(
         self, original: tuple[Any, ...], bound: Mapping[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return (), dict(bound)
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """The signature with string annotations (``from __future__ import annotations``)
+    evaluated where possible, so ``Annotated[float, AllowInfNan()]`` is seen."""
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except Exception:  # a name only imported under TYPE_CHECKING: keep the strings
+        return inspect.signature(fn)
 
 
 def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] | None:
@@ -158,19 +224,21 @@ def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] |
         fields[param.name] = (annotation, default)
     if not fields or all(p.annotation is p.empty for p in params):
         return None
-    config = ConfigDict(arbitrary_types_allowed=True)
-    model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)
+    model: type[BaseModel] = create_model(f"{name}_args", __config__=ARGS_CONFIG, **fields)
     return model
 
 
 def _plain_fields(
     params: list[inspect.Parameter],
-) -> tuple[tuple[str, ...], tuple[type, ...]] | None:
-    """Field names and their types when every field is annotated with a plain type."""
+) -> tuple[tuple[str, ...], tuple[type, ...], tuple[str, ...]] | None:
+    """Field names and their types when every field is annotated with a plain type, and
+    the names of the ``float`` fields (whose values must also be finite)."""
     fields = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if not all(_hashable(p.annotation) and p.annotation in _PLAIN_TYPES for p in fields):
         return None
-    return tuple(p.name for p in fields), tuple(_PLAIN_TYPES[p.annotation] for p in fields)
+    kinds = tuple(_PLAIN_TYPES[p.annotation] for p in fields)
+    floats = tuple(p.name for p, kind in zip(fields, kinds, strict=True) if kind is float)
+    return tuple(p.name for p in fields), kinds, floats
 
 
 def _hashable(value: Any) -> bool:
@@ -185,15 +253,6 @@ def _arity_message(name: str, duplicate: bool) -> str:
     if duplicate:
         return f"got multiple values for argument {name!r}"
     return f"unexpected argument {name!r}"
-
-
-def validation_message(exc: ValidationError) -> str:
-    """A pydantic error as one ``ArgumentError`` message (``"invalid arguments: a: ...; ..."``)."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "arguments"
-        parts.append(f"{where}: {error['msg']}")
-    return "invalid arguments: " + "; ".join(parts)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,4 +274,15 @@ class ToolSpec:
     skill: bool = False
     """A playbook (``@guard.skill``): its steps may include ``expose="skill"`` tools."""
     is_async: bool = False
+    generator: bool = False
+    """A generator (or, with ``is_async``, an async generator) function: its body runs
+    inside the guard, item by item, until it is exhausted or closed."""
     binder: ArgBinder | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.cost is not None:
+            # A negative or NaN declared cost would refill every cost budget it is charged to.
+            try:
+                checked_cost(self.cost, f"tool {self.name!r}")
+            except ArgumentError as exc:
+                raise ConfigurationError(str(exc).replace("a cost", "its cost", 1)) from None

@@ -18,7 +18,7 @@ from guardrail_langchain._adapter import GuardedToolkit, LangChainAdapter, visib
 from guardrail_langchain._denial import denial_details, denial_text
 from guardrail_langchain._identity import PRINCIPAL_KEY, TOKEN_KEY, principal_from_config
 from guardrail_langchain._serve import ServedTool, from_guard
-from guardrail_langchain._tool import GuardedTool, HandledToolError, OnDenied
+from guardrail_langchain._tool import GuardedTool, HandledToolError
 
 __all__ = [
     "PRINCIPAL_KEY",
@@ -27,7 +27,6 @@ __all__ = [
     "GuardedToolkit",
     "HandledToolError",
     "LangChainAdapter",
-    "OnDenied",
     "ServedTool",
     "denial_details",
     "denial_text",

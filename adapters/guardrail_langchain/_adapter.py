@@ -8,29 +8,29 @@ from typing import Any
 from langchain_core.tools import BaseTool, BaseToolkit
 
 from guardrail import ConfigurationError, Guard, Principal, current_principal
-from guardrail.adapters import Adapter
+from guardrail.adapters import Adapter, OnDenied
 from guardrail_langchain._serve import ServedTool
-from guardrail_langchain._tool import GuardedTool, OnDenied
+from guardrail_langchain._tool import GuardedTool
 
 
 class GuardedToolkit(BaseToolkit):
     """A toolkit whose ``get_tools()`` are guarded (a snapshot taken when wrapped)."""
 
-    inner: BaseToolkit | None = None
+    wrapped: BaseToolkit | None = None
     tools: list[BaseTool]
 
     def get_tools(self) -> list[BaseTool]:
         return list(self.tools)
 
 
-def wrap(guard: Guard, obj: Any, *, on_denied: OnDenied = "message") -> Any:
+def wrap(guard: Guard, obj: Any, *, on_denied: OnDenied = "result") -> Any:
     """Guard a tool, a toolkit (-> :class:`GuardedToolkit`), or a list/tuple of them."""
     if isinstance(obj, list | tuple):
         return type(obj)(wrap(guard, item, on_denied=on_denied) for item in obj)
     if isinstance(obj, BaseToolkit):
-        inner = obj.inner if isinstance(obj, GuardedToolkit) else obj
+        inner = obj.wrapped if isinstance(obj, GuardedToolkit) else obj
         tools = [wrap(guard, tool, on_denied=on_denied) for tool in obj.get_tools()]
-        return GuardedToolkit(inner=inner, tools=tools)
+        return GuardedToolkit(wrapped=inner, tools=tools)
     if isinstance(obj, ServedTool) and obj.guard is guard:
         same = obj.on_denied == on_denied
         return obj if same else obj.model_copy(update={"on_denied": on_denied})
@@ -48,7 +48,7 @@ def visible(
     obj: Any,
     principal: Principal | None = None,
     *,
-    on_denied: OnDenied = "message",
+    on_denied: OnDenied = "result",
     flat: bool = False,
 ) -> Any:
     """What ``principal`` may call: tools filtered, schemas narrowed, all guarded.
@@ -67,7 +67,7 @@ def visible(
         tools: Sequence[BaseTool] = visible(
             guard, guarded.get_tools(), who, on_denied=on_denied, flat=flat
         )
-        return GuardedToolkit(inner=guarded.inner, tools=list(tools))
+        return GuardedToolkit(wrapped=guarded.wrapped, tools=list(tools))
     tool: GuardedTool | ServedTool = wrap(guard, obj, on_denied=on_denied)
     if isinstance(tool, ServedTool):
         return tool.narrowed_for(who)
@@ -85,7 +85,7 @@ class LangChainAdapter(Adapter):
     extra = "langchain"
     requires = {"langchain-core": "1.0"}
 
-    def __init__(self, *, on_denied: OnDenied = "message", flat: bool = False) -> None:
+    def __init__(self, *, on_denied: OnDenied = "result", flat: bool = False) -> None:
         self.on_denied: OnDenied = on_denied
         self.flat = flat
 

@@ -10,7 +10,7 @@ from langchain_core.tools.base import FILTERED_ARGS
 from pydantic import BaseModel, ValidationError
 
 from guardrail import ArgumentError, Guard
-from guardrail.tools import NamedArgBinder, ToolSpec, validation_message
+from guardrail.adapters import NamedArgBinder, ToolSpec, validation_message
 
 # _parse_input insists on a tool_call_id for InjectedToolCallId arguments; injected
 # arguments are dropped before the policy sees the call, so any id will do.
@@ -87,10 +87,10 @@ def register_tool(guard: Guard, tool: BaseTool) -> ToolSpec:
     name is a conflict.
     """
     known = guard.tools.get(tool.name)
-    if known is not None and isinstance(known.fn, ToolRunner):
-        if known.fn.tool is tool:
-            return known
-        del guard.tools[tool.name]
+    runner = known.fn if known is not None else None
+    ours = isinstance(runner, ToolRunner)
+    if known is not None and isinstance(runner, ToolRunner) and runner.tool is tool:
+        return known
     options: Mapping[str, Any] = (tool.metadata or {}).get("guardrail") or {}
     return guard.register(
         ToolRunner(tool),
@@ -100,4 +100,5 @@ def register_tool(guard: Guard, tool: BaseTool) -> ToolSpec:
         scopes=options.get("scopes", ()),
         redact=options.get("redact", ()),
         binder=ToolArgBinder(tool),
+        replace=ours,
     )

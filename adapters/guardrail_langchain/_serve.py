@@ -20,11 +20,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
 from guardrail import AuthenticationError, ConfigurationError, Guard, GuardrailDenied, Principal
-from guardrail.pipeline import Call
-from guardrail.tools import NamedArgBinder
+from guardrail.adapters import NamedArgBinder, OnDenied
 from guardrail_langchain._denial import denial_text
 from guardrail_langchain._identity import principal_from_config
-from guardrail_langchain._tool import OnDenied
 
 # The model's tool call id, from run()/arun() (where LangChain has it) to _run()/_arun().
 _tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -36,13 +34,13 @@ class ServedTool(BaseTool):
     """A tool or skill registered with ``guard``, offered to a LangChain agent."""
 
     guard: Guard = Field(exclude=True)
-    on_denied: OnDenied = "message"
+    on_denied: OnDenied = "result"
     narrowed_schema: dict[str, Any] | None = None
     """The JSON schema as one principal is shown it (from :meth:`narrowed_for`)."""
     handle_tool_error: bool = True
 
     @classmethod
-    def of(cls, guard: Guard, name: str, *, on_denied: OnDenied = "message") -> ServedTool:
+    def of(cls, guard: Guard, name: str, *, on_denied: OnDenied = "result") -> ServedTool:
         spec = guard.tools.get(name)
         if spec is None or spec.expose != "agent":
             raise ConfigurationError(f"{name!r} is not a tool {guard!r} offers agents")
@@ -85,45 +83,36 @@ class ServedTool(BaseTool):
             _tool_call_id.reset(token)
 
     def _run(self, config: RunnableConfig, **arguments: Any) -> Any:
-        who, call_id = self._caller(config), _tool_call_id.get()
-        try:
-            return self.guard.call(self.name, arguments, principal=who, tool_call_id=call_id)
-        except GuardrailDenied as exc:
-            raise self._denied(exc) from exc
+        who, call_id = self._caller(config, arguments), _tool_call_id.get()
+        return self.guard.run(
+            self.name, arguments, principal=who, tool_call_id=call_id, denied=self._denied
+        )
 
     async def _arun(self, config: RunnableConfig, **arguments: Any) -> Any:
-        if not self.guard.tools[self.name].is_async:
-            # A sync tool runs on LangChain's executor (context copied), not on the loop.
-            return await super()._arun(config=config, **arguments)
-        who, call_id = self._caller(config), _tool_call_id.get()
-        try:
-            return await self.guard.acall(self.name, arguments, principal=who, tool_call_id=call_id)
-        except GuardrailDenied as exc:
-            raise self._denied(exc) from exc
+        who, call_id = self._caller(config, arguments), _tool_call_id.get()
+        return await self.guard.arun(
+            self.name, arguments, principal=who, tool_call_id=call_id, denied=self._denied
+        )
 
-    def _caller(self, config: RunnableConfig) -> Principal | None:
+    def _caller(self, config: RunnableConfig, arguments: dict[str, Any]) -> Principal | None:
         try:
             return principal_from_config(self.guard, config)
         except AuthenticationError as exc:
             # A token that fails verification is a refusal, and on the record like one.
             exc.tool = exc.tool or self.name
-            call = Call(
-                tool=self.guard.tools[self.name],
-                args={},
-                principal=None,
-                tool_call_id=_tool_call_id.get(),
-            )
-            self.guard.engine.refuse(call, exc)
-            raise self._denied(exc) from exc
+            self.guard.refuse(self.name, exc, arguments, tool_call_id=_tool_call_id.get())
+            self._denied(exc)
+            raise
 
-    def _denied(self, exc: GuardrailDenied) -> BaseException:
-        if self.on_denied == "raise" or exc.tool not in (None, self.name):
-            return exc  # or a step inside the skill was refused: the skill failed
-        return ToolException(denial_text(exc))
+    def _denied(self, refusal: GuardrailDenied) -> Any:
+        """This call's refusal: an error ToolMessage (via ``handle_tool_error``) or raised."""
+        if self.on_denied == "raise":
+            raise refusal
+        raise ToolException(denial_text(refusal)) from refusal
 
 
 def from_guard(
-    guard: Guard, tools: Iterable[str] | None = None, *, on_denied: OnDenied = "message"
+    guard: Guard, tools: Iterable[str] | None = None, *, on_denied: OnDenied = "result"
 ) -> list[ServedTool]:
     """``guard``'s agent-facing tools and skills (or only ``tools``) as LangChain tools.
 

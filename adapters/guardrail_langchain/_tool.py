@@ -2,34 +2,28 @@
 
 The wrapper overrides ``run``/``arun``, where ``invoke``, ``ainvoke``, ``batch``,
 ``stream`` and ``.run()`` all arrive with the ``tool_call_id``. It checks the call
-with the guard's engine (policy, budgets, audit) and then runs the inner tool's own
-``run``, so callbacks, ``handle_tool_error`` and output formatting stay LangChain's.
+through ``guard.run`` / ``guard.arun`` (policy, budgets, audit) and then runs the
+inner tool's own ``run``, so callbacks, ``handle_tool_error`` and output formatting
+stay LangChain's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, Tool, ToolException
 from langchain_core.tools.base import ArgsSchema
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
-from guardrail import AuthenticationError, Guard, GuardrailDenied, Principal, current_principal
-from guardrail.pipeline import Call
-from guardrail.tools import ToolSpec
+from guardrail import AuthenticationError, Guard, GuardrailDenied, Principal
+from guardrail.adapters import GuardedWrapper, OnDenied
 from guardrail_langchain._binder import register_tool
 from guardrail_langchain._callbacks import areport_refusal, report_refusal
 from guardrail_langchain._denial import denial_details, denial_text
 from guardrail_langchain._identity import principal_from_config
-
-OnDenied = Literal["message", "raise"]
-"""``"message"``: an error ``ToolMessage`` (with a tool_call_id) or a ``ToolException``;
-``"raise"``: re-raise the guardrail error (``PermissionDenied``, ``BudgetExceeded``, ...)."""
 
 _LEGACY_ALIASES = {"tool_input": "__arg1"}
 
@@ -57,8 +51,12 @@ class HandledToolError(Exception):
         self.output = output
 
 
-class GuardedTool(BaseTool):
-    """``inner`` governed by ``guard``. Build with :meth:`around` (or ``guard.wrap``).
+class GuardedTool(GuardedWrapper[BaseTool], BaseTool):
+    """``wrapped`` governed by ``guard``. Build with :meth:`around` (or ``guard.wrap``).
+
+    A refusal is, with ``on_denied="result"``, an error ``ToolMessage`` (with a
+    ``tool_call_id``) or a ``ToolException``, as LangChain reports a handled tool
+    error; with ``"raise"`` the guardrail error itself.
 
     Name, description, schemas, ``return_direct``, ``response_format`` and ``extras``
     are the inner tool's, so ``convert_to_openai_tool(wrapped) ==
@@ -66,26 +64,23 @@ class GuardedTool(BaseTool):
     ``narrowed_schema``: what the model is shown for that principal.
     """
 
-    inner: BaseTool
+    wrapped: BaseTool
     guard: Guard = Field(exclude=True)
-    on_denied: OnDenied = "message"
+    on_denied: OnDenied = "result"
     narrowed_schema: dict[str, Any] | None = None
     """The tool-call JSON schema narrowed to one principal's policy regions, if any."""
 
-    _spec: ToolSpec = PrivateAttr()
-
     @classmethod
     def around(
-        cls, inner: BaseTool, guard: Guard, *, on_denied: OnDenied = "message"
+        cls, inner: BaseTool, guard: Guard, *, on_denied: OnDenied = "result"
     ) -> GuardedTool:
         """Wrap ``inner``; its name is registered with ``guard``."""
         fields = {field: getattr(inner, field) for field in _COPIED}
         kind: type[GuardedTool] = cls
         if is_legacy(inner):
             kind, fields["func"] = GuardedLegacyTool, None
-        tool = kind(inner=inner, guard=guard, on_denied=on_denied, **fields)
-        tool._spec = register_tool(guard, inner)
-        return tool
+        register_tool(guard, inner)
+        return kind(wrapped=inner, guard=guard, on_denied=on_denied, **fields)
 
     # -- what the model is shown --------------------------------------------------
 
@@ -93,20 +88,20 @@ class GuardedTool(BaseTool):
     def tool_call_schema(self) -> ArgsSchema:
         if self.narrowed_schema is not None:
             return self.narrowed_schema
-        return self.inner.tool_call_schema
+        return self.wrapped.tool_call_schema
 
     @property
     def args(self) -> dict[str, Any]:
         if self.narrowed_schema is not None:
             return dict(self.narrowed_schema.get("properties", {}))
-        return self.inner.args
+        return self.wrapped.args
 
     def get_input_schema(self, config: Any = None) -> Any:
-        return self.inner.get_input_schema(config)
+        return self.wrapped.get_input_schema(config)
 
     @functools.cached_property
     def _injected_args_keys(self) -> frozenset[str]:
-        return self.inner._injected_args_keys
+        return self.wrapped._injected_args_keys
 
     def narrowed_for(
         self, principal: Principal | None, *, flat: bool = False
@@ -116,9 +111,11 @@ class GuardedTool(BaseTool):
         ``flat=True`` keeps ``anyOf``/``allOf`` off the schema root, which some model
         APIs reject (see :meth:`guardrail.Guard.narrowed_schema`).
         """
-        base: dict[str, Any] = convert_to_openai_tool(self.inner)["function"].get("parameters", {})
+        base: dict[str, Any] = convert_to_openai_tool(self.wrapped)["function"].get(
+            "parameters", {}
+        )
         # The policy calls a single-input tool's argument "tool_input"; OpenAI sees "__arg1".
-        aliases = _LEGACY_ALIASES if is_legacy(self.inner) else None
+        aliases = _LEGACY_ALIASES if is_legacy(self.wrapped) else None
         narrowed = self.guard.narrowed_schema(
             self.name, base, principal, flat=flat, aliases=aliases
         )
@@ -129,7 +126,7 @@ class GuardedTool(BaseTool):
         if narrowed == self.narrowed_schema:
             return self
         update: dict[str, Any] = {"narrowed_schema": narrowed}
-        if is_legacy(self.inner):
+        if is_legacy(self.wrapped):
             # A Tool without args_schema is converted by a special case that ignores
             # tool_call_schema; giving it the narrowed schema turns that case off.
             update["args_schema"] = narrowed
@@ -138,82 +135,73 @@ class GuardedTool(BaseTool):
     # -- running ------------------------------------------------------------------
 
     def run(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            call = self._start(tool_input, kwargs)
-        except GuardrailDenied as exc:
-            return self._refused(exc, tool_input, kwargs)
-        try:
-            with _bound(self.guard, call.principal):
-                return self.guard.engine.run_sync(
-                    call, self._run_inner, (tool_input, *args), kwargs
-                )
-        except GuardrailDenied as exc:
-            if exc is not call.refusal:
-                raise  # raised by the tool body (e.g. a nested guarded call): a tool error
-            return self._refused(exc, tool_input, kwargs)
-        except HandledToolError as handled:
-            return handled.output
-
-    async def arun(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            call = self._start(tool_input, kwargs)
-        except GuardrailDenied as exc:
-            return await self._arefused(exc, tool_input, kwargs)
-        try:
-            with _bound(self.guard, call.principal):
-                return await self.guard.engine.run_async(
-                    call, self._arun_inner, (tool_input, *args), kwargs
-                )
-        except GuardrailDenied as exc:
-            if exc is not call.refusal:
-                raise
-            return await self._arefused(exc, tool_input, kwargs)
-        except HandledToolError as handled:
-            return handled.output
-
-    def _run_inner(self, *args: Any, **kwargs: Any) -> Any:
-        return _unhandled(self.inner.run(*args, **kwargs))
-
-    async def _arun_inner(self, *args: Any, **kwargs: Any) -> Any:
-        return _unhandled(await self.inner.arun(*args, **kwargs))
-
-    def _run(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("GuardedTool runs through run()/arun(), never _run()")
-
-    def _start(self, tool_input: str | dict[str, Any], kwargs: dict[str, Any]) -> Call:
-        """Identify the caller and bind the arguments; a refusal here is audited too."""
         tool_call_id = kwargs.get("tool_call_id")
         try:
             principal = principal_from_config(self.guard, kwargs.get("config"))
         except AuthenticationError as exc:
-            exc.tool = exc.tool or self.name
-            call = Call(tool=self._spec, args={}, principal=None, tool_call_id=tool_call_id)
-            self.guard.engine.refuse(call, exc)
-            raise
-        return self.guard.new_call(
-            self._spec, (tool_input,), {}, principal=principal, tool_call_id=tool_call_id
-        )
+            self.guard.refuse(self.name, exc, tool_call_id=tool_call_id)
+            return self._refused(exc, tool_input, kwargs)
+        try:
+            return self.guard.run(
+                self.name,
+                args=(tool_input,),
+                principal=principal,
+                tool_call_id=tool_call_id,
+                invoke=lambda _: self._run_inner(tool_input, *args, **kwargs),
+                denied=lambda exc: self._refused(exc, tool_input, kwargs),
+            )
+        except HandledToolError as handled:
+            return handled.output
+
+    async def arun(self, tool_input: str | dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        tool_call_id = kwargs.get("tool_call_id")
+        try:
+            principal = principal_from_config(self.guard, kwargs.get("config"))
+        except AuthenticationError as exc:
+            await self.guard.arefuse(self.name, exc, tool_call_id=tool_call_id)
+            return await self._arefused(exc, tool_input, kwargs)
+        try:
+            return await self.guard.arun(
+                self.name,
+                args=(tool_input,),
+                principal=principal,
+                tool_call_id=tool_call_id,
+                invoke=lambda _: self._arun_inner(tool_input, *args, **kwargs),
+                denied=lambda exc: self._arefused(exc, tool_input, kwargs),
+            )
+        except HandledToolError as handled:
+            return handled.output
+
+    def _run_inner(self, *args: Any, **kwargs: Any) -> Any:
+        return _unhandled(self.wrapped.run(*args, **kwargs))
+
+    async def _arun_inner(self, *args: Any, **kwargs: Any) -> Any:
+        return _unhandled(await self.wrapped.arun(*args, **kwargs))
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("GuardedTool runs through run()/arun(), never _run()")
 
     def _refused(
         self, exc: GuardrailDenied, tool_input: str | dict[str, Any], kwargs: dict[str, Any]
     ) -> Any:
-        outcome = self._denial(exc, kwargs)
-        report_refusal(self.inner, tool_input, kwargs, outcome)
+        outcome = self._outcome(exc, kwargs)
+        report_refusal(self.wrapped, tool_input, kwargs, outcome)
         return _deliver(outcome)
 
     async def _arefused(
         self, exc: GuardrailDenied, tool_input: str | dict[str, Any], kwargs: dict[str, Any]
     ) -> Any:
-        outcome = self._denial(exc, kwargs)
-        await areport_refusal(self.inner, tool_input, kwargs, outcome)
+        outcome = self._outcome(exc, kwargs)
+        await areport_refusal(self.wrapped, tool_input, kwargs, outcome)
         return _deliver(outcome)
 
-    def _denial(self, exc: GuardrailDenied, kwargs: dict[str, Any]) -> ToolMessage | Exception:
+    def _outcome(self, exc: GuardrailDenied, kwargs: dict[str, Any]) -> ToolMessage | Exception:
         """What the caller gets: an error ToolMessage, a ToolException, or ``exc`` itself."""
-        if self.on_denied == "raise":
-            return exc
+        return exc if self.on_denied == "raise" else self.denial(exc, kwargs.get("tool_call_id"))
+
+    def denial(self, exc: GuardrailDenied, tool_call_id: str | None = None) -> Any:
+        """An error ``ToolMessage`` for the model, or a ``ToolException`` without a call id."""
         text = denial_text(exc)
-        tool_call_id = kwargs.get("tool_call_id")
         if tool_call_id is None:
             error = ToolException(text)
             error.__cause__ = exc
@@ -246,14 +234,3 @@ def _unhandled(output: Any) -> Any:
     if isinstance(output, ToolMessage) and output.status == "error":
         raise HandledToolError(output)
     return output
-
-
-@contextlib.contextmanager
-def _bound(guard: Guard, principal: Principal | None) -> Iterator[None]:
-    # The tool body (and any guarded call it makes) runs as the caller, also when
-    # the caller came from the run config rather than from guard.acting_as.
-    if principal is None or current_principal() is principal:
-        yield
-        return
-    with guard.acting_as(principal):
-        yield

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 from mcp import Client, ClientSession
 from mcp_types import ListToolsResult, Tool
 
+from guardrail import ConfigurationError
 from guardrail.adapters import Adapter
-from guardrail.errors import ConfigurationError
 from guardrail_mcp._client import GuardedSession, wrap_session
 
 if TYPE_CHECKING:
-    from guardrail.guard import Guard
-    from guardrail.identity import Principal
+    from guardrail import Guard, Principal
 
 
 class MCPAdapter(Adapter):

@@ -14,10 +14,7 @@ import anyio.to_thread
 from mcp.server.auth.provider import AccessToken
 from pydantic import SecretStr
 
-from guardrail.auth.base import Authenticator
-from guardrail.errors import ConfigurationError, GuardrailError
-from guardrail.guard import Guard
-from guardrail.identity import Principal
+from guardrail import Authenticator, ConfigurationError, Guard, GuardrailError, Principal
 
 log = logging.getLogger(__name__)
 

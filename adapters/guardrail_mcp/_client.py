@@ -17,16 +17,18 @@ import anyio
 from mcp import Client, ClientSession
 from mcp_types import CallToolResult, ListToolsResult, PaginatedRequestParams, Tool
 
-from guardrail.budgets.session import current_session
-from guardrail.errors import ConfigurationError, GuardrailDenied, PermissionDenied
-from guardrail.guard import Guard
-from guardrail.identity import Principal, current_principal
-from guardrail.pipeline import Call
-from guardrail.policy.decision import Decision
-from guardrail.tools import ToolSpec
+from guardrail import (
+    ConfigurationError,
+    DelegationRefused,
+    Guard,
+    GuardrailDenied,
+    PermissionDenied,
+    Principal,
+    current_principal,
+)
+from guardrail.adapters import GuardedWrapper, OnDenied, ToolSpec
 from guardrail_mcp._common import (
     CostSpec,
-    OnDenied,
     RemoteToolError,
     cost_for,
     denial_result,
@@ -60,7 +62,7 @@ class ListedTool:
     status: PinStatus
 
 
-class GuardedSession:
+class GuardedSession(GuardedWrapper[ClientSession | Client]):
     """An MCP session whose tools go through a :class:`~guardrail.Guard`.
 
     Everything but ``list_tools`` / ``call_tool`` is delegated to the wrapped
@@ -85,7 +87,7 @@ class GuardedSession:
     ) -> None:
         if server is not None and ("/" in server or not server):
             raise ConfigurationError(f"bad MCP server name {server!r} (no '/', not empty)")
-        self.session = session
+        self.wrapped = session
         self.guard = guard
         self.pins = _store_for(guard, pins)
         self.trusted = trusted
@@ -97,11 +99,10 @@ class GuardedSession:
         self._reported: set[tuple[str, str]] = set()
         self._first_listing = anyio.Lock()
 
-    def __getattr__(self, name: str) -> Any:
-        # Session-like: anything not governed here is the wrapped session's.
-        if name == "session":  # not set yet (half-built object): no recursion
-            raise AttributeError(name)
-        return getattr(self.session, name)
+    @property
+    def session(self) -> ClientSession | Client:
+        """The wrapped session (anything not governed here is delegated to it)."""
+        return self.wrapped
 
     @property
     def server(self) -> str:
@@ -175,7 +176,7 @@ class GuardedSession:
             if not wanted:
                 continue
             self.pins.pin(item.name, tool_definition(item.tool))
-            self.guard.audit.notice(
+            self.guard.notice(
                 item.name,
                 "allowed",
                 f"MCP tool {item.name!r} re-pinned",
@@ -219,16 +220,12 @@ class GuardedSession:
         item = (self._listed or {}).get(name)
         if item is None or item.status != "pinned":
             reason = self._why_refused(item, name)
-            return self._refuse(qualified, arguments or {}, who, reason, tool_call_id)
-        spec = self.guard.tools[qualified]
-        try:
-            call = self.guard.new_call(
-                spec, (), arguments or {}, principal=who, tool_call_id=tool_call_id
+            refusal = PermissionDenied(reason, tool=qualified, principal=who, rule=PIN_RULE)
+            return await self.arefuse_guarded(  # type: ignore[no-any-return]
+                qualified, refusal, arguments, principal=who, tool_call_id=tool_call_id
             )
-        except GuardrailDenied as exc:
-            return self._denied(exc)
 
-        async def remote(**args: Any) -> CallToolResult:
+        async def remote(args: dict[str, Any]) -> CallToolResult:
             with watching_refusals() as refused:
                 try:
                     result = await self._send(
@@ -243,12 +240,17 @@ class GuardedSession:
             return result
 
         try:
-            result: CallToolResult = await self.guard.engine.run_async(call, remote, (), call.args)
+            return await self.arun_guarded(  # type: ignore[no-any-return]
+                qualified, arguments, principal=who, tool_call_id=tool_call_id, invoke=remote
+            )
         except RemoteToolError as failed:
             return failed.result  # type: ignore[no-any-return]
-        except GuardrailDenied as exc:
-            return self._denied(exc)
-        return result
+        except DelegationRefused as refused:  # raised while sending: recorded as the outcome
+            return self.denied(refused)  # type: ignore[no-any-return]
+
+    def denial(self, refusal: GuardrailDenied) -> CallToolResult:
+        """An ``is_error`` result naming the reason (what the model reads)."""
+        return denial_result(refusal)
 
     # -- internals ------------------------------------------------------------------
 
@@ -273,7 +275,7 @@ class GuardedSession:
 
     def _notice_unpinned(self, item: ListedTool, old: Any) -> None:
         what = "changed since it was pinned" if item.status == "changed" else "is not pinned"
-        self.guard.audit.notice(
+        self.guard.notice(
             item.name,
             "denied",
             f"MCP tool {item.name!r} {what}; refused until re-pinned",
@@ -304,32 +306,6 @@ class GuardedSession:
                 f"(pinned sha256 {item.pinned}, now {item.sha256}); refused until re-pinned"
             )
         return f"MCP tool {qualified!r} appeared after its server was pinned; refused until pinned"
-
-    def _refuse(
-        self,
-        name: str,
-        args: dict[str, Any],
-        who: Principal | None,
-        reason: str,
-        tool_call_id: str | None,
-    ) -> CallToolResult:
-        spec = self.guard.tools.get(name) or ToolSpec(name=name, fn=_unknown)
-        call = Call(
-            tool=spec,
-            args=dict(args),
-            principal=who,
-            tool_call_id=tool_call_id,
-            session=current_session(),
-        )
-        call.decision = Decision(False, PIN_RULE, reason)
-        refusal = PermissionDenied(reason, tool=name, principal=who, rule=PIN_RULE)
-        self.guard.engine.refuse(call, refusal)
-        return self._denied(refusal)
-
-    def _denied(self, exc: GuardrailDenied) -> CallToolResult:
-        if self.on_denied == "raise":
-            raise exc
-        return denial_result(exc)
 
     async def _fetch_all(self) -> list[Tool]:
         with watching_refusals() as refused:
@@ -396,10 +372,6 @@ def _store_for(guard: Guard, pins: PinStore | str | None) -> PinStore:
 
 def _repinned(item: ListedTool) -> ListedTool:
     return ListedTool(item.tool, item.name, item.sha256, item.sha256, "pinned")
-
-
-async def _unknown(**_: Any) -> None:  # the spec of a refused, never-registered tool
-    raise AssertionError("never called")
 
 
 def wrap_session(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from mcp_types import CallToolResult, TextContent
 
-from guardrail.errors import ArgumentError, ConfigurationError, GuardrailDenied
-from guardrail.guard import Guard
-from guardrail.tools import NamedArgBinder, ToolSpec
+from guardrail import ArgumentError, ConfigurationError, Guard, GuardrailDenied
+from guardrail.adapters import NamedArgBinder, ToolSpec
 
-OnDenied = Literal["result", "raise"]
 CostSpec = float | Mapping[str, float] | Callable[[str], float | None] | None
 _MARK = "__guardrail_mcp__"
 
@@ -69,17 +66,20 @@ def ensure_registered(
     same name is an error (it would shadow or be shadowed).
     """
     spec = guard.tools.get(name)
-    if spec is not None and getattr(spec.fn, _MARK, False):
-        if spec.description != description or spec.cost != cost:
-            spec = dataclasses.replace(spec, description=description, cost=cost)
-            guard.tools[name] = spec
-        return spec
+    ours = spec is not None and getattr(spec.fn, _MARK, False)
+    if ours and spec is not None:
+        if spec.description == description and spec.cost == cost:
+            return spec
+        fn = spec.fn  # the listing changed: the same tool, re-described
+    else:
+        fn = _placeholder(name)
     return guard.register(
-        _placeholder(name),
+        fn,
         name=name,
         description=description,
         cost=cost,
         binder=JSONArgs(input_schema),
+        replace=ours,
     )
 
 

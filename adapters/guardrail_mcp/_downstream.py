@@ -23,13 +23,8 @@ from contextlib import contextmanager
 
 import httpx2
 
-from guardrail.auth.exchanged import ExchangedToken
-from guardrail.auth.token_cache import scope_set
-from guardrail.downstream import record
-from guardrail.errors import ConfigurationError, DelegationRefused
-from guardrail.guard import Guard
-from guardrail.identity import current_principal
-from guardrail.pipeline import current_call
+from guardrail import ConfigurationError, DelegationRefused, Guard, current_principal
+from guardrail.adapters import ExchangedToken, record_delegation, scope_set
 
 _refusals: contextvars.ContextVar[list[DelegationRefused] | None] = contextvars.ContextVar(
     "guardrail_mcp_refusals", default=None
@@ -92,9 +87,7 @@ def on_behalf_of(
 
 def _authorize(request: httpx2.Request, token: ExchangedToken) -> None:
     request.headers["Authorization"] = f"Bearer {token.access_token.get_secret_value()}"
-    call = current_call()
-    if call is not None:
-        record(call, token)
+    record_delegation(token)
 
 
 def _refused(request: httpx2.Request, refusal: DelegationRefused) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from mcp_types import Tool
 
-from guardrail.errors import ConfigurationError
+from guardrail import ConfigurationError
 
 PIN_FILE_VERSION = 1
 SEPARATOR = "/"

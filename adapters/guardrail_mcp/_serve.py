@@ -19,10 +19,8 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from guardrail.errors import ConfigurationError, GuardrailDenied
-from guardrail.guard import Guard
-from guardrail.identity import Principal
-from guardrail.tools import NamedArgBinder, ToolSpec
+from guardrail import ConfigurationError, Guard, PermissionDenied, Principal
+from guardrail.adapters import NamedArgBinder, ToolSpec
 from guardrail_mcp._common import denial_result
 from guardrail_mcp._server import caller
 
@@ -70,27 +68,20 @@ def _served(guard: Guard, spec: ToolSpec, default: Principal | None) -> Callable
     if spec.is_async:
 
         async def run_async(**arguments: Any) -> Any:
-            try:
-                return await guard.acall(spec.name, arguments, principal=caller(guard, default))
-            except GuardrailDenied as exc:
-                return _refused(exc, spec)
+            who = caller(guard, default)
+            return await guard.arun(spec.name, arguments, principal=who, denied=denial_result)
 
         return functools.update_wrapper(run_async, spec.fn)
 
     def run(**arguments: Any) -> Any:  # the SDK runs it on a worker thread
-        try:
-            return guard.call(spec.name, arguments, principal=caller(guard, default))
-        except GuardrailDenied as exc:
-            return _refused(exc, spec)
+        # A refusal of this call is the model's to read; one of a step inside the skill
+        # propagates (the skill failed) and the SDK reports it as an error result.
+        return guard.run(
+            spec.name, arguments, principal=caller(guard, default), denied=denial_result
+        )
 
     # Keeps the tool's name and docstring, and its signature for the SDK's input schema.
     return functools.update_wrapper(run, spec.fn)
-
-
-def _refused(exc: GuardrailDenied, spec: ToolSpec) -> Any:
-    if exc.tool not in (None, spec.name):
-        raise exc  # a step inside the skill was refused: the skill failed
-    return denial_result(exc)
 
 
 class SkillListing:
@@ -113,17 +104,17 @@ class SkillListing:
     async def _refuse_step(
         self, ctx: Context, spec: ToolSpec, arguments: dict[str, Any]
     ) -> HandlerResult:
-        # The guard refuses a step called from outside its skill, and records it. (A
-        # malformed call to a step is left to the SDK: not served here, it is unknown.)
+        # A step called from outside its skill is refused and recorded; it never runs.
+        # (A malformed call to a step is left to the SDK: not served here, it is unknown.)
         who = caller(self.guard, self.default)
-        try:
-            await self.guard.acall(spec.name, arguments, principal=who)
-        except GuardrailDenied as exc:
-            wire = denial_result(exc).model_dump(by_alias=True, mode="json", exclude_none=True)
-            if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-                wire.pop("resultType", None)
-            return wire
-        raise ConfigurationError(f"skill step {spec.name!r} ran outside its skill")
+        refusal = PermissionDenied(
+            f"{spec.name!r} can only be called from inside a skill", tool=spec.name, principal=who
+        )
+        await self.guard.arefuse(spec.name, refusal, arguments, principal=who)
+        wire = denial_result(refusal).model_dump(by_alias=True, mode="json", exclude_none=True)
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            wire.pop("resultType", None)
+        return wire
 
     def _filter(self, result: HandlerResult) -> HandlerResult:
         if not isinstance(result, dict) or not isinstance(result.get("tools"), list):

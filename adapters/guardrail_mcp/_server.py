@@ -24,10 +24,8 @@ from mcp_types import INTERNAL_ERROR
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import SecretStr
 
-from guardrail.errors import GuardrailDenied, GuardrailError
-from guardrail.guard import Guard
-from guardrail.identity import ActingAs, Principal
-from guardrail.tools import ToolSpec
+from guardrail import Guard, GuardrailDenied, GuardrailError, Principal
+from guardrail.adapters import GuardedWrapper, OnDenied, ToolSpec
 from guardrail_mcp._auth import GuardedAccessToken
 from guardrail_mcp._common import (
     CostSpec,
@@ -42,8 +40,14 @@ Context = ServerRequestContext[Any, Any]
 log = logging.getLogger(__name__)
 
 
-class GuardMiddleware:
-    """``MCPServer`` middleware: filters ``tools/list`` and guards ``tools/call``."""
+class GuardMiddleware(GuardedWrapper[MCPServer[Any]]):
+    """``MCPServer`` middleware: filters ``tools/list`` and guards ``tools/call``.
+
+    A refusal is always answered as a result (``is_error``), never raised: the
+    client's model reads it and the server goes on.
+    """
+
+    on_denied: OnDenied = "result"
 
     def __init__(
         self,
@@ -54,7 +58,7 @@ class GuardMiddleware:
         default_principal: Principal | None = None,
         cost: CostSpec = None,
     ) -> None:
-        self.server = server
+        self.wrapped = self.server = server
         self.guard = guard
         self.prefix = prefix
         self.default_principal = default_principal
@@ -66,7 +70,7 @@ class GuardMiddleware:
             return await self._call(ctx, call_next)
         if ctx.method == "tools/list":
             who = self.principal()
-            with _acting_as(who):
+            with self._acting_as(who):
                 return self._filter(await call_next(ctx), who)
         return await call_next(ctx)
 
@@ -93,24 +97,24 @@ class GuardMiddleware:
         if spec is None:
             return await call_next(ctx)  # unknown tool: the SDK answers, nothing runs
         who = self.principal()
-        try:
-            call = self.guard.new_call(spec, (), arguments, principal=who)
-        except GuardrailDenied as exc:
-            return self._denied(exc, ctx)
 
-        async def run() -> HandlerResult:
+        async def run(_: dict[str, Any]) -> HandlerResult:
             result = await call_next(ctx)
             if isinstance(result, dict) and result.get("isError"):
                 raise RemoteToolError(result)
             return result
 
         try:
-            with _acting_as(who):
-                result: HandlerResult = await self.guard.engine.run_async(call, run, (), {})
+            with self._acting_as(who):
+                result: HandlerResult = await self.guard.arun(
+                    spec.name,
+                    arguments,
+                    principal=who,
+                    invoke=run,
+                    denied=lambda refusal: self.wire_denial(refusal, ctx),
+                )
         except RemoteToolError as failed:
             return failed.result  # type: ignore[no-any-return]
-        except GuardrailDenied as exc:
-            return self._denied(exc, ctx)
         return result
 
     async def _sync(self, tool: str) -> ToolSpec | None:
@@ -155,12 +159,21 @@ class GuardMiddleware:
             shown.append({**tool, "inputSchema": narrowed} if isinstance(schema, dict) else tool)
         return {**result, "tools": shown}
 
-    def _denied(self, exc: GuardrailDenied, ctx: Context) -> dict[str, Any]:
-        # A short-circuit skips the SDK's result envelope: add what the version needs.
-        wire = denial_result(exc).model_dump(by_alias=True, mode="json", exclude_none=True)
-        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+    def denial(self, refusal: GuardrailDenied) -> dict[str, Any]:
+        return self.wire_denial(refusal, None)
+
+    @staticmethod
+    def wire_denial(refusal: GuardrailDenied, ctx: Context | None) -> dict[str, Any]:
+        """The ``is_error`` result as the SDK would send it (a short-circuit skips its
+        envelope, so what the client's protocol version needs is added here)."""
+        wire = denial_result(refusal).model_dump(by_alias=True, mode="json", exclude_none=True)
+        if ctx is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             wire.pop("resultType", None)
         return wire
+
+    def _acting_as(self, who: Principal | None) -> AbstractContextManager[Any]:
+        # Bound so the server's handlers can act as the caller (current_principal()).
+        return self.guard.acting_as(who) if who is not None else nullcontext()
 
 
 def caller(guard: Guard, default_principal: Principal | None = None) -> Principal | None:
@@ -182,11 +195,6 @@ def caller(guard: Guard, default_principal: Principal | None = None) -> Principa
         token=SecretStr(token.token),
         expires_at=token.expires_at,
     )
-
-
-def _acting_as(who: Principal | None) -> AbstractContextManager[Any]:
-    # Bound so the tool body can act as the caller (current_principal(), its token).
-    return ActingAs(who) if who is not None else nullcontext()
 
 
 def protect(

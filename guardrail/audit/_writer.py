@@ -58,8 +58,13 @@ class Writer:
         self.commits = 0
         """Batches written (with ``fsync="always"``: fdatasyncs shared by their callers)."""
         self._queue: deque[_Pending] = deque()
-        self._wake = threading.Event()
-        self._gate = threading.Lock()  # orders enqueueing against close
+        # A bare lock as the wake-up signal (held while there is nothing to do): half
+        # the cost of an Event per hand-over. ``_gate`` guards the queue's "empty, the
+        # writer sleeps" state and orders enqueueing against close.
+        self._wake = _thread.allocate_lock()
+        self._wake.acquire()
+        self._sleeping = False
+        self._gate = threading.Lock()
         self._closed = False
         self._sync_failure: OSError | None = None
         self._thread = threading.Thread(
@@ -95,7 +100,7 @@ class Writer:
                 return
             self._closed = True
             self._queue.append(_STOP)
-        self._wake.set()
+            self._wake_writer()
         if self._thread is not threading.current_thread():
             self._thread.join()
 
@@ -108,15 +113,19 @@ class Writer:
             if self._closed:
                 raise AuditError(f"audit log {self.file.path} is closed")
             self._queue.append(pending)
-        self._wake.set()
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:  # under _gate
+        if self._sleeping:
+            self._sleeping = False
+            self._wake.release()
 
     # -- the writer thread -------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
             idle = self.file.fsync == "batch" and self.file.unsynced > 0
-            self._wake.wait(self.batch_interval if idle else None)
-            self._wake.clear()
+            self._sleep(self.batch_interval if idle else -1)
             batch = self._drain()
             stop = bool(batch) and batch[-1] is _STOP
             if stop:
@@ -127,6 +136,20 @@ class Writer:
                 self._sync_if_due(force=stop)
             if stop:
                 return
+
+    def _sleep(self, timeout: float) -> None:
+        """Wait until something is queued (or ``timeout`` seconds; -1: no limit)."""
+        with self._gate:
+            if self._queue:
+                return
+            self._sleeping = True
+        if self._wake.acquire(timeout=timeout):
+            return
+        with self._gate:
+            if self._sleeping:  # timed out, nobody woke us
+                self._sleeping = False
+                return
+        self._wake.acquire()  # woken just after the timeout: take the signal back
 
     def _drain(self) -> list[_Pending]:
         queue, batch = self._queue, []

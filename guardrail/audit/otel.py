@@ -13,11 +13,19 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import (
+    NoOpTracerProvider,
+    ProxyTracerProvider,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    TracerProvider,
+)
 
 from guardrail.audit.redact import Redactor
 from guardrail.audit.trail import redacted_args
-from guardrail.pipeline import Call
+from guardrail.call import Call, SpanState
 
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
@@ -41,8 +49,6 @@ GUARDRAIL_COST_RESERVED = "guardrail.cost.reserved"
 GUARDRAIL_COST = "guardrail.cost"
 GUARDRAIL_POLICY = "guardrail.policy"
 
-_SPAN = "otel_span"
-_TOKEN = "otel_token"
 _TRACER_NAME = "guardrail"
 _MAX_TOOLS = 4096
 
@@ -51,7 +57,7 @@ class SpanEmitter:
     """A pipeline step that opens the ``execute_tool {tool}`` span (kind INTERNAL).
 
     Put it first in the steps: the span then covers the checks, the audit intent
-    and the tool, its ids are in ``call.state`` (``trace_id``, ``span_id``)
+    and the tool, its ids are in ``call.span`` (``trace_id``, ``span_id``)
     before any audit record is written, and it is the current span while the
     tool runs, so spans the tool starts are its children. It nests under the
     caller's current span. A denial or a tool error sets status ERROR and
@@ -76,6 +82,7 @@ class SpanEmitter:
         policy_digest: str | None = None,
     ) -> None:
         self.tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
+        self._provider = tracer_provider
         self.arguments = arguments
         self.results = results
         self.redactor = redactor or Redactor()
@@ -101,30 +108,39 @@ class SpanEmitter:
             self._tools[id(spec)] = (name, attrs, spec, self.redactor)
         return name, attrs
 
+    def recording(self) -> bool:
+        """Whether spans can be recorded: an SDK (any real provider) is installed. With
+        opentelemetry-api alone the provider is the API's proxy or no-op one, and the
+        step does no span work at all (a provider set later is picked up)."""
+        provider = self._provider if self._provider is not None else trace.get_tracer_provider()
+        return not isinstance(provider, ProxyTracerProvider | NoOpTracerProvider)
+
     def enter(self, call: Call) -> None:
+        if not self.recording():
+            return
         name, _ = self._tool(call)
         span = self.tracer.start_span(name, kind=SpanKind.INTERNAL)
-        state = call.state
-        state[_SPAN] = span
-        ids = span.get_span_context()
-        if ids.is_valid:
-            state["trace_id"] = format(ids.trace_id, "032x")
-            state["span_id"] = format(ids.span_id, "016x")
+        state = call.span = SpanState(span=span)
         if span.is_recording():
+            ids = span.get_span_context()
+            state.trace_id = format(ids.trace_id, "032x")
+            state.span_id = format(ids.span_id, "016x")
             span.set_attributes(self._start_attributes(call))
             # Made current by hand: cheaper than start_as_current_span, same nesting.
-            state[_TOKEN] = otel_context.attach(trace.set_span_in_context(span))
+            state.token = otel_context.attach(trace.set_span_in_context(span))
 
-    def exit(self, call: Call, error: BaseException | None) -> None:
-        state = call.state
-        span: Span | None = state.pop(_SPAN, None)
-        if span is None:
+    def exit(self, call: Call) -> None:
+        if call.span is None:  # refused before the steps ran: the refusal gets its span
+            self.enter(call)
+        state = call.span
+        if state is None:  # no SDK: no span
             return
-        token = state.pop(_TOKEN, None)
-        if token is not None:
-            otel_context.detach(token)
+        if state.token is not None:
+            otel_context.detach(state.token)
+            state.token = None
+        span = state.span
         if span.is_recording():
-            self._finish(span, call, error)
+            self._finish(span, call)
         span.end()
 
     def _start_attributes(self, call: Call) -> dict[str, Any]:
@@ -145,7 +161,8 @@ class SpanEmitter:
             attrs[GEN_AI_TOOL_CALL_ARGUMENTS] = _json(redacted)
         return attrs
 
-    def _finish(self, span: Span, call: Call, error: BaseException | None) -> None:
+    def _finish(self, span: Span, call: Call) -> None:
+        error = call.error
         attrs: dict[str, Any] = {}
         refusal = call.refusal
         decision = call.decision
@@ -163,12 +180,9 @@ class SpanEmitter:
             attrs[GUARDRAIL_RULE] = rule
         if call.reserved is not None:
             attrs[GUARDRAIL_COST_RESERVED] = call.reserved
-        cost = call.state.get("cost_settled", call.cost)
+        cost = call.cost
         if cost is not None and refusal is None:
             attrs[GUARDRAIL_COST] = cost
-        budget = call.state.get("budget_event")
-        if isinstance(budget, dict) and isinstance(budget.get("limit"), str):
-            attrs.setdefault(GUARDRAIL_LIMIT, budget["limit"])
         failure = refusal if refusal is not None else error
         if failure is not None:
             kind = type(failure).__name__

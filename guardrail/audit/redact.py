@@ -1,50 +1,133 @@
-"""Redaction applied before any sink sees an argument: secrets never leave the process."""
+"""Redaction applied before any sink sees an argument: secrets never leave the process.
+
+What counts as a secret is in :mod:`guardrail.audit._secrets` (names, token shapes,
+a randomness test); this module applies it to values of any shape: text, mapping
+keys and values, lists, tuples, sets, named tuples, dataclasses, pydantic models.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-REDACTED = "[REDACTED]"
+from guardrail.audit._secrets import NAME_LITERALS, RUN, TOKEN, random_looking, secret_name
 
-SECRET_KEYS = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|access[_-]?key|authori[sz]ation|"
-    r"cookie|credential|private[_-]?key|session[_-]?id|signature|^jwt$|^otp$|^pin$|^cvv2?$|"
-    r"^cvc$|^ssn$|card[_-]?number|^pan$",
-    re.IGNORECASE,
-)
+REDACTED = "[REDACTED]"
+Replacement = Callable[[re.Match[str]], str]
+
+
+class _Shape:
+    """A secret pattern whose whole match goes (the ``re.Pattern.sub`` interface)."""
+
+    def __init__(self, pattern: str, flags: int = 0, keep: int = 0) -> None:
+        self.pattern = re.compile(pattern, flags)
+        self.keep = keep
+        """Leading groups kept (``postgres://user:`` of a URL, ``curl -u user:``)."""
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.pattern.sub(self._replace(replacement), text)
+
+    def _replace(self, replacement: str) -> Replacement:
+        def replace(match: re.Match[str]) -> str:
+            kept = "".join(match.group(i) or "" for i in range(1, self.keep + 1))
+            return kept + replacement if self.secret(match) else match.group()
+
+        return replace
+
+    def secret(self, match: re.Match[str]) -> bool:
+        return True
+
+
+class _BasicCredentials(_Shape):
+    """``Basic <base64>``: a secret when it decodes to ``user:password``, not prose."""
+
+    def secret(self, match: re.Match[str]) -> bool:
+        try:
+            return b":" in base64.b64decode(match.group(1), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+
+
+class _Runs:
+    """Runs of token characters: a service's token shape or key-like randomness."""
+
+    def sub(self, replacement: str, text: str) -> str:
+        return RUN.sub(
+            lambda m: replacement if TOKEN.search(m.group()) or random_looking(m.group())
+            else m.group(),
+            text,
+        )  # fmt: skip
+
+
+class _Assignments:
+    """``name = value`` in text (code, config, JSON, YAML, XML, headers, query strings)
+    where ``name`` is a secret's name: the name stays, the value goes.
+
+    ``sub(replace, text)`` calls ``replace(match)`` with group 1 the name and group 2
+    what stands between it and the value, and puts the result in place of both and
+    the value. Names are matched without consuming what follows, so in
+    ``note=password=x`` the ``password`` assignment is still found.
+    """
+
+    pattern = re.compile(
+        r"(?<![\w$@.-])([$@]?[^\W\d][\w.$-]{0,79})"
+        r"(?=((?:[\"'`]?(?:[ \t]*:?[ \t]*[A-Za-z_][\w.<>\[\]]*)?[ \t]*"
+        r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
+        r"((?i:(?:bearer|basic|digest|token|negotiate|apikey)[ \t]+)?"
+        r"(?:\"+[^\"\n]*\"+|'+[^'\n]*'+|`[^`]*`|[^\s,;&\"'`<)}\]]+)))"
+    )
+
+    def sub(self, replace: Replacement, text: str) -> str:
+        out: list[str] = []
+        done = 0
+        for match in self.pattern.finditer(text):
+            if match.start() < done or not secret_name(match.group(1)):
+                continue
+            out += (text[done : match.start()], replace(match))
+            done = match.end(3)
+        return "".join(out) + text[done:] if out else text
+
+
 SECRET_VALUES = (
-    re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWT
-    re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
-    re.compile(r"\b(sk|pk|rk)[-_](live|test|proj)?[-_]?[A-Za-z0-9]{16,}"),  # Stripe/OpenAI style
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),  # Slack tokens
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API keys
-    re.compile(
-        r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(-----END[A-Z ]*PRIVATE KEY-----|$)", re.DOTALL
+    _Shape(
+        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----.*?"
+        r"(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.DOTALL,
     ),
+    _Shape(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"),  # JWT
+    _Shape(r"(?i)\b([a-z][a-z0-9+.-]{1,30}://[^\s/:@?#\[\]]*:)[^\s/@?#]+(?=@)", keep=1),
+    _Shape(r"(?i)\b(?:bearer|token|apikey)\s+[\w.~+/=-]{8,}"),
+    _BasicCredentials(r"(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
+    _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+))(?:'[^'\n]*'|\"[^\"\n]*\")", keep=1),
+    _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+)[^\s\"':]*:)[^\s\"']+", keep=1),
+    _Shape(r"\b\d{15,16}(?:\||%7C)[\w-]{20,}"),  # Facebook app token
+    _Shape(
+        r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}|"
+        r"webhook\.office\.com/webhookb2/[^\s\"']+|discord(?:app)?\.com/api/webhooks/\d+/[\w-]+"
+    ),
+    _Runs(),
 )
-_ASSIGNED = re.compile(
-    r"(?i)\b([\w-]*?(?:pass(?:word|wd)?|secret|token|api[_-]?key|apikey|access[_-]?key))"
-    r"(\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
-)
-"""``password=...``, ``token: ...`` inside free text: the name stays, the value goes."""
+"""Applied in order to text; each has ``sub(REDACTED, text)``."""
+_ASSIGNED = _Assignments()
 _DIGIT_RUN = re.compile(r"(?<![\w.])\d+(?:[ -]\d+)*(?![\w.])")
 """Digit groups joined by single spaces or dashes; a card number is some of them."""
 _GROUP = re.compile(r"\d+")
 _MAYBE_SECRET = (
-    "eyj", "bearer", "k-", "k_", "akia", "gh", "xox", "aiza", "-----begin",
-    "pass", "secret", "token", "key",
+    *NAME_LITERALS, "eyj", "://", "-----begin", "bearer", "basic", "apikey", "curl",
+    "hooks.slack", "webhook", "discord",
 )  # fmt: skip
-"""Every ``SECRET_VALUES`` and ``_ASSIGNED`` match contains one of these once case-folded
-(``casefold`` also maps U+017F and U+212A, which ``re.IGNORECASE`` takes for s and k):
-text with none of them is left alone without trying each pattern."""
+"""Every match of a ``SECRET_VALUES`` pattern or of ``_ASSIGNED`` that is not in a
+``RUN`` contains one of these once case-folded (and NFKC-normalised, when the text is
+not ASCII): text with none of them and no run is left alone without trying any."""
 _MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
 """13 digits, single spaces or dashes between: what any card number in a digit run has."""
 _MAX_GROUPS = 40
+_MAX_KEYS = 4096
 
 
 def _luhn(digits: str) -> bool:
@@ -57,6 +140,17 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _maybe_secret(text: str) -> bool:
+    folded = text.casefold()
+    if not text.isascii():
+        folded = unicodedata.normalize("NFKC", folded).casefold()
+    if any(literal in folded for literal in _MAYBE_SECRET):
+        return True
+    # A run has no whitespace: without a 16-character word there is none (and split()
+    # is much cheaper than trying the run pattern at every position).
+    return len(text) >= 16 and any(len(word) >= 16 for word in text.split())
+
+
 class Redactor:
     """Replaces secret-looking keys and values; truncates long strings; bounds nesting."""
 
@@ -64,6 +158,8 @@ class Redactor:
         self.max_length = max_length
         self.max_depth = max_depth
         self.max_items = max_items
+        self._keys: dict[str, str] = {}
+        """Mapping keys as redacted (argument names repeat from call to call)."""
 
     def arguments(self, args: Mapping[str, Any], fields: Iterable[str] = ()) -> dict[str, Any]:
         """Redacted copy of ``args``; ``fields`` (a tool's ``redact=``) are always hidden.
@@ -72,16 +168,16 @@ class Redactor:
         """
         hidden = set(fields)
         nested = [f.split(".") for f in hidden if "." in f]
-        out = {
-            str(key): REDACTED if key in hidden else self.value(value, key=str(key))
-            for key, value in args.items()
-        }
+        out: dict[str, Any] = {}
+        for key, value in args.items():
+            name = str(key)
+            out[self._key(name, out)] = REDACTED if key in hidden else self.value(value, key=name)
         for path in nested:
             _hide(out, path)
         return out
 
     def value(self, value: Any, *, key: str = "", depth: int = 0) -> Any:
-        if key and SECRET_KEYS.search(key):
+        if key and secret_name(key):
             return REDACTED
         if value is None or isinstance(value, bool | int | float):
             return value
@@ -93,8 +189,7 @@ class Redactor:
         if fields is not None:  # a NamedTuple or dataclass: keep the field names
             value = fields
         if isinstance(value, Mapping):
-            items = list(value.items())[: self.max_items]
-            return {str(k): self.value(v, key=str(k), depth=depth + 1) for k, v in items}
+            return self._mapping(value, depth)
         if isinstance(value, list | tuple | set | frozenset):
             return [self.value(v, depth=depth + 1) for v in list(value)[: self.max_items]]
         if isinstance(value, bytes | bytearray | memoryview):
@@ -107,9 +202,30 @@ class Redactor:
                 pass
         return self.text(repr(value))
 
+    def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in list(value.items())[: self.max_items]:
+            name = str(k)
+            out[self._key(name, out)] = self.value(v, key=name, depth=depth + 1)
+        return out
+
+    def _key(self, name: str, taken: Mapping[str, Any]) -> str:
+        """A mapping key, itself redacted (a token used as a key), kept apart from the others."""
+        key = self._keys.get(name)
+        if key is None:
+            key = self.text(name)
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.clear()
+            self._keys[name] = key
+        if key not in taken:
+            return key
+        n = 2
+        while f"{key}#{n}" in taken:
+            n += 1
+        return f"{key}#{n}"
+
     def text(self, text: str) -> str:
-        folded = text.casefold()
-        if any(literal in folded for literal in _MAYBE_SECRET):
+        if _maybe_secret(text):
             for pattern in SECRET_VALUES:
                 text = pattern.sub(REDACTED, text)
             text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)

@@ -1,4 +1,10 @@
-"""``AuditTrail``: turns pipeline calls into redacted ``AuditEvent``s for every sink."""
+"""``AuditTrail``: the last pipeline step; turns each call into redacted records for every sink.
+
+It writes the intent when it is entered (every check passed, the tool is about to
+run) and, when it exits, the outcome of a call that ran or the one refusal record
+of a call that did not. It reads only the typed fields of the
+:class:`~guardrail.call.Call`.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +14,23 @@ from typing import Any, Protocol
 
 from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
+from guardrail.call import Call, new_id
 from guardrail.downstream import delegations
 from guardrail.errors import AuditError, BudgetExceeded, GuardrailDenied
 from guardrail.identity import Principal
-from guardrail.pipeline import Call, new_id
-
-_ARGS = "audit_args"
-"""``call.state`` key of the redacted arguments (with the redactor that made them)."""
 
 
 class AuditSink(Protocol):
-    """Somewhere audit events go. ``write`` must raise when the event is not kept."""
+    """Somewhere audit events go. ``write`` must raise when the event is not kept.
+
+    A sink may also have ``async def awrite(event)``, which async calls await instead.
+    """
 
     def write(self, event: AuditEvent) -> None: ...
 
 
 class AuditTrail:
-    """The pipeline's recorder. With no sinks it builds no events at all (the lean path)."""
+    """The audit step. With no sinks it builds no events at all (the lean path)."""
 
     def __init__(
         self,
@@ -43,22 +49,51 @@ class AuditTrail:
     def remove(self, sink: AuditSink) -> None:
         self.sinks.remove(sink)
 
-    def intent(self, call: Call) -> None:
-        if self.sinks:
-            self._emit(self.event(call, "intent"))
+    # -- the step -------------------------------------------------------------------
 
-    def outcome(self, call: Call) -> None:
+    def enter(self, call: Call) -> None:
         if self.sinks:
-            self._emit(self.event(call, "outcome"))
+            self._intent_written(call, self._emit(self.event(call, "intent")))
 
-    def refusal(self, call: Call) -> None:
+    def exit(self, call: Call) -> None:
+        if self.sinks and not call.recorded:
+            call.recorded = True
+            self._final_written(call, self._emit(self.event(call, _final_phase(call))))
+
+    async def aenter(self, call: Call) -> None:
         if self.sinks:
-            self._emit(self.event(call, "refusal"))
+            self._intent_written(call, await self._aemit(self.event(call, "intent")))
+
+    async def aexit(self, call: Call) -> None:
+        if self.sinks and not call.recorded:
+            call.recorded = True
+            self._final_written(call, await self._aemit(self.event(call, _final_phase(call))))
+
+    def _intent_written(self, call: Call, failure: AuditError | None) -> None:
+        if failure is None:
+            return
+        # Fail closed: no intent record, no tool run. Sinks that did keep the intent
+        # are told, best effort, that the tool never ran.
+        call.error = failure
+        call.recorded = True
+        self._emit(self.event(call, "outcome"))
+        raise failure
+
+    @staticmethod
+    def _final_written(call: Call, failure: AuditError | None) -> None:
+        if failure is None:
+            return
+        if call.ran:
+            raise AuditError(
+                f"{call.tool.name!r} ran, but its outcome could not be recorded: {failure}",
+                tool_ran=True,
+            ) from failure
+        raise failure
 
     def notice(self, tool: str, decision: DecisionKind, reason: str, **detail: Any) -> None:
         """A record that is not a call: an MCP tool changed, a ledger failed open, ..."""
         if self.sinks:
-            self._emit(
+            failure = self._emit(
                 AuditEvent(
                     event_id=new_id(),
                     time=datetime.now(UTC),
@@ -71,53 +106,41 @@ class AuditTrail:
                     policy=self.policy_digest,
                 )
             )
+            if failure is not None:
+                raise failure
 
-    def _emit(self, event: AuditEvent) -> None:
+    def _emit(self, event: AuditEvent) -> AuditError | None:
         # Every sink gets the event even when one fails, so the sinks stay consistent
-        # with each other; the first failure is raised afterwards.
+        # with each other; the first failure is returned (None: every sink kept it).
         failure: AuditError | None = None
         for sink in self.sinks:
             try:
                 sink.write(event)
-            except AuditError as exc:
-                failure = failure or exc
             except Exception as exc:
-                error = AuditError(f"audit sink {type(sink).__name__} failed: {exc}")
-                error.__cause__ = exc
-                failure = failure or error
-        if failure is not None:
-            raise failure
+                failure = failure or _audit_error(sink, exc)
+        return failure
+
+    async def _aemit(self, event: AuditEvent) -> AuditError | None:
+        failure: AuditError | None = None
+        for sink in self.sinks:
+            try:
+                awrite = getattr(sink, "awrite", None)
+                if awrite is not None:
+                    await awrite(event)
+                else:
+                    sink.write(event)
+            except Exception as exc:
+                failure = failure or _audit_error(sink, exc)
+        return failure
+
+    # -- records ----------------------------------------------------------------------
 
     def event(self, call: Call, phase: Phase) -> AuditEvent:
-        """The record of ``call`` at ``phase``, its arguments redacted.
-
-        The arguments are redacted once per call (the outcome reuses the intent's
-        copy), and the event is built from the values without validating them
-        again (:func:`~guardrail.audit.event.build_event`), except when a budget
-        refusal or a ledger note brings in values from elsewhere.
-        """
+        """The record of ``call`` at ``phase``, its arguments redacted (once per call)."""
         principal, refusal, decision = call.principal, call.refusal, call.decision
-        state, parent = call.state, call.parent
+        parent = call.parent
         if refusal is None and isinstance(call.error, GuardrailDenied):
             refusal = call.error  # refused inside the tool (e.g. no downstream token)
-        if refusal is not None:
-            reason: str | None = refusal.reason
-            if reason:
-                reason = self.redactor.text(reason)
-            rule = refusal.rule
-        elif decision is not None:
-            reason, rule = decision.reason, decision.rule
-        else:
-            reason = rule = None
-        outcome = cost_settled = duration_ms = None
-        if phase == "outcome":
-            outcome = "ok" if call.error is None else type(call.error).__name__
-            # What the ledger settled (0 when refunded), else what the call declared.
-            cost = state.get("cost_settled", call.cost)
-            cost_settled = None if cost is None else float(cost)
-        if phase != "intent":
-            duration_ms = call.duration_ms()
-        reserved = call.reserved
         fields: dict[str, Any] = {
             "event_id": new_id(),
             "time": datetime.now(UTC),
@@ -136,23 +159,24 @@ class AuditTrail:
             "scopes": tuple(sorted(principal.scopes)) if principal else (),
             "attributes": self._attributes(principal),
             "decision": _decision_kind(call, phase),
-            "rule": rule,
-            "reason": reason,
             "args": dict(redacted_args(call, self.redactor)),
-            "outcome": outcome,
-            "duration_ms": duration_ms,
-            "cost_reserved": None if reserved is None else float(reserved),
-            "cost_settled": cost_settled,
-            "trace_id": state.get("trace_id"),
-            "span_id": state.get("span_id"),
             "policy": self.policy_digest,
             "delegations": delegations(call),
         }
-        budget: dict[str, Any] | None = state.get("budget_event")
-        if isinstance(refusal, BudgetExceeded) or (budget and budget.keys() != {"remaining"}):
-            return self._validated(fields, budget, refusal)
-        if budget:
-            fields["remaining"] = {str(k): float(v) for k, v in budget["remaining"].items()}
+        if refusal is not None:
+            fields["reason"] = self.redactor.text(refusal.reason) if refusal.reason else None
+            fields["rule"] = refusal.rule
+        elif decision is not None:
+            fields["reason"], fields["rule"] = decision.reason, decision.rule
+        if phase == "outcome":
+            fields["outcome"] = "ok" if call.error is None else type(call.error).__name__
+            cost = call.cost
+            fields["cost_settled"] = None if cost is None else float(cost)
+        if phase != "intent":
+            fields["duration_ms"] = call.duration_ms()
+        if call.span is not None:
+            fields["trace_id"], fields["span_id"] = call.span.trace_id, call.span.span_id
+        _budget_fields(call, refusal, fields)
         return build_event(fields)
 
     def _attributes(self, principal: Principal | None) -> dict[str, Any]:
@@ -160,31 +184,29 @@ class AuditTrail:
             return {}
         return self.redactor.arguments(principal.attributes)
 
-    @staticmethod
-    def _validated(
-        fields: dict[str, Any], budget: dict[str, Any] | None, refusal: object
-    ) -> AuditEvent:
-        """The slow path: values from the ledger or a budget refusal are validated."""
-        extra: dict[str, Any] = dict(budget or {})
-        if isinstance(refusal, BudgetExceeded):
-            extra.update(
-                limit=refusal.limit,
-                level=refusal.level,
-                limit_key=refusal.key,
-                retry_after=refusal.retry_after,
-            )
-        return AuditEvent(**fields, **extra)
+
+def _budget_fields(call: Call, refusal: GuardrailDenied | None, fields: dict[str, Any]) -> None:
+    budget = call.budget
+    if budget is not None:
+        if budget.reserved is not None:
+            fields["cost_reserved"] = float(budget.reserved)
+        if budget.remaining:
+            fields["remaining"] = {str(k): float(v) for k, v in budget.remaining.items()}
+        if budget.ledger_note is not None:
+            fields["detail"] = {"budget_ledger": budget.ledger_note}
+    if isinstance(refusal, BudgetExceeded):
+        fields["limit"] = str(refusal.limit)
+        fields["level"] = str(refusal.level)
+        fields["limit_key"] = str(refusal.key)
+        retry = refusal.retry_after
+        fields["retry_after"] = None if retry is None else float(retry)
 
 
 def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
-    """``call.args`` redacted by ``redactor``, once per call: the result is kept in
-    ``call.state`` and shared by the intent, the outcome and the span. Do not modify it.
-    """
-    cached: tuple[Redactor, dict[str, Any]] | None = call.state.get(_ARGS)
-    if cached is not None and cached[0] is redactor:
-        return cached[1]
-    args = redactor.arguments(call.args, call.tool.redact)
-    call.state[_ARGS] = (redactor, args)
+    """``call.args`` redacted by ``redactor``, once per call (shared by records and span)."""
+    args = call.redacted_args
+    if args is None:
+        args = call.redacted_args = redactor.arguments(call.args, call.tool.redact)
     return args
 
 
@@ -193,6 +215,18 @@ def _skill_of(call: Call | None) -> str | None:
     while call is not None and not call.tool.skill:
         call = call.parent
     return call.tool.name if call is not None else None
+
+
+def _final_phase(call: Call) -> Phase:
+    return "outcome" if call.ran else "refusal"
+
+
+def _audit_error(sink: object, exc: Exception) -> AuditError:
+    if isinstance(exc, AuditError):
+        return exc
+    error = AuditError(f"audit sink {type(sink).__name__} failed: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 def _decision_kind(call: Call, phase: Phase) -> DecisionKind:

@@ -9,8 +9,12 @@ names the first limit that did not fit, its level and key, and ``retry_after``.
 
 Keys: ``user`` (subject; calls without a principal share ``anonymous``), ``team``
 (one key per team of the principal: each is charged), ``org``, ``tool``,
-``user+tool``, ``session`` (calls inside ``guard.session(id)``; calls outside a
-session are not counted) and ``global``.
+``user+tool``, ``session`` (calls inside ``guard.session(id)``, charged to every
+enclosing session; calls outside a session are not counted) and ``global``. A
+caller without the key is never skipped: every principal without a team shares the
+team key ``(no team)``, without an org the org key ``(no org)``, and calls without
+a principal the user key ``anonymous``. A tool without a declared cost is admitted
+by a cost limit only while the budget has something left.
 
 Lifecycle: the declared ``cost`` (``@guard.tool(cost=...)``) is reserved before
 the tool runs and settled after it to what the tool reported with
@@ -45,7 +49,7 @@ Choose a backend by object or URI with :func:`ledger_from_uri`. ``RedisLedger``
 imports redis only when built.
 """
 
-from guardrail.budgets.keeper import BudgetKeeper, LedgerUnavailable, Usage
+from guardrail.budgets.keeper import SHARED_KEYS, BudgetKeeper, Usage
 from guardrail.budgets.ledger import (
     Charge,
     Held,
@@ -62,11 +66,11 @@ from guardrail.budgets.redis_ledger import RedisLedger
 from guardrail.budgets.session import SessionScope, current_session
 
 __all__ = [
+    "SHARED_KEYS",
     "BudgetKeeper",
     "Charge",
     "Held",
     "Ledger",
-    "LedgerUnavailable",
     "Limit",
     "MemoryLedger",
     "Reading",

@@ -10,50 +10,40 @@ Concurrent slots are always given back.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from guardrail.budgets.digest import args_digest
 from guardrail.budgets.ledger import (
+    MICRO,
     Charge,
     Held,
     Kind,
     Ledger,
     Refusal,
-    Reservation,
     make_charge,
 )
 from guardrail.budgets.limit import Limit
+from guardrail.call import BudgetState, Call
 from guardrail.errors import (
     BackendError,
     BudgetExceeded,
     ConfigurationError,
-    GuardrailDenied,
+    LedgerUnavailable,
 )
 from guardrail.identity import Principal
 
-if TYPE_CHECKING:
-    from guardrail.pipeline import Call
-
 OnError = Literal["deny", "allow"]
-_STATE = "budget_reservation"
 _TOOL_LEVELS = ("tool", "user+tool")
-
-
-class LedgerUnavailable(GuardrailDenied):
-    """The budget ledger could not be reached, so the call was refused (fail closed).
-
-    Raised ``from`` the :class:`~guardrail.errors.BackendError`; not a
-    :class:`BudgetExceeded`, because no limit was found to be exhausted.
-    """
-
-    decision_kind = "denied"
+SHARED_KEYS = {"user": "anonymous", "team": "(no team)", "org": "(no org)"}
+"""The one key a caller lacking a limit's key is charged on, shared by every such caller:
+a limit never skips a call it covers (no principal: ``anonymous``; no teams; no or an
+empty org)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +88,7 @@ class _Plan:
         self.planned = tuple(planned)
         self.charges = tuple([p.charge for p in planned])
         self.labels = tuple([p.label for p in planned])
-        self.maxima = tuple([p.charge.maximum for p in planned])
+        self.maxima = tuple([p.limit.maximum for p in planned])
         self.costed = self.concurrent = False
         for p in planned:
             self.costed = self.costed or p.limit.cost is not None
@@ -112,37 +102,29 @@ def _applies(limit: Limit, principal: Principal | None) -> bool:
     return when.matches(principal)
 
 
-def _values(limit: Limit, principal: Principal | None, tool: str, session: str | None) -> list[str]:
-    """The keys ``limit`` charges for this caller: one, several (teams) or none."""
+def _values(
+    limit: Limit, principal: Principal | None, tool: str, sessions: Sequence[str]
+) -> list[str]:
+    """The keys ``limit`` charges for this caller: one, several (teams, nested sessions)
+    or none (outside any session). A caller without a user, team or org is charged on
+    that level's shared key (``SHARED_KEYS``)."""
     per = limit.per
     if per == "user":
-        return [principal.subject if principal is not None else "anonymous"]
+        return [principal.subject if principal is not None else SHARED_KEYS["user"]]
     if per == "team":
         # dict.fromkeys: a team listed twice is still one key, charged once.
-        return list(dict.fromkeys(principal.teams)) if principal is not None else []
+        teams = list(dict.fromkeys(principal.teams)) if principal is not None else []
+        return teams or [SHARED_KEYS["team"]]
     if per == "org":
-        return [principal.org] if principal is not None and principal.org else []
+        return [principal.org if principal is not None and principal.org else SHARED_KEYS["org"]]
     if per == "session":
-        return [session] if session else []
+        return list(dict.fromkeys(sessions))
     if per == "tool":
         return [tool]
     if per == "global":
         return ["*"]
     subject = principal.subject if principal is not None else "anonymous"
     return [f"{subject}/{tool}"]  # user+tool
-
-
-def _never_ran(call: Call, error: BaseException | None) -> bool:
-    """A step refused or crashed, or the intent record failed: the tool never ran."""
-    return bool(call.state.get("never_ran")) or call.refusal is not None
-
-
-def _args_digest(args: dict[str, Any]) -> str:
-    try:
-        canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=repr)
-    except TypeError:  # keys that cannot be sorted together (e.g. 1 and "a")
-        canonical = repr(sorted(args.items(), key=repr))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _span_text(limit: Limit) -> str:
@@ -210,20 +192,23 @@ class BudgetKeeper:
         cost: float | None = None,
         args: dict[str, Any] | None = None,
         session: str | None = None,
+        sessions: Sequence[str] = (),
         step: bool = False,
     ) -> list[_Planned]:
         planned = []
         shared = self._planned
+        chain = sessions or ((session,) if session else ())
         for limit in _for_step(self.for_tool(tool)) if step else self.for_tool(tool):
             if not _applies(limit, principal):
                 continue
+            values = _values(limit, principal, tool, chain)
             if limit.identical:
-                suffix = f":{tool}:{_args_digest(args or {})}"
-                for value in _values(limit, principal, tool, session):
+                suffix = f":{tool}:{args_digest(args or {})}"
+                for value in values:
                     key = f"{limit.id}:{limit.per}:{value}{suffix}"
                     planned.append(_Planned(limit, value, self._charge(limit, key, cost)))
                 continue
-            for value in _values(limit, principal, tool, session):
+            for value in values:
                 # One charge per (limit, key, cost), shared by every plan that makes it
                 # (a team's key is the same for all its members).
                 found = shared.get((id(limit), value, cost))
@@ -238,8 +223,14 @@ class BudgetKeeper:
 
     def _charge(self, limit: Limit, key: str, cost: float | None) -> Charge:
         kind, span, maximum, is_cost = self._shapes[limit.id]
-        amount = (cost or 0.0) if is_cost else 1.0
-        return make_charge(key, kind, amount, maximum, span)
+        if not is_cost:
+            return make_charge(key, kind, 1.0, maximum, span)
+        if cost is None:
+            # An undeclared cost is unknown, not free (the tool may report one): it is
+            # admitted only while the budget has something left, i.e. used < maximum,
+            # which with an amount of 0 is used <= maximum - one micro-unit.
+            return make_charge(key, kind, 0.0, maximum - 1 / MICRO, span)
+        return make_charge(key, kind, cost, maximum, span)
 
     def _shape(self, limit: Limit) -> tuple[Kind, float, float, bool]:
         """How a limit's charges look: kind, span, maximum, counts cost (computed once)."""
@@ -263,22 +254,23 @@ class BudgetKeeper:
         if shape is None:
             shape = self._tool_shape(name, step)
         conditional, identical = shape
+        sessions = call.sessions or ((call.session,) if call.session else ())
         if identical:
-            args, session = call.args, call.session
+            args = call.args
             return _Plan(
-                self.plan(principal, name, cost=cost, args=args, session=session, step=step)
+                self.plan(principal, name, cost=cost, args=args, sessions=sessions, step=step)
             )
         mask = tuple([_applies(limit, principal) for limit in conditional]) if conditional else ()
-        key: tuple[Any, ...] = (name, cost, call.session, mask)
+        key: tuple[Any, ...] = (name, cost, sessions, mask)
         if principal is not None:
             key += (principal.subject, principal.teams, principal.org)
         plans = self._plans
         try:
             found = plans.get(key)  # an OrderedDict: the oldest plan goes first
         except TypeError:  # an unhashable field (e.g. teams given as a list): plan anew
-            return _Plan(self.plan(principal, name, cost=cost, session=call.session, step=step))
+            return _Plan(self.plan(principal, name, cost=cost, sessions=sessions, step=step))
         if found is None:
-            found = _Plan(self.plan(principal, name, cost=cost, session=call.session, step=step))
+            found = _Plan(self.plan(principal, name, cost=cost, sessions=sessions, step=step))
             if len(plans) >= _PLAN_CACHE:
                 with suppress(KeyError):  # emptied by another thread meanwhile
                     plans.popitem(last=False)
@@ -308,71 +300,65 @@ class BudgetKeeper:
             return
         if isinstance(result, Refusal):
             raise self._refuse(call, plan.planned[result.index], result)
-        state = call.state
-        state[_STATE] = (plan, result)
+        reserved = None
         if plan.costed and call.tool.cost is not None:
-            call.reserved = float(call.tool.cost)
-        state["budget_event"] = {
-            "remaining": {
+            reserved = float(call.tool.cost)
+        call.budget = BudgetState(
+            reserved=reserved,
+            remaining={
                 label: max(maximum - h.used, 0.0)
                 for label, maximum, h in zip(plan.labels, plan.maxima, result.held, strict=True)
-            }
-        }
+            },
+            hold=(plan, result),
+        )
 
-    def exit(self, call: Call, error: BaseException | None) -> None:
-        state: tuple[_Plan, Reservation] | None = call.state.pop(_STATE, None)
-        if state is None:
+    def exit(self, call: Call) -> None:
+        budget = call.budget
+        if budget is None or budget.hold is None:
             return
-        plan, reservation = state
-        if (
-            error is None
-            and not plan.concurrent
-            and call.reported_cost is None
-            and call.refusal is None
-        ):
+        plan, reservation = budget.hold
+        budget.hold = None
+        error = call.error
+        if error is None and not plan.concurrent and call.reported_cost is None and call.ran:
             return  # every charge stands as reserved: nothing to settle, no round trip
         planned = plan.planned
         held = reservation.held
-        amounts = [self._final(p.limit, h, call, error) for p, h in zip(planned, held, strict=True)]
+        amounts = [self._final(p.limit, h, call) for p, h in zip(planned, held, strict=True)]
         cost_amounts = [
             a for p, a in zip(planned, amounts, strict=True) if p.limit.cost is not None
         ]
         if cost_amounts:  # what the cost limits were finally charged (0 when refunded)
-            call.state["cost_settled"] = max(cost_amounts)
+            budget.settled = max(cost_amounts)
         if all(a == h.charge.amount for a, h in zip(amounts, held, strict=True)):
             return  # nothing to change: no round trip
-        event: dict[str, Any] = call.state.setdefault("budget_event", {})
         try:
             used = self.ledger.settle(reservation, amounts)
         except Exception as exc:
             # The tool already ran; its result must not be lost to a settle failure.
-            event["detail"] = {"budget_ledger": f"settle failed: {exc}"}
+            budget.ledger_note = f"settle failed: {exc}"
             return
-        remaining = event.setdefault("remaining", {})
         for p, now_used in zip(planned, used, strict=True):
             if p.limit.cost is not None:
-                remaining[p.label] = max(p.charge.maximum - now_used, 0.0)
+                budget.remaining[p.label] = max(p.limit.maximum - now_used, 0.0)
 
     @staticmethod
-    def _final(limit: Limit, held: Held, call: Call, error: BaseException | None) -> float:
+    def _final(limit: Limit, held: Held, call: Call) -> float:
         """What a held charge amounts to once the call is over."""
-        if limit.concurrent is not None or _never_ran(call, error):
+        if limit.concurrent is not None or not call.ran:
             return 0.0
         if limit.cost is None:
             return held.charge.amount  # a failed call is still a call (runaway loops)
         if call.reported_cost is not None:
             return call.reported_cost
-        if error is not None and limit.refund_on_error:
+        if call.error is not None and limit.refund_on_error:
             return 0.0
         return held.charge.amount
 
     def _ledger_failed(self, call: Call, exc: BackendError) -> None:
         if self.on_error == "allow":
-            call.state["budget_event"] = {
-                "detail": {"budget_ledger": f"unavailable, failed open: {exc}"}
-            }
+            call.budget = BudgetState(ledger_note=f"unavailable, failed open: {exc}")
             return
-        call.state["budget_event"] = {"detail": {"budget_ledger": f"unavailable: {exc}"}}
+        call.budget = BudgetState(ledger_note=f"unavailable: {exc}")
         raise LedgerUnavailable(
             f"budget ledger unavailable: {exc} (the call was refused: on_ledger_error='deny')",
             tool=call.tool.name,
@@ -380,22 +366,16 @@ class BudgetKeeper:
         ) from exc
 
     def _refuse(self, call: Call, planned: _Planned, refusal: Refusal) -> BudgetExceeded:
-        limit, charge = planned.limit, planned.charge
+        limit = planned.limit
         retry = refusal.retry_after
-        call.state["budget_event"] = {
-            "limit": limit.id,
-            "level": limit.per,
-            "limit_key": planned.value,
-            "retry_after": retry,
-            "remaining": {planned.label: max(charge.maximum - refusal.used, 0.0)},
-        }
+        call.budget = BudgetState(remaining={planned.label: max(limit.maximum - refusal.used, 0.0)})
         return BudgetExceeded(
             _message(call.tool.name, planned, refusal),
             limit=limit.id,
             level=limit.per,
             key=planned.value,
             used=refusal.used,
-            maximum=charge.maximum,
+            maximum=limit.maximum,
             retry_after=retry,
             tool=call.tool.name,
             principal=call.principal,
@@ -421,7 +401,7 @@ class BudgetKeeper:
                 continue
             names = [t for t in tools if limit in self.for_tool(t)]
             for tool in names if limit.per in _TOOL_LEVELS else ["*"]:
-                for value in _values(limit, principal, tool, session):
+                for value in _values(limit, principal, tool, (session,) if session else ()):
                     key = f"{limit.id}:{limit.per}:{value}"
                     planned.append(_Planned(limit, value, self._charge(limit, key, 0.0)))
         if not planned:
@@ -444,21 +424,25 @@ class BudgetKeeper:
 
 def _message(tool: str, planned: _Planned, refusal: Refusal) -> str:
     limit, charge = planned.limit, planned.charge
+    maximum = limit.maximum
     span = _span_text(limit)
     if refusal.retry_after is not None:
         when = f" Retry after {refusal.retry_after:.0f}s."
-    elif charge.amount > charge.maximum:
+    elif charge.amount > maximum:
         when = f" This call needs {charge.amount:g}, more than the whole limit."
     else:
         when = ""
     if limit.identical:
         return (
             f"{tool!r} was already called {refusal.used:g} times with these exact arguments "
-            f"{span} (limit {limit.id!r} allows {charge.maximum:g}): the same call keeps "
+            f"{span} (limit {limit.id!r} allows {maximum:g}): the same call keeps "
             f"repeating. Change the arguments or stop calling it.{when}"
         )
     unit = {"calls": "calls", "cost": "cost", "concurrent": "concurrent calls"}[limit.measure]
+    shared = ""
+    if SHARED_KEYS.get(limit.per) == planned.value:
+        shared = f" (every caller without a {limit.per} shares this key)"
     return (
-        f"budget exceeded for {tool!r}: {limit.per} {planned.value!r} has used "
-        f"{refusal.used:g} of {charge.maximum:g} {unit} {span} (limit {limit.id!r}).{when}"
+        f"budget exceeded for {tool!r}: {limit.per} {planned.value!r}{shared} has used "
+        f"{refusal.used:g} of {maximum:g} {unit} {span} (limit {limit.id!r}).{when}"
     )

@@ -45,7 +45,8 @@ class Limit(BaseModel):
     without ``window`` or ``period`` (and not ``concurrent``) never resets.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN or infinity as a maximum or window would make a limit that never refuses.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     per: Level = "user"
@@ -56,7 +57,8 @@ class Limit(BaseModel):
     """Sliding window length in seconds (accepts "30s", "1m", "1h")."""
     period: Period | None = None
     """Calendar period in UTC; resets at the start of the next day or month."""
-    tools: tuple[str, ...] = ("*",)
+    tools: tuple[str, ...] = Field(default=("*",), min_length=1)
+    """Globs of the tools the limit counts (an empty list would count none: refused)."""
     when: Condition = Condition()
     refund_on_error: bool = True
     """Release the cost reservation when the tool raises or is cancelled (cost limits;

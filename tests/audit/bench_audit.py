@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from guardrail import Guard, Policy, Principal
 from guardrail.audit import AuditEvent, ChainLog, SpanEmitter, verify
-from guardrail.pipeline import Call
+from guardrail.call import Call
 
 
 def event() -> AuditEvent:
@@ -82,13 +82,14 @@ def spans() -> None:
 
         def step(emitter: SpanEmitter = emitter, call: Call = call) -> None:
             emitter.enter(call)
-            emitter.exit(call, None)
+            emitter.exit(call)
 
         n = 50_000 if provider is None else 10_000
         print(f"SpanEmitter enter+exit {label:10}: {per_op(step, n):6.2f} us")
         with guard.acting_as(principal):
             full = per_op(lambda guard=guard: guard.call("noop"), n)
-            guard.engine.steps = guard.engine.steps[1:]
+            guard = Guard(policy, steps=lambda g: g.default_steps()[1:])
+            guard.tool(noop)
             bare = per_op(lambda guard=guard: guard.call("noop"), n)
         print(f"guard.call {label:10}: {full:6.2f} us with span step, {bare:6.2f} us without")
 

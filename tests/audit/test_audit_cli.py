@@ -10,6 +10,7 @@ import pytest
 
 from guardrail import Guard, PermissionDenied, Principal, report_cost
 from guardrail.audit import ChainLog
+from guardrail.call import BudgetState, Call
 from guardrail.cli import main
 from guardrail.cli.audit import parse_since
 
@@ -32,7 +33,7 @@ def written(make_guard: GuardFactory, log_path: Path, alice: Principal) -> Path:
             raise RuntimeError("down")
 
         fake_reserve = _Reserve()
-        guard.engine.steps = (*guard.engine.steps, fake_reserve)
+        guard.add_step(fake_reserve)
         with guard.acting_as(alice):
             refund("A-1", 40.0)
             refund("A-2", 20.0)
@@ -46,10 +47,10 @@ def written(make_guard: GuardFactory, log_path: Path, alice: Principal) -> Path:
 
 
 class _Reserve:
-    def enter(self, call: object) -> None:
-        call.reserved = call.tool.cost  # type: ignore[attr-defined]
+    def enter(self, call: Call) -> None:
+        call.budget = BudgetState(reserved=call.tool.cost)
 
-    def exit(self, call: object, error: BaseException | None) -> None:
+    def exit(self, call: Call) -> None:
         pass
 
 

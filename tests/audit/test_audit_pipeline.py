@@ -24,7 +24,7 @@ from guardrail import (
 )
 from guardrail.audit import ChainLog, verify
 from guardrail.audit.event import AuditEvent
-from guardrail.pipeline import Call
+from guardrail.call import BudgetState, Call
 from guardrail.testing import MemorySink, capture_audit
 
 GuardFactory = Callable[..., Guard]
@@ -51,10 +51,9 @@ class Budget:
                 principal=call.principal,
             )
         self.used += cost
-        call.reserved = cost
-        call.state["budget_event"] = {"remaining": {"team-spend": self.maximum - self.used}}
+        call.budget = BudgetState(reserved=cost, remaining={"team-spend": self.maximum - self.used})
 
-    def exit(self, call: Call, error: BaseException | None) -> None:
+    def exit(self, call: Call) -> None:
         pass
 
 
@@ -87,7 +86,7 @@ def setup(make_guard: GuardFactory) -> tuple[Guard, dict[str, Callable[..., Any]
     guard = make_guard()
     ran: list[str] = []
     fns = tools(guard, ran)
-    guard.engine.steps = (*guard.engine.steps, Budget(maximum=5))
+    guard.add_step(Budget(maximum=5))
     return guard, fns, ran
 
 

@@ -238,7 +238,7 @@ def test_without_an_sdk_nothing_is_recorded(policy: Any, alice: Principal) -> No
 def test_budget_refusal_and_cost_attributes(policy: Any, alice: Principal) -> None:
     """guardrail.limit on a budget refusal; reserved and settled cost on a run."""
     from guardrail import BudgetExceeded
-    from guardrail.pipeline import Call
+    from guardrail.call import BudgetState, Call
     from guardrail.testing import recording_tracer
 
     provider, exporter = recording_tracer()
@@ -256,13 +256,13 @@ def test_budget_refusal_and_cost_attributes(policy: Any, alice: Principal) -> No
                     retry_after=None,
                     tool=call.tool.name,
                 )
-            call.reserved = 3.0
+            call.budget = BudgetState(reserved=3.0)
 
-        def exit(self, call: Call, error: BaseException | None) -> None:
+        def exit(self, call: Call) -> None:
             pass
 
     guard = Guard(policy, tracer_provider=provider)
-    guard.engine.steps = (*guard.engine.steps, Budget())
+    guard.add_step(Budget())
 
     @guard.tool
     def lookup(order_id: str) -> str:

@@ -55,8 +55,14 @@ def make_ledger(kind: str, request: pytest.FixtureRequest) -> Ledger:
     if kind == "cluster":
         cluster: RedisCluster = request.getfixturevalue("redis_cluster")
         # A fresh hash tag per test: one slot per test, no cross-test leaks.
+        # A roomy timeout: a loaded test machine, not the ledger, decides how long a
+        # first cluster connection (slot map and all) takes.
         return RedisLedger.from_url(
-            cluster.node_url, cluster=True, prefix=f"{{t-{uuid.uuid4().hex[:8]}}}:"
+            cluster.node_url,
+            cluster=True,
+            prefix=f"{{t-{uuid.uuid4().hex[:8]}}}:",
+            socket_timeout=5.0,
+            connect_timeout=2.0,
         )
     server: RedisServer = request.getfixturevalue("redis_server")
     # A fresh key prefix per test: no flushing, no cross-test leaks.

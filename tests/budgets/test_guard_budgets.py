@@ -288,7 +288,7 @@ class _Refuser:
 
         raise PermissionDenied("refused by a later step", tool=call.tool.name)
 
-    def exit(self, call: Any, error: BaseException | None) -> None:
+    def exit(self, call: Any) -> None:
         return None
 
 
@@ -301,7 +301,7 @@ def test_a_call_refused_by_a_later_step_is_not_charged(ledger: Ledger) -> None:
         {"id": "rate", "per": "user", "calls": 5, "window": "1m"},
         {"id": "spend", "per": "user", "cost": 10, "period": "day"},
     )
-    guard.engine.steps = (*guard.engine.steps, _Refuser())
+    guard.add_step(_Refuser())
 
     @guard.tool(cost=3)
     def act() -> None:

@@ -22,7 +22,7 @@ from guardrail import (
     StaticAuthenticator,
     current_principal,
 )
-from guardrail.pipeline import Call
+from guardrail.call import Call
 from guardrail.testing import capture_audit
 
 
@@ -120,13 +120,13 @@ class _Exhausted:
             principal=call.principal,
         )
 
-    def exit(self, call: Call, error: BaseException | None) -> None:
+    def exit(self, call: Call) -> None:
         pass
 
 
 def test_budget_denial_names_the_limit_and_reset(guard: Guard, support: Principal) -> None:
     """BudgetExceeded reads: which budget, how much, when it resets."""
-    guard.engine.steps = (*guard.engine.steps, _Exhausted())
+    guard.add_step(_Exhausted())
     wrapped = guard.wrap(make_decorated())
     with guard.acting_as(support):
         out = wrapped.invoke(tool_call("refund", {"order_id": "A", "amount": 5}))

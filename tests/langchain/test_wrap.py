@@ -75,7 +75,7 @@ def _wrap(guard: Guard, kind: Kind) -> tuple[BaseTool, BaseTool]:
         toolkit = guard.wrap(ShopToolkit())
         assert isinstance(toolkit, GuardedToolkit)
         wrapped = next(t for t in toolkit.get_tools() if t.name == inner.name)
-        return wrapped.inner, wrapped  # type: ignore[attr-defined]
+        return wrapped.wrapped, wrapped  # type: ignore[attr-defined]
     return inner, guard.wrap(inner)
 
 

@@ -258,3 +258,26 @@ def test_tool_names_outside_the_mcp_alphabet_are_refused(name: str) -> None:
     with pytest.raises(ConfigurationError, match="invalid tool name"):
         guard.register(lambda: None, name=name)
     assert not guard.check(name, {}, ALICE).allowed
+
+
+def test_a_catastrophic_pattern_cannot_stall_the_process() -> None:
+    """`(a+)+` against 'a'*40+'b' (exponential for backtracking engines) finishes: RE2.
+
+    Run in a child process so a regression fails the test instead of hanging the suite; the
+    bound is a liveness guard (backtracking needs hours here), not a timing assertion.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "from guardrail import Policy, Principal\n"
+        "who = Principal(subject='u')\n"
+        "p = Policy.from_dict({'rules': [{'id': 'a', 'allow': ['t']},"
+        " {'id': 'r', 'deny': ['t'], 'args': {'s': {'regex': '(a+)+'}}}]})\n"
+        "print(p.decide('t', who, {'s': 'a' * 40 + 'b'}).allowed,"
+        " p.decide('t', who, {'s': 'a' * 100_000}).allowed)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["True", "False"]  # no full match, then a full match: denied

@@ -1,0 +1,189 @@
+"""``@guard.tool`` and ``@guard.skill`` (mixed into :class:`~guardrail.Guard`)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
+
+from guardrail.downstream import Downstream, prefetching, targets
+from guardrail.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from guardrail.auth.token_cache import DownstreamTokens
+    from guardrail.errors import GuardrailDenied
+    from guardrail.identity import Principal
+    from guardrail.tools import ArgBinder, ToolSpec
+
+P = ParamSpec("P")
+R = TypeVar("R")
+DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
+
+
+class Decorators:
+    """The decorators; each registers the function and returns a guarded wrapper."""
+
+    downstream: DownstreamTokens | None
+
+    if TYPE_CHECKING:
+
+        def register(
+            self,
+            fn: Callable[..., Any],
+            *,
+            name: str | None = None,
+            description: str | None = None,
+            cost: float | None = None,
+            scopes: Iterable[str] = (),
+            redact: Iterable[str] = (),
+            expose: Literal["agent", "skill"] = "agent",
+            validate: bool = True,
+            binder: ArgBinder | None = None,
+            skill: bool = False,
+            replace: bool = False,
+        ) -> ToolSpec: ...
+
+        def _run(
+            self,
+            spec: ToolSpec,
+            args: Sequence[Any],
+            kwargs: Mapping[str, Any],
+            principal: Principal | None,
+            tool_call_id: str | None,
+            invoke: Callable[[dict[str, Any]], Any] | None,
+            denied: Callable[[GuardrailDenied], Any] | None,
+        ) -> Any: ...
+
+        async def _arun(
+            self,
+            spec: ToolSpec,
+            args: Sequence[Any],
+            kwargs: Mapping[str, Any],
+            principal: Principal | None,
+            tool_call_id: str | None,
+            invoke: Any,
+            denied: Any,
+        ) -> Any: ...
+
+    @overload
+    def tool(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+    @overload
+    def tool(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+        redact: Iterable[str] = (),
+        expose: Literal["agent", "skill"] = "agent",
+        validate: bool = True,
+        downstream: DownstreamSpec | None = None,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    def tool(
+        self,
+        fn: Callable[P, R] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+        redact: Iterable[str] = (),
+        expose: Literal["agent", "skill"] = "agent",
+        validate: bool = True,
+        downstream: DownstreamSpec | None = None,
+    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+        """Guard a function, sync or async, plain or method.
+
+        Use bare (``@guard.tool``) or configured (``@guard.tool(cost=2, scopes=["crm"])``).
+        The wrapper keeps the name, docstring and signature (``__wrapped__``).
+        ``downstream={"audience": ..., "scopes": [...]}`` (or a list of them) exchanges
+        the user's token for each before the body runs; without them it never runs.
+        """
+
+        def decorate(inner: Callable[P, R]) -> Callable[P, R]:
+            spec = self.register(
+                self._with_downstream(inner, downstream),
+                name=name,
+                description=description,
+                cost=cost,
+                scopes=scopes,
+                redact=redact,
+                expose=expose,
+                validate=validate,
+            )
+            return self._guarded(spec)
+
+        return decorate(fn) if fn is not None else decorate
+
+    @overload
+    def skill(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+    @overload
+    def skill(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    def skill(
+        self,
+        fn: Callable[P, R] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        cost: float | None = None,
+        scopes: Iterable[str] = (),
+    ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+        """A playbook: an intent-level tool whose body calls other guarded tools.
+
+        The skill is authorized and budgeted as a whole. Its steps run as the
+        same principal, nest under it in traces and audit records, and may use
+        tools registered with ``expose="skill"``, which the agent cannot call.
+        """
+
+        def decorate(inner: Callable[P, R]) -> Callable[P, R]:
+            spec = self.register(
+                inner, name=name, description=description, cost=cost, scopes=scopes, skill=True
+            )
+            return self._guarded(spec)
+
+        return decorate(fn) if fn is not None else decorate
+
+    def _with_downstream(
+        self, fn: Callable[..., Any], downstream: DownstreamSpec | None
+    ) -> Callable[..., Any]:
+        if downstream is None:
+            return fn
+        if self.downstream is None:
+            raise ConfigurationError(
+                f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
+            )
+        return prefetching(fn, targets(downstream))
+
+    def _guarded(self, spec: ToolSpec) -> Callable[..., Any]:
+        # Dispatch once, when decorating: the wrapper is sync or async like the tool.
+        if spec.is_async and not spec.generator:
+
+            @functools.wraps(spec.fn)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                return await self._arun(spec, args, kwargs, None, None, None, None)
+
+            return run_async
+
+        @functools.wraps(spec.fn)
+        def run_sync(*args: Any, **kwargs: Any) -> Any:
+            return self._run(spec, args, kwargs, None, None, None, None)
+
+        return run_sync

@@ -1,0 +1,99 @@
+"""Behaviour of the redactor that mutation testing found unpinned: card numbers by Luhn and
+length, dotted ``redact=`` paths, the shapes kept for named tuples and dataclasses, and
+the entropy measure the randomness test uses."""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from dataclasses import dataclass
+
+import pytest
+
+from guardrail.audit._secrets import entropy
+from guardrail.audit.redact import REDACTED, Redactor
+
+R = Redactor(max_length=10_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4222222222222", REDACTED),  # 13 digits, Visa
+        ("378282246310005", REDACTED),  # 15, Amex (doubled digits above 4)
+        ("6011111111111117", REDACTED),  # 16, Discover
+        ("5500005555555559", REDACTED),
+        ("4111111111111111110", REDACTED),  # 19 digits, Luhn-valid
+        ("4111 1111 1111 1111 4111 1111 1111 1111", f"{REDACTED} {REDACTED}"),
+        ("1 4111 1111 1111 1111", f"1 {REDACTED}"),
+        ("411111111111", "411111111111"),  # 12 digits: too short
+        ("41111111111111111113", "41111111111111111113"),  # 20 digits: too long
+        ("4111111111111112", "4111111111111112"),  # Luhn fails
+        ("79927398713", "79927398713"),  # Luhn-valid but 11 digits
+    ],
+)
+def test_card_numbers_by_luhn_and_length(text: str, expected: str) -> None:
+    """13 to 19 digits passing Luhn are cut; shorter, longer or failing runs stay."""
+    assert R.text(text) == expected
+
+
+def test_dotted_redact_paths_go_three_levels_and_skip_non_mappings() -> None:
+    """``a.b.c`` hides that leaf only; a path through a non-mapping changes nothing."""
+    args = {"a": {"b": {"c": "x", "d": "y"}, "e": "z"}, "s": "text"}
+    out = R.arguments(args, ["a.b.c", "s.t", "a.missing.c", "a.e.f"])
+    assert out == {"a": {"b": {"c": REDACTED, "d": "y"}, "e": "z"}, "s": "text"}
+
+
+def test_named_tuples_and_dataclasses_keep_their_field_names() -> None:
+    """Their fields become a mapping; a dataclass *class* is not an instance."""
+    point = namedtuple("point", "x y")
+
+    @dataclass
+    class Card:
+        holder: str
+        password: str
+
+    assert R.value(point(1, "a")) == {"x": 1, "y": "a"}
+    assert R.value(Card("A", "hunter2")) == {"holder": "A", "password": REDACTED}
+    assert R.value((1, "a")) == [1, "a"]
+    assert isinstance(R.value(Card), str)
+
+
+def test_entropy_is_shannon_bits_per_character() -> None:
+    """log2 of the alphabet for a uniform string; 0 for one repeated character."""
+    assert entropy("aaaa") == 0
+    assert entropy("ab") == 1
+    assert math.isclose(entropy("abcd" * 4), 2)
+    assert math.isclose(entropy("aab"), -(2 / 3 * math.log2(2 / 3) + 1 / 3 * math.log2(1 / 3)))
+
+
+def test_depth_items_and_default_length_bounds() -> None:
+    """Lists count towards depth like mappings; the default cut is at 256 characters."""
+    assert R.value([[[["x"]]]]) == [[[["x"]]]]
+    assert R.value([[[[["x"]]]]]) == [[[["[...]"]]]]
+    assert Redactor().text("x" * 300).endswith("...[44 more chars]")
+
+
+def test_redacted_keys_are_numbered_apart() -> None:
+    """Three secret keys: three entries, the 2nd and 3rd numbered."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    out = R.value({f"{jwt}A": 1, f"{jwt}B": 2, f"{jwt}C": 3})
+    assert out == {REDACTED: 1, f"{REDACTED}#2": 2, f"{REDACTED}#3": 3}
+    again = Redactor()
+    assert again.arguments({f"{jwt}A": 1}) == again.arguments({f"{jwt}A": 1}) == {REDACTED: 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("aB3dE6gH9jK2mN5p", True),  # 16 characters of key material
+        ("aB3dE6gH9jK2mN5", False),  # 15: too short to judge
+        ("aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF==", True),  # base64 padding
+        ("abcdefghijabcdefghijabcdefghijabcdefghij", False),  # 40 letters, one case
+        ("aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgHiJkL12", True),  # 40, the AWS shape
+        ("Ab1" + "c" * 30, False),  # low entropy
+    ],
+)
+def test_randomness_boundaries(text: str, redacted: bool) -> None:
+    """Length, padding, the AWS shape and entropy decide, at their edges."""
+    assert (R.text(f"v {text} w") != f"v {text} w") is redacted
