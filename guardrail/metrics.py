@@ -16,15 +16,16 @@ unit separate; tool and decision as attributes, never the user):
   ``settle_failed`` when the tool ran but its cost could not be settled).
 
 No cost without an SDK: with the global meter provider and no SDK installed,
-the step does nothing but notice that (a provider set later is picked up).
+the step does nothing but notice that (a provider set later is picked up
+within a second).
 
 .. versionadded:: 0.1
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
@@ -79,25 +80,36 @@ class _Instruments:
 class MetricsRecorder:
     """A pipeline step that counts and times calls; put it right after the span step.
 
-    ``meter_provider`` defaults to the global one, looked up on each call so an
-    SDK installed after the guard was built is used.
+    ``meter_provider`` defaults to the global one. While that is the API's own
+    (no SDK installed) the step records nothing and looks again at most once every
+    ``look_every`` seconds, so an SDK installed after the guard was built is used.
+    Asking the API for its provider reads the environment (about 1 us): too much
+    to do on every call for nothing. An SDK provider, once found, is kept (the
+    global provider can be set only once).
     """
 
-    def __init__(self, meter_provider: MeterProvider | None = None) -> None:
-        self._given = meter_provider
-        self._provider: Any = None
+    def __init__(
+        self, meter_provider: MeterProvider | None = None, *, look_every: float = 1.0
+    ) -> None:
+        self._look_every = look_every
+        self._next_look = 0.0
         self._instruments: _Instruments | None = None
+        if meter_provider is not None:
+            self._instruments = _Instruments.on(meter_provider.get_meter("guardrail"))
 
     def _current(self) -> _Instruments | None:
-        provider = self._given if self._given is not None else metrics.get_meter_provider()
-        if provider is not self._provider:
-            # Only an SDK provider (it can flush) records anything; the API's proxy
-            # and no-op providers would take the work and drop it.
-            recording = self._given is not None or callable(getattr(provider, "force_flush", None))
-            self._instruments = (
-                _Instruments.on(provider.get_meter("guardrail")) if recording else None
-            )
-            self._provider = provider
+        instruments = self._instruments
+        if instruments is not None:
+            return instruments
+        now = time.monotonic()
+        if now < self._next_look:
+            return None
+        self._next_look = now + self._look_every
+        provider = metrics.get_meter_provider()
+        # Only an SDK provider (it can flush) records anything; the API's proxy and
+        # no-op providers would take the work and drop it.
+        if callable(getattr(provider, "force_flush", None)):
+            self._instruments = _Instruments.on(provider.get_meter("guardrail"))
         return self._instruments
 
     def enter(self, call: Call) -> None:

@@ -183,6 +183,7 @@ async def test_async_calls_counted(reader: InMemoryMetricReader) -> None:
 
 
 NO_SDK_THEN_SDK = """
+import time
 from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -200,6 +201,7 @@ with guard.acting_as(make_principal("alice")):
         ping()
     reader = InMemoryMetricReader()
     metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    time.sleep(1.1)  # the step looks for an SDK at most once a second
     for _ in range(2):
         ping()
 data = reader.get_metrics_data()
