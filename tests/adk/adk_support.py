@@ -68,6 +68,16 @@ def text(words: str) -> types.Part:
     return types.Part(text=words)
 
 
+SCRIPT_ALLOWED_AND_REFUSED = [
+    [call("lookup_order", "c1", order_id="A-17")],
+    [
+        call("refund", "c2", order_id="A-17", amount=250),
+        call("close_account", "c3", customer_id="C-9"),
+    ],
+    [text("done")],
+]
+"""For alice: one allowed call, one refused by an argument rule, one to a hidden tool."""
+
 _NO_USAGE = types.GenerateContentResponseUsageMetadata(
     prompt_token_count=0, candidates_token_count=0, total_token_count=0
 )
