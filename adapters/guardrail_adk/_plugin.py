@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import inspect
-import weakref
 from typing import Any
 
 from google.adk.agents.callback_context import CallbackContext
@@ -28,7 +27,7 @@ from guardrail import AuthenticationError, Guard, GuardrailDenied, PermissionDen
 from guardrail.adapters import OnDenied
 from guardrail_adk._denial import denial
 from guardrail_adk._identity import UserDirectory, principal_of
-from guardrail_adk._tool import GuardedTool, json_schema
+from guardrail_adk._tool import GuardedTool, json_schema, same_tool
 
 
 class GuardrailPlugin(BasePlugin):
@@ -51,9 +50,7 @@ class GuardrailPlugin(BasePlugin):
     ) -> None:
         super().__init__(name=name)
         self.guard, self.users, self.on_denied, self.flat = guard, users, on_denied, flat
-        self._guarded: weakref.WeakKeyDictionary[BaseTool, GuardedTool] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._guarded: dict[str, GuardedTool] = {}  # by tool name
 
     # -- what the model is shown ----------------------------------------------------
 
@@ -109,10 +106,10 @@ class GuardrailPlugin(BasePlugin):
         return answer
 
     def _governed(self, tool: BaseTool) -> GuardedTool:
-        governed = self._guarded.get(tool)
-        if governed is None:
+        governed = self._guarded.get(tool.name)
+        if governed is None or not same_tool(governed.wrapped, tool):
             governed = GuardedTool(tool, self.guard, on_denied=self.on_denied, users=self.users)
-            self._guarded[tool] = governed
+            self._guarded[tool.name] = governed
         return governed
 
     async def _unknown(

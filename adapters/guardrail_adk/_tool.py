@@ -50,7 +50,7 @@ def register_tool(guard: Guard, tool: BaseTool) -> None:
     """
     known = guard.tools.get(tool.name)
     runner = known.fn if known is not None else None
-    if isinstance(runner, ADKToolRunner) and runner.tool is tool:
+    if isinstance(runner, ADKToolRunner) and same_tool(runner.tool, tool):
         return
     options: Mapping[str, Any] = (tool.custom_metadata or {}).get("guardrail") or {}
     declaration = tool._get_declaration()
@@ -63,6 +63,22 @@ def register_tool(guard: Guard, tool: BaseTool) -> None:
         redact=options.get("redact", ()),
         binder=ToolArgs(json_schema(declaration).get("properties", {})),
         replace=isinstance(runner, ADKToolRunner),
+    )
+
+
+def same_tool(known: BaseTool, tool: BaseTool) -> bool:
+    """``tool`` is ``known``, or ADK's new ``FunctionTool`` for the same function.
+
+    An agent given plain functions gets fresh ``FunctionTool`` objects every turn.
+    """
+    if known is tool:
+        return True
+    func = getattr(tool, "func", None)
+    return (
+        type(known) is type(tool)
+        and known.name == tool.name
+        and func is not None
+        and getattr(known, "func", None) is func
     )
 
 

@@ -134,3 +134,19 @@ async def test_guard_wrap_alone_governs_calls_without_the_plugin(
     assert _records(events) == [("alice", "close_account", "c3", "refusal", "denied")]
     shown = guard.visible(tools, users["alice"])
     assert [tool.name for tool in shown] == ["lookup_order"]
+
+
+async def test_fresh_function_tools_each_turn_are_registered_once(
+    guard: Guard, users: dict[str, Principal]
+) -> None:
+    """ADK makes a new FunctionTool for a plain function every turn: same tool, same spec."""
+    plugin = GuardrailPlugin(guard, users=users.get)
+    script = [
+        [call("lookup_order", "c1", order_id="A")],
+        [call("lookup_order", "c2", order_id="B")],
+    ]
+    await run_agent([plugin], [*script, [text("done")]], user="maria")
+    first = guard.tools["lookup_order"]
+    await run_agent([plugin], [*script, [text("done")]], user="maria")
+    assert guard.tools["lookup_order"] is first
+    assert ran == [("lookup_order", "maria")] * 4
