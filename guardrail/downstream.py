@@ -19,9 +19,8 @@ its id, never the token) in that call's audit records.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,12 +103,21 @@ def _context(audience: str) -> tuple[DownstreamTokens, Principal, Call | None]:
         )
     principal = current_principal()
     if principal is None:
-        raise DelegationRefused(
-            f"no user to act for at {audience}: the call has no principal",
-            audience=audience,
-            error="no_principal",
-        )
+        raise _no_principal(audience)
     return tokens, principal, call
+
+
+def _no_principal(audience: str, tool: str | None = None) -> DelegationRefused:
+    return DelegationRefused(
+        f"no user to act for at {audience}: the call has no principal",
+        audience=audience,
+        error="no_principal",
+        tool=tool,
+    )
+
+
+DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
+"""What ``downstream=`` takes: one target or a list of them."""
 
 
 def targets(value: Downstream | Mapping[str, Any] | Iterable[Any]) -> tuple[Downstream, ...]:
@@ -125,35 +133,49 @@ def targets(value: Downstream | Mapping[str, Any] | Iterable[Any]) -> tuple[Down
     return found
 
 
-def prefetching(fn: Callable[..., Any], needed: tuple[Downstream, ...]) -> Callable[..., Any]:
-    """``fn`` with its downstream tokens fetched first: without them the body never runs."""
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def run_async(*args: Any, **kwargs: Any) -> Any:
-            for target in needed:
-                await adownstream_token(target.audience, target.scopes)
-            return await fn(*args, **kwargs)
-
-        return run_async
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        for target in needed:
-            downstream_token(target.audience, target.scopes)
-        return fn(*args, **kwargs)
-
-    return run
-
-
 class DownstreamBinder:
-    """The pipeline step that makes the guard's tokens available to the tool body."""
+    """The pipeline step that makes the guard's tokens available to the tool body.
+
+    It also fetches the tokens a tool declared (``@guard.tool(downstream=...)``)
+    before the audit step writes the intent: a refused exchange refuses the call
+    like a policy would (its span, one refusal record with the relayable reason,
+    the budget given back), and the body never runs. The body then gets the same
+    tokens from the cache.
+    """
 
     def __init__(self, tokens: DownstreamTokens) -> None:
         self.tokens = tokens
 
     def enter(self, call: Call) -> None:
         call.downstream = self.tokens
+        for target in call.tool.downstream:
+            principal = _acting(call, target)
+            with _naming(call):
+                record(call, self.tokens.get(principal, target.audience, target.scopes))
+
+    async def aenter(self, call: Call) -> None:
+        call.downstream = self.tokens
+        for target in call.tool.downstream:
+            principal = _acting(call, target)
+            with _naming(call):
+                record(call, await self.tokens.aget(principal, target.audience, target.scopes))
 
     def exit(self, call: Call) -> None:
         pass
+
+
+def _acting(call: Call, target: Downstream) -> Principal:
+    if call.principal is None:
+        raise _no_principal(target.audience, call.tool.name)
+    return call.principal
+
+
+@contextlib.contextmanager
+def _naming(call: Call) -> Iterator[None]:
+    """A refusal raised while fetching names the tool it refuses."""
+    try:
+        yield
+    except DelegationRefused as refusal:
+        if refusal.tool is None:
+            refusal.tool = call.tool.name
+        raise
