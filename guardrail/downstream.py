@@ -26,9 +26,14 @@ from typing import Any
 
 from guardrail.auth.exchanged import ExchangedToken
 from guardrail.auth.token_cache import DownstreamTokens, scope_set
-from guardrail.call import Call, current_call
+from guardrail.call import (
+    Call,
+    _current_call,  # the hot path reads it without a call
+    current_call,
+)
 from guardrail.errors import ConfigurationError, DelegationRefused
 from guardrail.identity import Principal, current_principal
+from guardrail.identity import _current as _current_principal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +60,9 @@ def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
 
     .. versionadded:: 0.1
     """
+    cached = _cached(audience, scopes)
+    if cached is not None:
+        return cached
     tokens, principal, call = _context(audience)
     token = tokens.get(principal, audience, scopes)
     if call is not None:
@@ -64,11 +72,37 @@ def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
 
 async def adownstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
     """:func:`downstream_token` for async tools: never blocks the event loop."""
+    cached = _cached(audience, scopes)
+    if cached is not None:
+        return cached
     tokens, principal, call = _context(audience)
     token = await tokens.aget(principal, audience, scopes)
     if call is not None:
         record(call, token)
     return token.access_token.get_secret_value()
+
+
+def _cached(audience: str, scopes: Iterable[str] | str) -> str | None:
+    """The bearer string of a fresh cached token, noted on the call; else ``None``.
+
+    The path every call of such a tool takes, so it does little: the context
+    variables read directly, one cache probe, ``record`` inlined.
+    """
+    call = _current_call.get()
+    if call is None:
+        return None
+    tokens, principal = call.downstream, _current_principal.get()
+    if tokens is None or principal is None:
+        return None
+    hit = tokens.hit(principal, audience, scopes)
+    if hit is None:
+        return None
+    used = call.delegations
+    if used is None:
+        call.delegations = [hit[1]]
+    elif hit[1] not in used:  # identity first: the cached token is the same object
+        used.append(hit[1])
+    return hit[2]
 
 
 def record(call: Call, token: ExchangedToken) -> None:
