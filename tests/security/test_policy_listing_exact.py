@@ -3,6 +3,7 @@ applicable deny rule refuses every call): checked against a brute-force search."
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from guardrail import Guard, Policy, PolicyError, PolicyWarning, Principal
 from guardrail.testing import make_principal
 
+# `make mutate` runs these once per mutant: it asks for fewer examples.
+EXAMPLES = int(os.environ.get("GUARDRAIL_EXAMPLES", "200"))
 REF = "$principal.attributes.lim"
 SCALARS: list[Any] = [0, 1, 2, -1, 1.5, "a", "b", "", None, True, False]
 NUMBERS: list[Any] = [0, 1, 2, -1, 1.5, REF]
@@ -68,7 +71,7 @@ def _exact(constraint: dict[str, Any]) -> bool:
     return "eq" in constraint or "in" in constraint or not {"ne", "not_in"} & set(constraint)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     x=ops,
     y=st.one_of(st.none(), ops),
@@ -85,7 +88,7 @@ def test_an_allow_rule_lists_a_tool_iff_some_call_is_allowed(
         assert listed == allowed, constraints
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(x=ops, who=st.sampled_from([WITH_LIM, WITHOUT_LIM]))
 def test_a_deny_rule_hides_a_tool_iff_it_refuses_every_call(
     x: dict[str, Any], who: Principal

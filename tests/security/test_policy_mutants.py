@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from typing import Any
@@ -11,6 +12,7 @@ from guardrail_mcp._common import JSONArgs
 
 from guardrail import Guard, Policy, PolicyError, PolicyWarning
 from guardrail.policy.regex import Regex, json_schema_pattern
+from guardrail.testing import make_principal
 
 ONE_OF_EACH: dict[str, Any] = {
     "roles": ["support"],
@@ -132,3 +134,124 @@ def test_mcp_schema_types_not_stated_are_not_guessed(prop: Any) -> None:
         {"type": "object", "properties": {"amount": prop}}, {"amount": {"max": 5}}
     )
     assert found == []
+
+
+REASONS = Policy.from_dict(
+    {
+        "rules": [
+            {
+                "id": "cap",
+                "allow": ["t"],
+                "args": {
+                    "amount": {"max": "$principal.attributes.limit"},
+                    "owner": {"eq": "$principal.attributes.team_id"},
+                    "note": {"regex": "ok.*", "max_length": 10},
+                },
+            },
+            {"id": "no", "deny": ["u"], "args": {"amount": {"min": 100}, "tag": {"ne": "x"}}},
+            {"id": "all", "allow": ["u"]},
+        ]
+    }
+)
+ALICE = make_principal("alice", limit=50)
+OK = {"amount": 10, "owner": None, "note": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "reason"),
+    [
+        (
+            "t",
+            {**OK, "amount": 60},
+            "only when argument 'amount' is <= $principal.attributes.limit",
+        ),
+        ("t", OK, "only when argument 'owner' equals $principal.attributes.team_id"),
+        ("t", {**OK, "note": "no"}, "only when argument 'note' matches 'ok.*'"),
+        ("t", {**OK, "note": "ok" * 6}, "only when argument 'note' has length <= 10"),
+        ("t", {"owner": None, "note": "ok"}, "only when argument 'amount' is given"),
+        ("t", {**OK, "amount": math.nan}, "only when argument 'amount' is a plain value (not NaN)"),
+        ("u", {"amount": 150, "tag": "y"}, "rule 'no' denies 'u'"),
+        (
+            "u",
+            {"tag": "y"},
+            "rule 'no' denies 'u': it cannot tell whether argument 'amount' is given, "
+            "and a deny rule applies when in doubt",
+        ),
+        (
+            "u",
+            {"amount": "150", "tag": "y"},
+            "it cannot tell whether argument 'amount' is >= 100, and a deny rule applies",
+        ),
+    ],
+)
+def test_reasons_say_what_the_argument_must_be_never_its_value(
+    tool: str, args: dict[str, Any], reason: str
+) -> None:
+    """A reference reads as written ($principal...), a literal as its repr; a missing or
+    NaN argument says so; a deny rule in doubt says which constraint it could not check."""
+    decision = REASONS.decide(tool, ALICE, args)
+    assert not decision.allowed and reason in decision.reason, decision.reason
+
+
+def test_a_missing_principal_attribute_never_equals_a_null_argument() -> None:
+    """`eq: $principal.attributes.team_id` with no such attribute cannot hold, even for
+    an argument that is null."""
+    assert not REASONS.decide("t", ALICE, OK).allowed
+    team = make_principal("alice", limit=50, team_id=None)
+    assert REASONS.decide("t", team, OK).allowed
+
+
+def test_a_declared_argument_left_out_is_not_given() -> None:
+    """An MCP tool declaring `mode` called without it: an allow rule on `mode` does not
+    hold (it says so) and a deny rule on `mode` does not apply; an argument the tool does
+    not declare is unknown, so a deny rule on it applies."""
+    guard = Guard(
+        Policy.from_dict(
+            {
+                "rules": [
+                    {"id": "modes", "allow": ["a"], "args": {"mode": {"eq": "x"}}},
+                    {"id": "all", "allow": ["d"]},
+                    {"id": "no-x", "deny": ["d"], "args": {"mode": {"eq": "x"}}},
+                    {"id": "no-y", "deny": ["d"], "args": {"other": {"eq": "y"}}},
+                ]
+            }
+        )
+    )
+    schema = {"type": "object", "properties": {"mode": {"type": "string"}}}
+
+    async def remote(**arguments: Any) -> None:
+        """A remote tool's local stand-in."""
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PolicyWarning)  # `other` is not taken: the point
+        guard.register(remote, name="a", binder=JSONArgs(schema))
+        guard.register(remote, name="d", binder=JSONArgs(schema), replace=True)
+    refused = guard.check("a", {}, ALICE)
+    assert not refused.allowed and refused.reason.endswith("argument 'mode' is given")
+    assert guard.check("a", {"mode": "x"}, ALICE).allowed
+    in_doubt = guard.check("d", {}, ALICE)
+    assert in_doubt.rule == "no-y" and "argument 'other' is given" in in_doubt.reason
+    assert guard.check("d", {"mode": "x", "other": "z"}, ALICE).rule == "no-x"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(", "missing ): ("),
+        ("a\\1", "invalid escape sequence: \\1"),
+        ("(?=a)", "invalid perl operator: (?="),
+        ("é(", "missing ): é("),
+    ],
+)
+def test_a_bad_regex_is_refused_with_re2s_reason_as_text(pattern: str, reason: str) -> None:
+    with pytest.raises(PolicyError) as raised:
+        Policy.from_dict(
+            {"rules": [{"id": "r", "allow": ["t"], "args": {"s": {"regex": pattern}}}]}
+        )
+    assert str(raised.value) == (
+        f"rule 'r', field 'args.s.regex': invalid regular expression (RE2 syntax): {reason}"
+    )
+
+
+def test_a_regex_keeps_its_pattern() -> None:
+    assert Regex("a.b").pattern == "a.b" and repr(Regex("a.b")) == "Regex('a.b')"
