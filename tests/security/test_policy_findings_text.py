@@ -3,6 +3,7 @@ caller's registration line; principal references are judged at call time, not he
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -37,7 +38,8 @@ def _register(yaml: str, authenticator: Any = None) -> list[warnings.WarningMess
 
 def test_a_warning_points_at_the_registration_in_the_callers_file() -> None:
     (caught,) = _register("rules: [{id: r, allow: [t], args: {x: {min: 1}}}]")
-    assert caught.filename == __file__
+    if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampolines add frames of their own
+        assert caught.filename == __file__
     assert str(caught.message) == (
         "p.yaml: rule 'r', args.x.min, tool 't': min needs number/integer but argument 'x' "
         "is string: the rule never allows 't'"
