@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from guardrail import Policy, PolicyError
-from guardrail.policy.loader import parse_yaml
+from guardrail.policy.loader import parse_yaml, yaml_error
 from guardrail.testing import make_principal
 
 
@@ -94,3 +95,17 @@ def test_validation_errors_are_located_without_pydantic_prefixes(
         Policy.from_dict(data)
     assert message in str(raised.value), str(raised.value)
     assert "Value error" not in str(raised.value)
+
+
+def test_a_yaml_error_without_a_position_still_reads_well() -> None:
+    error = yaml.MarkedYAMLError(problem="something odd")
+    assert str(yaml_error(error, "p.yaml")) == "file p.yaml: YAML syntax error: something odd"
+
+
+def test_policies_with_the_same_content_hash_alike() -> None:
+    """A policy is a value: equal digests are equal policies, in sets and as dict keys."""
+    text = "rules: [{id: r, allow: [t]}]"
+    one, two = Policy.from_yaml(text), Policy.from_yaml(text, source="elsewhere.yaml")
+    other = Policy.from_yaml("rules: [{id: r, allow: [u]}]")
+    assert one == two and hash(one) == hash(two) and len({one, two, other}) == 2
+    assert hash(one) != hash(other)  # distinct policies do not all collide
