@@ -103,3 +103,18 @@ def test_an_attribute_warning_lists_what_the_claim_map_fills() -> None:
     (caught,) = _register(limit, _authenticator())
     assert str(caught.message).startswith("p.yaml: limit 'l', when.attributes.tier, tool 't'")
     assert str(caught.message).endswith(": the limit never applies")
+
+
+def test_a_policy_without_a_file_starts_its_findings_with_the_rule() -> None:
+    guard = Guard(
+        Policy.from_dict({"rules": [{"id": "r", "allow": ["t"], "args": {"y": {"eq": 1}}}]})
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+
+        @guard.tool(name="t")
+        def t(x: str) -> None:
+            """Takes no `y`."""
+
+    (warning,) = [w for w in caught if issubclass(w.category, PolicyWarning)]
+    assert str(warning.message).startswith("rule 'r', args.y, tool 't': constrains argument 'y'")
