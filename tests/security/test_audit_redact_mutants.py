@@ -124,3 +124,9 @@ def test_randomness_boundaries(text: str, redacted: bool) -> None:
 def test_randomness_thresholds_at_their_edges(text: str, redacted: bool) -> None:
     """Each threshold of the randomness test decides on its own, at its exact edge."""
     assert (R.text(f"v {text} w") != f"v {text} w") is redacted
+
+
+def test_a_deep_redact_path_through_text_or_a_list_changes_nothing() -> None:
+    args = {"a": {"e": "z", "l": ["x", {"k": "v"}]}, "s": "text"}
+    out = R.arguments(args, ["a.e.f.g", "s.t.u", "a.l.k.v"])
+    assert out == args
