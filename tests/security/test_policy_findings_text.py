@@ -118,3 +118,33 @@ def test_a_policy_without_a_file_starts_its_findings_with_the_rule() -> None:
 
     (warning,) = [w for w in caught if issubclass(w.category, PolicyWarning)]
     assert str(warning.message).startswith("rule 'r', args.y, tool 't': constrains argument 'y'")
+
+
+class _Opaque:
+    """An argument type pydantic cannot describe as JSON schema."""
+
+
+def test_a_tool_whose_types_cannot_be_described_is_judged_by_names_only() -> None:
+    """Types unknown: no kind finding (regex on the int `n` is not judged), but an argument
+    the tool does not take is still reported."""
+    policy = Policy.from_dict(
+        {
+            "rules": [
+                {"id": "r", "allow": ["t"], "args": {"n": {"regex": "a"}}},
+                {"id": "d", "deny": ["t"], "args": {"missing": {"eq": 1}}},
+            ]
+        }
+    )
+    guard = Guard(policy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+
+        @guard.tool(name="t")
+        def t(thing: _Opaque, n: int) -> None:
+            """Takes an opaque object."""
+
+    found = [str(w.message) for w in caught if issubclass(w.category, PolicyWarning)]
+    assert found == [
+        "rule 'd', args.missing, tool 't': constrains argument 'missing', which the tool "
+        "does not take: the rule denies every call to 't' it covers"
+    ]
