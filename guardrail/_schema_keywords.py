@@ -141,11 +141,25 @@ def conjoin(prop: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
             result[key] = max(result[key], value)
         elif key in _MERGED_ONCE:
             result[key] = min(result[key], value)
-        elif key == "type":
-            result[key] = value
+        elif key == "type" and (both := _common_types(result[key], value)):
+            result[key] = both[0] if len(both) == 1 else both
         else:
             result["allOf"] = [*result.get("allOf", []), {key: value}]
     return result
+
+
+def _common_types(a: str | list[str], b: str | list[str]) -> list[str]:
+    """JSON types that satisfy both ``type`` keywords; an integer is a number too.
+
+    Empty when none does: the caller then keeps both keywords (under ``allOf``),
+    which no value satisfies, rather than letting the later one replace the first.
+    """
+    left = {a} if isinstance(a, str) else set(a)
+    right = {b} if isinstance(b, str) else set(b)
+    both = left & right
+    if ("integer" in left and "number" in right) or ("number" in left and "integer" in right):
+        both.add("integer")
+    return sorted(both)
 
 
 def _check_feasible(
