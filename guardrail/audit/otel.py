@@ -130,7 +130,7 @@ class SpanEmitter:
             state.token = otel_context.attach(trace.set_span_in_context(span))
 
     def exit(self, call: Call) -> None:
-        if call.span is None:  # refused before the steps ran: the refusal gets its span
+        if call.span is None and not call.ran:  # refused before this step: a span for it
             self.enter(call)
         state = call.span
         if state is None:  # no SDK: no span
