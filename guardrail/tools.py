@@ -77,11 +77,25 @@ class ArgBinder:
         named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         self._loose = tuple(p.name for p in named if self.model is None or is_loose(p.annotation))
         self._inf_nan = frozenset(p.name for p in params if allows_inf_nan(p.annotation))
+        self._exact = self._exact_plan()
+
+    def _exact_plan(self) -> tuple[tuple[type, ...], tuple[int, ...]] | None:
+        """For a function of plainly typed positional parameters only: their types and
+        the positions of the ``float`` ones. A call giving every one positionally with a
+        value of exactly its type (floats finite) is bound without further work."""
+        plain = self._plain
+        if plain is None or self._vars.present or self._loose or plain[0] != self._positional:
+            return None
+        floats = tuple(i for i, kind in enumerate(plain[1]) if kind is float)
+        return plain[1], floats
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Arguments by name, defaults applied, ``self`` left out; raises ArgumentError."""
         if self.skip_first:
             args = args[1:]
+        exact = self._exact
+        if exact is not None and not kwargs and _exactly(args, *exact):
+            return dict(zip(self._positional, args, strict=True))
         if self._simple and len(args) <= len(self._positional):
             bound = dict(zip(self._positional, args, strict=False))
             for key, value in kwargs.items():
@@ -226,6 +240,16 @@ def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] |
         return None
     model: type[BaseModel] = create_model(f"{name}_args", __config__=ARGS_CONFIG, **fields)
     return model
+
+
+def _exactly(args: tuple[Any, ...], kinds: tuple[type, ...], floats: tuple[int, ...]) -> bool:
+    """``args`` are one value of exactly each type (``is``: a subclass or a metaclass that
+    lies in ``==`` does not pass), the floats finite."""
+    return (
+        len(args) == len(kinds)
+        and all(map(operator.is_, map(type, args), kinds))
+        and all(-math.inf < args[i] < math.inf for i in floats)
+    )
 
 
 def _plain_fields(
