@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError, create_model
 
+from guardrail._plain_args import exactly, plain_fields
 from guardrail._varparams import ARGS_CONFIG, VarParams, validation_message
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.values import (
@@ -25,11 +26,6 @@ from guardrail.values import (
 __all__ = ["ArgBinder", "NamedArgBinder", "ToolSpec", "validation_message"]
 
 _SELF_NAMES = ("self", "cls")
-_PLAIN_TYPES = {t: t for t in (str, int, float, bool)} | {
-    t.__name__: t for t in (str, int, float, bool)
-}
-"""Annotations for which a value of exactly that type validates to itself (also as the
-strings that ``from __future__ import annotations`` leaves, which name the builtins)."""
 
 
 class ArgBinder:
@@ -72,7 +68,7 @@ class ArgBinder:
         self._defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self._required = frozenset(p.name for p in params if p.default is p.empty)
         self.model = _args_model(fn.__name__, params) if validate else None
-        self._plain = _plain_fields(params) if self.model is not None else None
+        self._plain = plain_fields(params) if self.model is not None else None
         self._vars = VarParams(params, validate=validate)
         named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         self._loose = tuple(p.name for p in named if self.model is None or is_loose(p.annotation))
@@ -94,7 +90,7 @@ class ArgBinder:
         if self.skip_first:
             args = args[1:]
         exact = self._exact
-        if exact is not None and not kwargs and _exactly(args, *exact):
+        if exact is not None and not kwargs and exactly(args, *exact):
             return dict(zip(self._positional, args, strict=True))
         if self._simple and len(args) <= len(self._positional):
             bound = dict(zip(self._positional, args, strict=False))
@@ -240,37 +236,6 @@ def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] |
         return None
     model: type[BaseModel] = create_model(f"{name}_args", __config__=ARGS_CONFIG, **fields)
     return model
-
-
-def _exactly(args: tuple[Any, ...], kinds: tuple[type, ...], floats: tuple[int, ...]) -> bool:
-    """``args`` are one value of exactly each type (``is``: a subclass or a metaclass that
-    lies in ``==`` does not pass), the floats finite."""
-    return (
-        len(args) == len(kinds)
-        and all(map(operator.is_, map(type, args), kinds))
-        and all(-math.inf < args[i] < math.inf for i in floats)
-    )
-
-
-def _plain_fields(
-    params: list[inspect.Parameter],
-) -> tuple[tuple[str, ...], tuple[type, ...], tuple[str, ...]] | None:
-    """Field names and their types when every field is annotated with a plain type, and
-    the names of the ``float`` fields (whose values must also be finite)."""
-    fields = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    if not all(_hashable(p.annotation) and p.annotation in _PLAIN_TYPES for p in fields):
-        return None
-    kinds = tuple(_PLAIN_TYPES[p.annotation] for p in fields)
-    floats = tuple(p.name for p, kind in zip(fields, kinds, strict=True) if kind is float)
-    return tuple(p.name for p in fields), kinds, floats
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _arity_message(name: str, duplicate: bool) -> str:
