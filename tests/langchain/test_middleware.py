@@ -161,6 +161,7 @@ def test_custom_identify_and_raise(guard: Guard) -> None:
         guard, identify=lambda ctx: f"tok-{ctx.user}", on_denied="raise"
     )
     built = create_agent(script(), tools=TOOLS, middleware=[middleware], context_schema=Ctx)
-    with pytest.raises(GuardrailDenied, match="refund"):
+    # refund and close_account are called in parallel: whichever is refused first ends the run.
+    with pytest.raises(GuardrailDenied, match=r"refund|close_account"):
         built.invoke({"messages": [HumanMessage("x")]}, context=Ctx("alice"))
     assert ran == ["lookup_order"]

@@ -151,3 +151,21 @@ def test_install_auth_refuses_to_replace_silently(keys: KeyPair) -> None:
     )
     assert replaced.resource == url
     assert server.settings.auth is not None and server.settings.auth.required_scopes == ["crm"]
+
+
+def test_audit_layout_documented() -> None:
+    """Every field the MCP README documents is a real audit field, and every real one is there."""
+    import re
+    from pathlib import Path
+
+    from guardrail.audit.event import NAMES
+
+    readme = Path(guardrail_mcp.__file__).parent / "README.md"
+    section = readme.read_text().split("## Audit records of MCP calls", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`(\w+)`", line.split(" | ")[0])
+    }
+    assert documented == set(NAMES)
