@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from guardrail import ClaimMap, Guard, JWTAuthenticator, Policy, PolicyWarning
+from guardrail import ClaimMap, Guard, JWTAuthenticator, Policy, PolicyError, PolicyWarning
+from guardrail.adapters import NamedArgBinder
 
 KEY = "a-test-hmac-secret-of-at-least-32-bytes!!"
 
@@ -148,3 +149,54 @@ def test_a_tool_whose_types_cannot_be_described_is_judged_by_names_only() -> Non
         "rule 'd', args.missing, tool 't': constrains argument 'missing', which the tool "
         "does not take: the rule denies every call to 't' it covers"
     ]
+
+
+class _Named(NamedArgBinder):
+    """A framework tool's binder that knows only its argument names (as LangChain's)."""
+
+    def bind(self, args: tuple[Any, ...], kwargs: Any) -> dict[str, Any]:
+        return dict(kwargs)
+
+
+@pytest.mark.parametrize(
+    ("names", "warned"),
+    [(("a", "b"), True), (("a", "kwargs"), False), ((), False)],
+)
+def test_a_framework_tool_is_judged_by_the_names_it_declares(
+    names: tuple[str, ...], warned: bool
+) -> None:
+    """Declared names: an argument outside them is not taken, unless the tool takes
+    `**kwargs`; no names at all: nothing is assumed."""
+    guard = Guard(
+        Policy.from_dict({"rules": [{"id": "r", "allow": ["t"], "args": {"c": {"eq": 1}}}]})
+    )
+
+    async def framework_tool(**arguments: Any) -> None:
+        """Stands in for the framework's tool."""
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        guard.register(framework_tool, name="t", binder=_Named(names))
+    found = [str(w.message) for w in caught if issubclass(w.category, PolicyWarning)]
+    assert bool(found) is warned, found
+    if warned:
+        assert "constrains argument 'c', which the tool does not take" in found[0]
+
+
+def test_strict_mode_refuses_with_every_finding_and_an_allow_rules_when() -> None:
+    """Under strict, registration fails naming each finding, joined by '; '; an allow
+    rule whose `when` can never hold reads "the rule never applies"."""
+    yaml = "rules: [{id: r, allow: [t], when: {attributes: {tier: gold}}, args: {y: {eq: 1}}}]"
+    guard = Guard(Policy.from_yaml(yaml), authenticator=_authenticator(), strict=True)
+    with pytest.raises(PolicyError) as raised:
+
+        @guard.tool(name="t")
+        def t(x: str) -> None:
+            """Takes no `y`."""
+
+    assert str(raised.value) == (
+        "rule 'r', args.y, tool 't': constrains argument 'y', which the tool does not take: "
+        "the rule never allows 't'; rule 'r', when.attributes.tier, tool 't': the "
+        "authenticator never fills attribute 'tier' (its claim map fills no attributes): "
+        "the rule never applies"
+    )
