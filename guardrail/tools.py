@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError, create_model
 
+from guardrail._plain_args import exactly, plain_fields
 from guardrail._varparams import ARGS_CONFIG, VarParams, validation_message
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.values import (
@@ -28,11 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["ArgBinder", "NamedArgBinder", "ToolSpec", "validation_message"]
 
 _SELF_NAMES = ("self", "cls")
-_PLAIN_TYPES = {t: t for t in (str, int, float, bool)} | {
-    t.__name__: t for t in (str, int, float, bool)
-}
-"""Annotations for which a value of exactly that type validates to itself (also as the
-strings that ``from __future__ import annotations`` leaves, which name the builtins)."""
 
 
 class ArgBinder:
@@ -75,16 +71,30 @@ class ArgBinder:
         self._defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self._required = frozenset(p.name for p in params if p.default is p.empty)
         self.model = _args_model(fn.__name__, params) if validate else None
-        self._plain = _plain_fields(params) if self.model is not None else None
+        self._plain = plain_fields(params) if self.model is not None else None
         self._vars = VarParams(params, validate=validate)
         named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         self._loose = tuple(p.name for p in named if self.model is None or is_loose(p.annotation))
         self._inf_nan = frozenset(p.name for p in params if allows_inf_nan(p.annotation))
+        self._exact = self._exact_plan()
+
+    def _exact_plan(self) -> tuple[tuple[type, ...], tuple[int, ...]] | None:
+        """For a function of plainly typed positional parameters only: their types and
+        the positions of the ``float`` ones. A call giving every one positionally with a
+        value of exactly its type (floats finite) is bound without further work."""
+        plain = self._plain
+        if plain is None or self._vars.present or self._loose or plain[0] != self._positional:
+            return None
+        floats = tuple(i for i, kind in enumerate(plain[1]) if kind is float)
+        return plain[1], floats
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Arguments by name, defaults applied, ``self`` left out; raises ArgumentError."""
         if self.skip_first:
             args = args[1:]
+        exact = self._exact
+        if exact is not None and not kwargs and exactly(args, *exact):
+            return dict(zip(self._positional, args, strict=True))
         if self._simple and len(args) <= len(self._positional):
             bound = dict(zip(self._positional, args, strict=False))
             for key, value in kwargs.items():
@@ -229,27 +239,6 @@ def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] |
         return None
     model: type[BaseModel] = create_model(f"{name}_args", __config__=ARGS_CONFIG, **fields)
     return model
-
-
-def _plain_fields(
-    params: list[inspect.Parameter],
-) -> tuple[tuple[str, ...], tuple[type, ...], tuple[str, ...]] | None:
-    """Field names and their types when every field is annotated with a plain type, and
-    the names of the ``float`` fields (whose values must also be finite)."""
-    fields = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    if not all(_hashable(p.annotation) and p.annotation in _PLAIN_TYPES for p in fields):
-        return None
-    kinds = tuple(_PLAIN_TYPES[p.annotation] for p in fields)
-    floats = tuple(p.name for p, kind in zip(fields, kinds, strict=True) if kind is float)
-    return tuple(p.name for p in fields), kinds, floats
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _arity_message(name: str, duplicate: bool) -> str:

@@ -9,6 +9,7 @@ package marks its ``gen_ai.*`` constants deprecated.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -50,6 +51,8 @@ GUARDRAIL_COST = "guardrail.cost"
 GUARDRAIL_POLICY = "guardrail.policy"
 
 _TRACER_NAME = "guardrail"
+_LOOK_EVERY = 1.0
+"""Seconds between looks for a global SDK provider while there is none."""
 _MAX_TOOLS = 4096
 
 
@@ -87,6 +90,8 @@ class SpanEmitter:
         self.results = results
         self.redactor = redactor or Redactor()
         self.policy_digest = policy_digest
+        self._sdk = tracer_provider is not None and _is_sdk(tracer_provider)
+        self._next_look = 0.0
         self._tools: dict[int, tuple[str, dict[str, Any], object, object]] = {}
         """By tool spec: the span name and the attributes that are the same for every call
         (with the spec and the redactor they were made with)."""
@@ -111,9 +116,16 @@ class SpanEmitter:
     def recording(self) -> bool:
         """Whether spans can be recorded: an SDK (any real provider) is installed. With
         opentelemetry-api alone the provider is the API's proxy or no-op one, and the
-        step does no span work at all (a provider set later is picked up)."""
-        provider = self._provider if self._provider is not None else trace.get_tracer_provider()
-        return not isinstance(provider, ProxyTracerProvider | NoOpTracerProvider)
+        step does no span work at all. Asking the API for the global provider reads the
+        environment (about 1 us), so while there is none it looks again at most once a
+        second: a provider set later is picked up then, and kept (it is set only once)."""
+        if self._sdk or self._provider is not None:
+            return self._sdk
+        now = time.monotonic()
+        if now >= self._next_look:
+            self._next_look = now + _LOOK_EVERY
+            self._sdk = _is_sdk(trace.get_tracer_provider())
+        return self._sdk
 
     def enter(self, call: Call) -> None:
         if not self.recording():
@@ -130,7 +142,7 @@ class SpanEmitter:
             state.token = otel_context.attach(trace.set_span_in_context(span))
 
     def exit(self, call: Call) -> None:
-        if call.span is None:  # refused before the steps ran: the refusal gets its span
+        if call.span is None and not call.ran:  # refused before this step: a span for it
             self.enter(call)
         state = call.span
         if state is None:  # no SDK: no span
@@ -196,3 +208,7 @@ class SpanEmitter:
 
 def _json(value: Any) -> str:
     return json.dumps(value, default=repr, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_sdk(provider: TracerProvider) -> bool:
+    return not isinstance(provider, ProxyTracerProvider | NoOpTracerProvider)

@@ -40,10 +40,10 @@ heap that drops them when they can no longer count) and ``RedisLedger`` (one Lua
 script, ``guardrail/resources/redis/ledger.lua``, one round trip per reservation
 covering every key, time from Redis ``TIME``).
 
-Hot path: the keeper plans each shape of call (tool, cost, session, the principal's
-subject / teams / org, which conditional limits match) once and reuses the plan and
-its charges; a call whose charges stand as reserved (no reported cost, no error, no
-concurrency slot) is not settled at all, so with Redis it is one round trip.
+Hot path: the keeper plans each shape of call (tool, cost, sessions, principal
+object; :mod:`guardrail.budgets.plan`) once and reuses the plan and its charges;
+a call whose charges stand as reserved (no reported cost, no error, no concurrency
+slot) is not settled at all, so with Redis it is one round trip.
 
 Choose a backend by object or URI with :func:`ledger_from_uri`. ``RedisLedger``
 imports redis only when built.

@@ -58,9 +58,13 @@ class Charge:
         object.__setattr__(self, "max_units", to_micro(self.maximum))
 
 
-@dataclass(frozen=True, slots=True)
+# Held and Reservation are made once per call on the hot path: plain slotted classes
+# (a frozen dataclass pays object.__setattr__ per field). Treat them as read-only.
+
+
+@dataclass(slots=True)
 class Held:
-    """One charge as it was reserved."""
+    """One charge as it was reserved (read-only by convention)."""
 
     charge: Charge
     slot: str
@@ -75,9 +79,9 @@ class Held:
         return max(self.charge.maximum - self.used, 0.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reservation:
-    """Charges held for one call, until settled."""
+    """Charges held for one call, until settled (read-only by convention)."""
 
     id: str
     held: tuple[Held, ...]

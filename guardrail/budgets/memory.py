@@ -14,126 +14,25 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
 from heapq import heappop, heappush
 from itertools import islice
 from typing import Any
 
+from guardrail.budgets._memory_state import DAY, Counter, Window, bucket
 from guardrail.budgets.ledger import (
     MICRO,
     Charge,
+    Held,
     Ledger,
     Reading,
     Refusal,
     Reservation,
     from_micro,
-    make_held,
-    make_reservation,
     to_micro,
 )
 
-_DAY = 86400
 _floor = math.floor
-
-
-class _Window:
-    """Entries inside a sliding window (or in-flight slots), oldest first.
-
-    ``order[head:]`` are ``[time, micro-amount]`` lists; an entry given back (or
-    trimmed) has its amount set to ``None`` so a late settlement of it changes
-    nothing. The consumed prefix ``order[:head]`` is cut off once it is at least
-    half the list, and released entries are compacted away when they outnumber
-    the live ones, so a busy key holds about what is inside its window.
-    """
-
-    __slots__ = ("dead", "expires", "head", "order", "total")
-
-    def __init__(self) -> None:
-        self.order: list[list[Any]] = []
-        self.head = 0
-        self.total = 0
-        self.dead = 0
-        """Released entries still in ``order``."""
-        self.expires = 0.0
-        """When the ledger drops it: kept at least one span past the newest entry."""
-
-    @property
-    def entries(self) -> list[tuple[float, int]]:
-        """The live entries: (time, micro-amount), oldest first."""
-        return [(e[0], e[1]) for e in islice(self.order, self.head, None) if e[1] is not None]
-
-    def trim(self, cut: float) -> None:
-        order, head = self.order, self.head
-        size = len(order)
-        while head < size:
-            entry = order[head]
-            if entry[0] > cut:
-                break
-            units = entry[1]
-            if units is None:
-                self.dead -= 1
-            else:
-                self.total -= units
-                entry[1] = None
-            head += 1
-        if head == size:
-            order.clear()
-            head = 0
-        elif head >= 16 and 2 * head >= size:
-            del order[:head]
-            head = 0
-        self.head = head
-
-    def release(self, entry: list[Any]) -> None:
-        self.total -= entry[1]
-        entry[1] = None
-        self.dead += 1
-        live = len(self.order) - self.head - self.dead
-        if self.dead > live + 16:
-            self.order = [e for e in islice(self.order, self.head, None) if e[1] is not None]
-            self.head = self.dead = 0
-
-    def kill(self) -> None:
-        """The window is dropped: its entries can no longer be settled."""
-        for entry in self.order:
-            entry[1] = None
-
-    def retry_after(self, now: float, span: float, amount: int, maximum: int) -> float | None:
-        freed = 0
-        for at, held in sorted(self.entries):
-            freed += held
-            if self.total - freed + amount <= maximum:
-                return at + span - now
-        return None
-
-
-class _Counter:
-    __slots__ = ("expires", "used")
-
-    def __init__(self) -> None:
-        self.used = 0
-        self.expires = 0.0
-        """When the ledger drops it; 0 until it is first stored."""
-
-
-def _bucket(kind: str, key: str, now: float) -> tuple[str, float | None]:
-    """The counter slot for a calendar or never-resetting key, and its reset time."""
-    if kind == "total":
-        return key, None
-    day = _floor(now / _DAY)
-    if kind == "day":
-        return f"{key}:{day}", float((day + 1) * _DAY)
-    month, reset = _month_of(day)
-    return f"{key}:{month}", reset
-
-
-@lru_cache(maxsize=64)
-def _month_of(day: int) -> tuple[int, float]:
-    """``yyyymm`` of a day since the epoch, and when the next month starts (UTC)."""
-    at = datetime.fromtimestamp(day * _DAY, UTC)
-    year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
-    return at.year * 100 + at.month, datetime(year, month, 1, tzinfo=UTC).timestamp()
+_Found = list[tuple[Charge, str, Window | Counter, float | None]]
 
 
 class MemoryLedger(Ledger):
@@ -147,7 +46,7 @@ class MemoryLedger(Ledger):
         self.clock = clock
         self.maxsize = maxsize
         self._lock = threading.Lock()
-        self._keys: dict[str, _Window | _Counter] = {}
+        self._keys: dict[str, Window | Counter] = {}
         self._expiry: list[tuple[float, str]] = []
         """A heap of (expires, slot); stale rows (the key was extended or is gone) are
         skipped when popped."""
@@ -157,74 +56,79 @@ class MemoryLedger(Ledger):
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
         with self._lock:
             now = self.clock()
-            expiry, keys = self._expiry, self._keys
+            expiry = self._expiry
             if expiry and expiry[0][0] <= now:
                 self._purge(now)
-            found = []
-            day = -1
-            for index, charge in enumerate(charges):
-                kind = charge.kind
-                state: _Window | _Counter | None
-                if kind == "window" or kind == "concurrent":
-                    slot, reset = charge.key, None
-                    state = keys.get(slot)
-                    if state.__class__ is not _Window:
-                        state = _Window()
-                    else:
-                        order, head = state.order, state.head
-                        if head < len(order) and order[head][0] <= now - charge.span:
-                            state.trim(now - charge.span)
-                    used = state.total
-                else:
-                    if kind == "total":
-                        slot, reset = charge.key, None
-                    else:
-                        if day < 0:
-                            day = _floor(now / _DAY)
-                        cached = self._slots.get((kind, charge.key))
-                        if cached is not None and cached[0] == day:
-                            slot, reset = cached[1], cached[2]
-                        else:
-                            slot, reset = self._slot(kind, charge.key, now)
-                    state = keys.get(slot)
-                    if state.__class__ is not _Counter:
-                        state = _Counter()
-                    used = state.used
-                if used + charge.units > charge.max_units:
-                    retry = self._retry(charge, state, now, reset)
-                    return Refusal(index, from_micro(used), retry, reset)
-                found.append((charge, slot, state, reset))
-            held = []
-            handles: list[list[Any] | None] = []
-            for charge, slot, state, reset in found:
-                units = charge.units
-                if isinstance(state, _Window):
-                    entry = [now, units]
-                    state.order.append(entry)
-                    state.total += units
-                    # Re-register only when the expiry would not outlive this entry,
-                    # so a busy key touches the expiry heap once per span, not per call.
-                    if state.expires < now + charge.span:
-                        state.expires = now + 2 * charge.span
-                        keys[slot] = state
-                        heappush(expiry, (state.expires, slot))
-                    handles.append(entry)
-                    used = state.total
-                else:
-                    state.used += units
-                    if not state.expires:  # new counter: lives until after its period
-                        keys[slot] = state
-                        if reset is None:
-                            state.expires = math.inf
-                        else:
-                            state.expires = reset + _DAY
-                            heappush(expiry, (state.expires, slot))
-                    handles.append(None)
-                    used = state.used
-                held.append(make_held(charge, slot, used / MICRO, reset))
-            if len(keys) > self.maxsize:
+            found = self._admit(charges, now)
+            if isinstance(found, Refusal):
+                return found
+            held, handles = self._take(found, now)
+            if len(self._keys) > self.maxsize:
                 self._evict()
-            return make_reservation(rid, tuple(held), handles)
+        return Reservation(rid, held, handles)
+
+    def _admit(self, charges: Sequence[Charge], now: float) -> _Found | Refusal:
+        """Every charge's slot and state, or the refusal of the first that does not fit."""
+        keys, day = self._keys, _floor(now / DAY)
+        found: _Found = []
+        for index, charge in enumerate(charges):
+            kind = charge.kind
+            state: Window | Counter | None
+            if kind == "window" or kind == "concurrent":
+                slot, reset = charge.key, None
+                state = keys.get(slot)
+                if not isinstance(state, Window):
+                    state = Window()
+                elif state.expired_head(now - charge.span):
+                    state.trim(now - charge.span)
+                used = state.total
+            else:
+                if kind == "total":
+                    slot, reset = charge.key, None
+                else:
+                    cached = self._slots.get((kind, charge.key))
+                    if cached is not None and cached[0] == day:
+                        slot, reset = cached[1], cached[2]
+                    else:
+                        slot, reset = self._slot(kind, charge.key, now)
+                state = keys.get(slot)
+                if not isinstance(state, Counter):
+                    state = Counter()
+                used = state.used
+            if used + charge.units > charge.max_units:
+                retry = self._retry(charge, state, now, reset)
+                return Refusal(index, from_micro(used), retry, reset)
+            found.append((charge, slot, state, reset))
+        return found
+
+    def _take(self, found: _Found, now: float) -> tuple[tuple[Held, ...], list[Any]]:
+        """Charge every admitted charge; their ``Held`` and the handles to settle them."""
+        keys, expiry = self._keys, self._expiry
+        held = []
+        handles: list[list[Any] | None] = []
+        for charge, slot, state, reset in found:
+            units = charge.units
+            if isinstance(state, Window):
+                entry = [now, units]
+                state.order.append(entry)
+                used = state.total = state.total + units
+                # Re-register only when the expiry would not outlive this entry,
+                # so a busy key touches the expiry heap once per span, not per call.
+                if state.expires < now + charge.span:
+                    state.expires = now + 2 * charge.span
+                    keys[slot] = state
+                    heappush(expiry, (state.expires, slot))
+                handles.append(entry)
+            else:
+                used = state.used = state.used + units
+                if not state.expires:  # new counter: lives until after its period
+                    keys[slot] = state
+                    state.expires = math.inf if reset is None else reset + DAY
+                    if reset is not None:
+                        heappush(expiry, (state.expires, slot))
+                handles.append(None)
+            held.append(Held(charge, slot, used / MICRO, reset))
+        return tuple(held), handles
 
     def settle(self, reservation: Reservation, amounts: Sequence[float]) -> tuple[float, ...]:
         out = []
@@ -237,7 +141,7 @@ class MemoryLedger(Ledger):
             for i, (held, amount) in enumerate(zip(reservation.held, amounts, strict=True)):
                 state = keys.get(held.slot)
                 new = to_micro(amount)
-                if state.__class__ is _Window:
+                if state.__class__ is Window:
                     entry = handles[i] if handles is not None else None
                     if entry is not None and entry[1] is not None:
                         if new > 0:
@@ -246,7 +150,7 @@ class MemoryLedger(Ledger):
                         else:
                             state.release(entry)
                     out.append(state.total / MICRO)
-                elif state.__class__ is _Counter:
+                elif state.__class__ is Counter:
                     state.used += new - held.charge.units
                     out.append(state.used / MICRO)
                 else:
@@ -264,30 +168,24 @@ class MemoryLedger(Ledger):
                     state = self._keys.get(charge.key)
                     live = (
                         []
-                        if not isinstance(state, _Window)
+                        if not isinstance(state, Window)
                         else [(at, units) for at, units in state.entries if at > now - charge.span]
                     )
                     reset = live[0][0] + charge.span if live and charge.kind == "window" else None
                     readings.append(Reading(from_micro(sum(a for _, a in live)), reset))
                 else:
-                    slot, reset = _bucket(charge.kind, charge.key, now)
+                    slot, reset = bucket(charge.kind, charge.key, now)
                     counter = self._keys.get(slot)
-                    used = counter.used if isinstance(counter, _Counter) else 0
+                    used = counter.used if isinstance(counter, Counter) else 0
                     readings.append(Reading(from_micro(used), reset))
         return readings
 
     def _slot(self, kind: str, key: str, now: float) -> tuple[str, float | None]:
-        """``_bucket``, remembered per key for the rest of the (UTC) day."""
-        if kind == "total":
-            return key, None
-        day = _floor(now / _DAY)
-        cached = self._slots.get((kind, key))
-        if cached is not None and cached[0] == day:
-            return cached[1], cached[2]
-        slot, reset = _bucket(kind, key, now)
+        """``bucket``, remembered per key for the rest of the (UTC) day."""
+        slot, reset = bucket(kind, key, now)
         if len(self._slots) >= self.maxsize:
             self._slots.clear()
-        self._slots[kind, key] = (day, slot, reset)
+        self._slots[kind, key] = (_floor(now / DAY), slot, reset)
         return slot, reset
 
     def _purge(self, now: float) -> None:
@@ -298,7 +196,7 @@ class MemoryLedger(Ledger):
             state = keys.get(slot)
             if state is not None and state.expires <= now:
                 del keys[slot]
-                if isinstance(state, _Window):
+                if isinstance(state, Window):
                     state.kill()
 
     def _evict(self) -> None:
@@ -310,15 +208,15 @@ class MemoryLedger(Ledger):
             return
         for slot in list(islice(keys, len(keys) - self.maxsize + self.maxsize // 16)):
             state = keys.pop(slot)
-            if isinstance(state, _Window):
+            if isinstance(state, Window):
                 state.kill()
 
     @staticmethod
     def _retry(
-        charge: Charge, state: _Window | _Counter, now: float, reset: float | None
+        charge: Charge, state: Window | Counter, now: float, reset: float | None
     ) -> float | None:
         if charge.units > charge.max_units:
             return None
-        if charge.kind == "window" and isinstance(state, _Window):
+        if charge.kind == "window" and isinstance(state, Window):
             return state.retry_after(now, charge.span, charge.units, charge.max_units)
         return None if reset is None else reset - now

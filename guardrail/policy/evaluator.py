@@ -11,6 +11,7 @@ definitely fails, so a value the policy cannot judge is denied, never let throug
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,10 +77,45 @@ class ToolRules:
     """The decision of each ``deny`` rule for this tool, in the same order."""
     params: ToolParams | None
     """The tool's parameters when it registered (``None``: not known)."""
+    declared: frozenset[str]
+    """The parameter names (empty when not known)."""
+    valid: bool
+    """Whether the name is a valid tool name (an invalid one is always denied)."""
 
-    @property
-    def declared(self) -> frozenset[str]:
-        return self.params.names if self.params is not None else frozenset()
+
+class Applicable:
+    """The rules of one tool that apply to one principal, worked out once.
+
+    ``fixed`` is the decision when the arguments cannot change it: the first applicable
+    deny rule has no constraints, no deny rule applies and the first applicable allow
+    rule has none, or nothing applies (default deny). Otherwise :meth:`Evaluator.decide`
+    checks only these rules' constraints, in policy order.
+    """
+
+    __slots__ = ("allow", "deny", "fixed", "principal", "rules")
+
+    def __init__(self, rules: ToolRules, principal: Principal | None, tool: str) -> None:
+        self.rules = rules
+        self.principal = principal
+        """Held so that the principal's id, the memo key, stays its own while memoized."""
+        pairs = zip(rules.deny, rules.denials, strict=True)
+        self.deny = tuple((c, d) for c, d in pairs if c.applies(principal))
+        self.allow = tuple(c for c in rules.allow if c.applies(principal))
+        self.fixed: Decision | None = None
+        if not rules.valid:
+            self.fixed = Decision(False, None, f"{tool!r} is not a valid tool name")
+        elif self.deny:
+            self.fixed = None if self.deny[0][0].checks else self.deny[0][1]
+        elif self.allow:
+            self.fixed = None if self.allow[0].checks else self.allow[0].allowed
+        else:
+            who = principal.describe() if principal else "an anonymous caller"
+            reason = f"no rule allows {who} to call {tool!r} (default deny)"
+            self.fixed = Decision(False, None, reason)
+
+
+def _memo_slot(tool: str, principal_id: int) -> list[Applicable | None]:
+    return [None]
 
 
 class Evaluator:
@@ -111,8 +147,11 @@ class Evaluator:
                     self._globbed.setdefault(prefix, []).append((matcher, compiled))
                 else:
                     self._exact.setdefault(pattern, []).append(compiled)
-        self._memo: dict[str, ToolRules] = {}
         self._params: dict[str, ToolParams] = {}
+        # Bounded memos (oldest out first). Both live on this evaluator, i.e. on one
+        # policy object: a new policy (a reload) starts with empty ones.
+        self._rules = functools.lru_cache(maxsize=_MAX_MEMO)(self._match)
+        self._slots = functools.lru_cache(maxsize=_MAX_MEMO)(_memo_slot)
 
     def declare(self, tool: str, params: ToolParams | None) -> None:
         """Record a registered tool's parameters: absent arguments and listings use them."""
@@ -121,67 +160,62 @@ class Evaluator:
             self._params.pop(name, None)
         else:
             self._params[name] = params
-        self._memo.clear()
+        self._rules.cache_clear()
+        self._slots.cache_clear()
 
     def rules_for(self, tool: str) -> ToolRules:
-        found = self._memo.get(tool)
-        if found is None:
-            found = self._match(normalize(tool))
-            if len(self._memo) >= _MAX_MEMO:
-                self._memo.clear()
-            self._memo[tool] = found
+        return self._rules(tool)
+
+    def applicable(self, tool: str, principal: Principal | None) -> Applicable:
+        """The rules of ``tool`` that apply to ``principal``, memoized per principal object
+        (by identity: a principal whose values merely compare equal never shares it)."""
+        slot = self._slots(tool, id(principal))
+        found = slot[0]
+        if found is None or found.principal is not principal:
+            found = slot[0] = Applicable(self._rules(tool), principal, tool)
         return found
 
-    def _match(self, tool: str) -> ToolRules:
+    def _match(self, name: str) -> ToolRules:
+        tool = normalize(name)
         matched = {c.order: c for c in self._exact.get(tool, ())}
         for end in range(len(tool) + 1):
             for pattern, compiled in self._globbed.get(tool[:end], ()):
                 if pattern.fullmatch(tool):
                     matched[compiled.order] = compiled
         ordered = [matched[k] for k in sorted(matched)]
+        params = self._params.get(tool)
         deny = tuple(c for c in ordered if c.rule.deny)
         return ToolRules(
             name=tool,
             deny=deny,
             allow=tuple(c for c in ordered if c.rule.allow),
             denials=tuple(Decision(False, c.id, f"rule {c.id!r} denies {tool!r}") for c in deny),
-            params=self._params.get(tool),
+            params=params,
+            declared=params.names if params is not None else frozenset(),
+            valid=is_valid(tool),
         )
 
     def denial(
         self, tool: str, principal: Principal | None, args: Mapping[str, Any]
     ) -> Decision | None:
         """The decision of the first deny rule that matches this call, if any."""
-        rules = self.rules_for(tool)
-        if not is_valid(rules.name):
-            return Decision(False, None, f"{tool!r} is not a valid tool name")
-        declared = rules.declared
-        for compiled, denied in zip(rules.deny, rules.denials, strict=True):
-            if not compiled.applies(principal):
-                continue
-            outcome, requirement = compiled.verdict(args, principal, declared)
-            if outcome is True:
-                return denied
-            if outcome is None:
-                return Decision(
-                    False,
-                    compiled.id,
-                    f"{denied.reason}: it cannot tell whether {requirement}, "
-                    "and a deny rule applies when in doubt",
-                )
-        return None
+        found = self.applicable(tool, principal)
+        if not found.rules.valid:
+            return found.fixed
+        return _denial(found, principal, args)
 
     def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
         """Deny beats allow; nothing matching means deny."""
-        denied = self.denial(tool, principal, args)
+        found = self.applicable(tool, principal)
+        if found.fixed is not None:
+            return found.fixed
+        denied = _denial(found, principal, args)
         if denied is not None:
             return denied
-        rules = self.rules_for(tool)
+        declared = found.rules.declared
         first_failure: tuple[str, str] | None = None
-        for compiled in rules.allow:
-            if not compiled.applies(principal):
-                continue
-            outcome, requirement = compiled.verdict(args, principal, rules.declared)
+        for compiled in found.allow:
+            outcome, requirement = compiled.verdict(args, principal, declared)
             if outcome is True:
                 return compiled.allowed
             if first_failure is None:
@@ -203,7 +237,7 @@ class Evaluator:
         A region with no entries means "any arguments".
         """
         rules = self.rules_for(tool)
-        if not is_valid(rules.name):
+        if not rules.valid:
             return []
         for compiled in rules.deny:
             if compiled.applies(principal) and not can_fail(
@@ -234,3 +268,22 @@ class Evaluator:
 
     def visible(self, principal: Principal | None, names: Iterable[str]) -> list[str]:
         return [name for name in names if self.regions(name, principal)]
+
+
+def _denial(
+    found: Applicable, principal: Principal | None, args: Mapping[str, Any]
+) -> Decision | None:
+    """The first applicable deny rule whose constraints hold, or cannot be judged."""
+    declared = found.rules.declared
+    for compiled, denied in found.deny:
+        outcome, requirement = compiled.verdict(args, principal, declared)
+        if outcome is True:
+            return denied
+        if outcome is None:
+            return Decision(
+                False,
+                compiled.id,
+                f"{denied.reason}: it cannot tell whether {requirement}, "
+                "and a deny rule applies when in doubt",
+            )
+    return None

@@ -44,6 +44,7 @@ def test_deny_while_redis_is_down_then_recover(own_redis: RedisServer) -> None:
         with pytest.raises(BudgetExceeded):
             act(5)
     assert ran == [1, 3, 4]
+    guard.ledger.close()  # the guard's own connections: not left to the garbage collector
 
 
 def test_allow_while_redis_is_down_is_audited_as_failed_open(own_redis: RedisServer) -> None:
@@ -68,6 +69,7 @@ def test_allow_while_redis_is_down_is_audited_as_failed_open(own_redis: RedisSer
         with pytest.raises(BudgetExceeded):
             act()
     assert "budget_ledger" not in events[0].detail
+    guard.ledger.close()
 
 
 def test_script_is_reloaded_after_a_flush(redis_server: RedisServer) -> None:
@@ -86,6 +88,7 @@ def test_script_is_reloaded_after_a_flush(redis_server: RedisServer) -> None:
         act()
         with pytest.raises(BudgetExceeded):
             act()
+    guard.ledger.close()
 
 
 def test_redis_dying_while_the_tool_runs_keeps_the_result(own_redis: RedisServer) -> None:
@@ -109,3 +112,4 @@ def test_redis_dying_while_the_tool_runs_keeps_the_result(own_redis: RedisServer
     outcome = events[-1]
     assert (outcome.phase, outcome.decision, outcome.outcome) == ("outcome", "allowed", "ok")
     assert outcome.detail["budget_ledger"].startswith("settle failed: ")
+    guard.ledger.close()
