@@ -172,17 +172,29 @@ def _needs(ep: EntryPoint) -> list[tuple[str, str]]:
 
 def _own(dist: str) -> bool:
     """``dist`` names this project (compared normalized: ``guardrail_sdk`` is ``guardrail-sdk``)."""
-    return re.sub(r"[-_.]+", "-", dist).lower() == DISTRIBUTION
+    # "guardrail": what this project was installed as before the rename.
+    return re.sub(r"[-_.]+", "-", dist).lower() in (DISTRIBUTION, "guardrail")
 
 
 def _absent(exc: ImportError) -> bool:
-    """The import failed because a top-level module is not installed at all."""
+    """The import failed because the framework's package is not installed at all.
+
+    That is its top-level package, or, under a namespace package shared by many
+    distributions (``google.adk`` under ``google``), the first regular one.
+    """
     if not isinstance(exc, ModuleNotFoundError) or not exc.name:
         return False
-    try:
-        return importlib.util.find_spec(exc.name.partition(".")[0]) is None
-    except (ImportError, ValueError):  # e.g. blocked with sys.modules[name] = None
-        return True
+    parts = exc.name.split(".")
+    for depth in range(1, len(parts) + 1):
+        try:
+            spec = importlib.util.find_spec(".".join(parts[:depth]))
+        except (ImportError, ValueError):  # e.g. blocked with sys.modules[name] = None
+            return True
+        if spec is None:
+            return True
+        if spec.origin is not None:  # a regular package or module: installed, so broken
+            return False
+    return False
 
 
 def _version(dist: str) -> str | None:

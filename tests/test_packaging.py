@@ -32,6 +32,8 @@ ADAPTER_OF = {
     "mcp": ("guardrail_mcp", "mcp"),
     "openai-agents": ("guardrail_openai_agents", "openai-agents"),
     "pydantic-ai": ("guardrail_pydantic_ai", "pydantic-ai"),
+    "adk": ("guardrail_adk", "adk"),
+    "crewai": ("guardrail_crewai", "crewai"),
     "redis": ("guardrail.budgets.redis_ledger", None),
     "otel": ("opentelemetry.sdk.trace", None),
 }
