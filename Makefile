@@ -4,17 +4,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint typecheck bench clean system-check mutate
+.PHONY: demo test lint typecheck bench clean system-check wheelhouse mutate
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.stamp-base: pyproject.toml | $(PY)
+	$(PIP) uninstall --quiet --yes guardrail 2>/dev/null || true
 	$(PIP) install --quiet -e .
 	touch $@
 
 $(VENV)/.stamp-all: pyproject.toml | $(PY)
+	@# This project was installed as "guardrail" before it became "guardrail-sdk".
+	$(PIP) uninstall --quiet --yes guardrail 2>/dev/null || true
 	$(PIP) install --quiet -e '.[all,dev]'
 	touch $@ $(VENV)/.stamp-base
 
@@ -33,8 +36,17 @@ system-check:
 	@missing=""; for c in redis-server redis-cli chromium; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then echo "make test: missing system packages:$$missing (apt-get install redis-server chromium, or run .ci/run)"; exit 1; fi
 
-test: system-check lint typecheck
+test: system-check lint typecheck $(VENV)/.stamp-wheelhouse
 	$(PY) -m pytest -q
+
+# The dependencies' wheels, so tests/test_packaging.py installs the built wheel into
+# clean venvs with --no-index (downloaded once per pyproject change).
+$(VENV)/.stamp-wheelhouse: pyproject.toml | $(PY)
+	$(PIP) wheel --quiet --wheel-dir $(VENV)/wheelhouse '.[all]'
+	rm -f $(VENV)/wheelhouse/guardrail_sdk-*
+	touch $@
+
+wheelhouse: $(VENV)/.stamp-wheelhouse
 
 $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-all
 	$(PIP) install --quiet -e '.[all,dev,bench]'

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from guardrail.identity import Principal
 
 GROUP = "guardrail.adapters"
+DISTRIBUTION = "guardrail-sdk"
+"""This project on PyPI (the import package is ``guardrail``; that name was taken)."""
 log = logging.getLogger(__name__)
 
 
@@ -132,15 +134,15 @@ class AdapterRegistry:
         raise ConfigurationError(
             f"no guardrail adapter supports {type(obj).__module__}.{type(obj).__qualname__}; "
             f"wrap plain functions with @guard.tool, or install an adapter extra "
-            f'(pip install "guardrail[langchain]" or "guardrail[mcp]").{hint}'
+            f'(pip install "{DISTRIBUTION}[langchain]" or "{DISTRIBUTION}[mcp]").{hint}'
         )
 
 
 def _install_hint(ep: EntryPoint, module: str) -> str:
     """What to install for an adapter whose import failed on ``module``."""
     dist = ep.dist.name if ep.dist is not None else None
-    if dist is None or dist == "guardrail":
-        return f'its framework ({module}) is not: pip install "guardrail[{ep.name}]"'
+    if dist is None or _own(dist):
+        return f'its framework ({module}) is not: pip install "{DISTRIBUTION}[{ep.name}]"'
     return f"its framework ({module}) is not: install what {dist} needs ({module})"
 
 
@@ -153,12 +155,12 @@ def _needs(ep: EntryPoint) -> list[tuple[str, str]]:
     it, or what a third-party adapter's distribution requires."""
     if ep.dist is None:
         return []
-    own = ep.dist.name == "guardrail"
+    own = _own(ep.dist.name)
     found = []
     for text in ep.dist.requires or ():
         requirement, _, marker = text.partition(";")
         name = _NAME.match(requirement.strip())
-        if name is None or name.group() == "guardrail":
+        if name is None or _own(name.group()):
             continue
         extra = _EXTRA.search(marker)
         if (extra is None and not own and not marker.strip()) or (
@@ -168,14 +170,31 @@ def _needs(ep: EntryPoint) -> list[tuple[str, str]]:
     return found
 
 
+def _own(dist: str) -> bool:
+    """``dist`` names this project (compared normalized: ``guardrail_sdk`` is ``guardrail-sdk``)."""
+    # "guardrail": what this project was installed as before the rename.
+    return re.sub(r"[-_.]+", "-", dist).lower() in (DISTRIBUTION, "guardrail")
+
+
 def _absent(exc: ImportError) -> bool:
-    """The import failed because a top-level module is not installed at all."""
+    """The import failed because the framework's package is not installed at all.
+
+    That is its top-level package, or, under a namespace package shared by many
+    distributions (``google.adk`` under ``google``), the first regular one.
+    """
     if not isinstance(exc, ModuleNotFoundError) or not exc.name:
         return False
-    try:
-        return importlib.util.find_spec(exc.name.partition(".")[0]) is None
-    except (ImportError, ValueError):  # e.g. blocked with sys.modules[name] = None
-        return True
+    parts = exc.name.split(".")
+    for depth in range(1, len(parts) + 1):
+        try:
+            spec = importlib.util.find_spec(".".join(parts[:depth]))
+        except (ImportError, ValueError):  # e.g. blocked with sys.modules[name] = None
+            return True
+        if spec is None:
+            return True
+        if spec.origin is not None:  # a regular package or module: installed, so broken
+            return False
+    return False
 
 
 def _version(dist: str) -> str | None:
@@ -188,14 +207,17 @@ def _version(dist: str) -> str | None:
 def _too_old(requires: Mapping[str, str]) -> str | None:
     """Why the installed frameworks do not meet ``requires``, or ``None`` when they do."""
     for dist, lowest in requires.items():
+        # "guardrail" is the import name adapters know this project by; PyPI's is DISTRIBUTION.
+        install = DISTRIBUTION if dist == "guardrail" or _own(dist) else dist
         try:
-            found = version(dist)
+            found = version(install)
         except PackageNotFoundError:
             return (
-                f"it needs {dist}>={lowest}, which is not installed: pip install '{dist}>={lowest}'"
+                f"it needs {dist}>={lowest}, which is not installed: "
+                f"pip install '{install}>={lowest}'"
             )
         if _release(found) < _release(lowest):
-            return f"it needs {dist}>={lowest}, found {found}: pip install -U '{dist}>={lowest}'"
+            return f"it needs {dist}>={lowest}, found {found}: pip install -U '{install}>={lowest}'"
     return None
 
 

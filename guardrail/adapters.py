@@ -25,7 +25,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from guardrail._denial import denial_details, denial_text
 from guardrail._registry import Adapter, AdapterRegistry, AdapterWarning, registry
+from guardrail._run_identity import (
+    PRINCIPAL_KEY,
+    TOKEN_KEY,
+    HasPrincipal,
+    principal_from_context,
+)
 from guardrail.auth.exchanged import ExchangedToken
 from guardrail.auth.token_cache import scope_set
 from guardrail.downstream import record_delegation
@@ -36,14 +43,20 @@ if TYPE_CHECKING:
     from guardrail.guard import Guard
 
 __all__ = [
+    "PRINCIPAL_KEY",
+    "TOKEN_KEY",
     "Adapter",
     "AdapterRegistry",
     "AdapterWarning",
     "ExchangedToken",
     "GuardedWrapper",
+    "HasPrincipal",
     "NamedArgBinder",
     "OnDenied",
     "ToolSpec",
+    "denial_details",
+    "denial_text",
+    "principal_from_context",
     "record_delegation",
     "registry",
     "scope_set",

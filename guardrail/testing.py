@@ -79,7 +79,7 @@ def recording_tracer() -> tuple[TracerProvider, InMemorySpanExporter]:
         )
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
         raise ModuleNotFoundError(
-            'recording_tracer() needs the OpenTelemetry SDK: pip install "guardrail[otel]"'
+            'recording_tracer() needs the OpenTelemetry SDK: pip install "guardrail-sdk[otel]"'
         ) from exc
     exporter = InMemorySpanExporter()
     provider = TracerProvider()

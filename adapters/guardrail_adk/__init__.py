@@ -1,6 +1,6 @@
 """Google ADK adapter for guardrail: ``App(..., plugins=[GuardrailPlugin(guard)])``.
 
-Installed with ``pip install "guardrail[adk]"`` and found by guardrail through the
+Installed with ``pip install "guardrail-sdk[adk]"`` and found by guardrail through the
 ``guardrail.adapters`` entry point (``adk``), so ``guard.wrap(tool)`` and
 ``guard.visible(tools, principal)`` accept ADK tools too.
 

@@ -1,6 +1,6 @@
 """CrewAI adapter for guardrail: guarded tools plus CrewAI's tool-call hooks.
 
-Installed with ``pip install "guardrail[crewai]"`` and found by guardrail through
+Installed with ``pip install "guardrail-sdk[crewai]"`` and found by guardrail through
 the ``guardrail.adapters`` entry point (``crewai``), so ``guard.wrap(tools)`` and
 ``guard.visible(tools, principal)`` accept CrewAI tools.
 

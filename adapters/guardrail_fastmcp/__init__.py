@@ -10,7 +10,7 @@ Each HTTP caller is the user of the bearer token guardrail verified (others get
 ``tools/call`` runs the guard's pipeline (policy, budgets, audit) and a refusal
 is an ``is_error`` result the client's model reads. Over stdio and in memory,
 pass the local user as ``default_principal`` (or bind ``guard.acting_as``).
-Installed with ``pip install "guardrail[fastmcp]"``.
+Installed with ``pip install "guardrail-sdk[fastmcp]"``.
 
 .. versionadded:: 0.2
 """

@@ -1,6 +1,6 @@
 """LangChain adapter for guardrail: ``guard.wrap(tools)`` and ``guard.visible(tools, user)``.
 
-Installed with ``pip install "guardrail[langchain]"`` and found by guardrail through
+Installed with ``pip install "guardrail-sdk[langchain]"`` and found by guardrail through
 the ``guardrail.adapters`` entry point, so ``guard.wrap`` accepts a ``BaseTool``, a
 ``@tool`` function, a ``StructuredTool``, a ``BaseToolkit`` or a list of them.
 

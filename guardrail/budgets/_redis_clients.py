@@ -27,7 +27,7 @@ def redis_module(name: str = "redis") -> Any:
         return importlib.import_module(name)
     except ModuleNotFoundError:
         raise ConfigurationError(
-            "the Redis ledger needs redis-py: pip install 'guardrail[redis]'"
+            "the Redis ledger needs redis-py: pip install 'guardrail-sdk[redis]'"
         ) from None
 
 

@@ -47,7 +47,7 @@ def _pin(args: argparse.Namespace) -> int:
         from guardrail_mcp._cli import run_pin
     except ModuleNotFoundError as exc:
         raise ConfigurationError(
-            f'guardrail mcp needs the MCP SDK ({exc.name}): pip install "guardrail[mcp]"'
+            f'guardrail mcp needs the MCP SDK ({exc.name}): pip install "guardrail-sdk[mcp]"'
         ) from None
     command = list(args.command)
     if command[:1] == ["--"]:

@@ -45,5 +45,5 @@ def test_on_ledger_error_must_be_deny_or_allow() -> None:
 def test_redis_uri_without_redis_py_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without redis-py installed, a redis:// ledger names the pip extra."""
     monkeypatch.setitem(sys.modules, "redis", None)
-    with pytest.raises(ConfigurationError, match=r"guardrail\[redis\]"):
+    with pytest.raises(ConfigurationError, match=r"guardrail-sdk\[redis\]"):
         ledger_from_uri("redis://127.0.0.1:1/0")

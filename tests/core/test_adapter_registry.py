@@ -68,7 +68,13 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     _write(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
-    for name in ("guardrail_broken", "guardrail_working", "fakeframework"):
+    for name in (
+        "guardrail_broken",
+        "guardrail_working",
+        "fakeframework",
+        "fakens",
+        "fakens.other",
+    ):
         sys.modules.pop(name, None)
 
 
@@ -93,4 +99,16 @@ def test_a_missing_framework_is_skipped_quietly(site: Path) -> None:
     names = [adapter.name for adapter in registry.adapters()]  # filterwarnings=error
     assert "working" in names and "broken" not in names
     with pytest.raises(ConfigurationError, match="fakeframework_v2_not_installed"):
+        registry.for_object(object())
+
+
+def test_a_framework_missing_under_a_shared_namespace_is_skipped_quietly(site: Path) -> None:
+    """``google.adk`` missing while other ``google.*`` distributions are installed: not broken."""
+    (site / "fakens").mkdir()  # a namespace package (no __init__), as "google" is
+    (site / "fakens" / "other.py").write_text("VALUE = 1\n")
+    (site / "guardrail_broken.py").write_text("import fakens.framework_not_installed\n")
+    registry = AdapterRegistry()
+    names = [adapter.name for adapter in registry.adapters()]  # filterwarnings=error
+    assert "working" in names and "broken" not in names
+    with pytest.raises(ConfigurationError, match=r"fakens\.framework_not_installed"):
         registry.for_object(object())

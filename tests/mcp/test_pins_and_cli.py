@@ -188,7 +188,7 @@ def test_adapter_is_skipped_with_a_hint_when_mcp_is_missing() -> None:
         "try:\n"
         "    registry.for_object(object())\n"
         "except ConfigurationError as exc:\n"
-        "    assert 'guardrail[mcp]' in str(exc) and \"'mcp' adapter\" in str(exc), exc\n"
+        "    assert 'guardrail-sdk[mcp]' in str(exc) and \"'mcp' adapter\" in str(exc), exc\n"
         "else:\n"
         "    raise SystemExit('no error')\n"
     )

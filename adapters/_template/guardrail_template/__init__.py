@@ -37,7 +37,7 @@ class TemplateAdapter(Adapter):
     """Replace ``object`` below with the framework's tool type."""
 
     name = "template"
-    extra = None  # e.g. "myframework": pip install "guardrail[myframework]"
+    extra = None  # e.g. "myframework": pip install "guardrail-sdk[myframework]"
     requires = {"guardrail": "0.1"}  # e.g. {"my-framework": "2.0"}
 
     def supports(self, obj: Any) -> bool:

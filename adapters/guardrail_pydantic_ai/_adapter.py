@@ -1,0 +1,53 @@
+"""The ``pydantic-ai`` adapter: ``guard.wrap(toolset)`` and ``guard.wrap(tool)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_ai import Tool
+from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
+
+from guardrail import ConfigurationError, Guard, Principal
+from guardrail.adapters import Adapter, OnDenied
+from guardrail_pydantic_ai._toolset import GuardedToolset
+
+
+def wrap(guard: Guard, obj: Any, *, on_denied: OnDenied = "result") -> Any:
+    """Guard a toolset (any ``AbstractToolset``) or a ``Tool`` (in a toolset of its own)."""
+    if isinstance(obj, list | tuple):
+        return type(obj)(wrap(guard, item, on_denied=on_denied) for item in obj)
+    if isinstance(obj, GuardedToolset) and obj.guard is guard:
+        return (
+            obj
+            if obj.on_denied == on_denied
+            else GuardedToolset(obj.wrapped, guard=guard, on_denied=on_denied)
+        )
+    if isinstance(obj, Tool):
+        obj = FunctionToolset([obj])
+    if isinstance(obj, AbstractToolset):
+        return GuardedToolset(obj, guard=guard, on_denied=on_denied)
+    raise ConfigurationError(f"not a pydantic-ai toolset or tool: {type(obj).__name__}")
+
+
+class PydanticAIAdapter(Adapter):
+    """Registered under the ``guardrail.adapters`` entry point ``pydantic-ai``.
+
+    ``guard.visible(toolset, user)`` returns the guarded toolset: it lists per run,
+    for the user that run's ``deps`` names.
+    """
+
+    name = "pydantic-ai"
+    extra = "pydantic-ai"
+    requires = {"pydantic-ai-slim": "2.0"}
+
+    def __init__(self, *, on_denied: OnDenied = "result") -> None:
+        self.on_denied: OnDenied = on_denied
+
+    def supports(self, obj: Any) -> bool:
+        return isinstance(obj, AbstractToolset | Tool)
+
+    def wrap(self, obj: Any, guard: Guard) -> Any:
+        return wrap(guard, obj, on_denied=self.on_denied)
+
+    def visible(self, obj: Any, guard: Guard, principal: Principal | None) -> Any:
+        return wrap(guard, obj, on_denied=self.on_denied)

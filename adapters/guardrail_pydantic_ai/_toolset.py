@@ -1,0 +1,122 @@
+"""``GuardedToolset``: any pydantic-ai toolset, listed and called per user through a guard.
+
+A ``WrapperToolset`` (so it composes with pydantic-ai's own: prefixed, filtered,
+MCP servers, ...): ``get_tools`` shows the run's user only the tools they may
+call, with schemas narrowed to what the policy allows them; ``call_tool`` runs
+each call through ``guard.arun`` as that user. A refusal raises ``ToolFailed``:
+the model gets a failed tool result saying why, without using up retries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic_ai import RunContext, ToolFailed
+from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
+
+from guardrail import AuthenticationError, ConfigurationError, Guard, GuardrailDenied, Principal
+from guardrail.adapters import (
+    GuardedWrapper,
+    NamedArgBinder,
+    OnDenied,
+    denial_text,
+    principal_from_context,
+)
+
+_MARK = "__guardrail_pydantic_ai__"
+
+
+class ToolArgs(NamedArgBinder):
+    """A toolset tool's arguments: the dict pydantic-ai validated, as the policy sees it."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        properties = schema.get("properties")
+        super().__init__(properties if isinstance(properties, Mapping) else ())
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(kwargs)
+
+
+@dataclasses.dataclass
+class GuardedToolset(WrapperToolset[Any], GuardedWrapper[AbstractToolset[Any]]):
+    """``wrapped`` governed by ``guard``. The user is read from ``RunContext.deps``."""
+
+    guard: Guard = dataclasses.field(kw_only=True, repr=False)
+    on_denied: OnDenied = dataclasses.field(kw_only=True, default="result")
+
+    async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
+        tools = await self.wrapped.get_tools(ctx)
+        try:
+            who = principal_from_context(self.guard, ctx.deps)
+        except AuthenticationError:
+            return {}  # no verified user: nothing to show
+        return self.visible_to(tools, who)
+
+    def visible_to(
+        self, tools: Mapping[str, ToolsetTool[Any]], who: Principal | None
+    ) -> dict[str, ToolsetTool[Any]]:
+        """``tools`` as ``who`` is shown them: hidden ones left out, schemas narrowed."""
+        shown = {}
+        for name, tool in tools.items():
+            schema = tool.tool_def.parameters_json_schema
+            register_tool(self.guard, name, tool.tool_def.description or "", schema)
+            narrowed = self.guard.narrowed_schema(name, schema, who)
+            if narrowed is None:
+                continue
+            if narrowed != schema:
+                tool_def = dataclasses.replace(tool.tool_def, parameters_json_schema=narrowed)
+                tool = dataclasses.replace(tool, tool_def=tool_def)
+            shown[name] = tool
+        return shown
+
+    async def call_tool(
+        self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
+    ) -> Any:
+        try:
+            who = principal_from_context(self.guard, ctx.deps)
+        except AuthenticationError as exc:
+            return await self.arefuse_guarded(name, exc, tool_args, tool_call_id=ctx.tool_call_id)
+        return await self.arun_guarded(
+            name,
+            tool_args,
+            principal=who,
+            tool_call_id=ctx.tool_call_id,
+            invoke=lambda _: self.wrapped.call_tool(name, tool_args, ctx, tool),
+        )
+
+    def denial(self, refusal: GuardrailDenied) -> ToolFailed:
+        """The failed tool result the model reads: why, and whether to retry."""
+        failed = ToolFailed(denial_text(refusal))
+        failed.__cause__ = refusal
+        return failed
+
+    def denied(self, refusal: GuardrailDenied) -> Any:
+        if self.on_denied == "raise":
+            raise refusal
+        raise self.denial(refusal)
+
+
+def register_tool(guard: Guard, name: str, description: str, schema: Mapping[str, Any]) -> None:
+    """Register ``name`` with ``guard`` (a newer listing from this adapter replaces an older)."""
+    known = guard.tools.get(name)
+    ours = known is not None and getattr(known.fn, _MARK, False)
+    if ours and known is not None and known.description == description:
+        return
+    guard.register(
+        _placeholder(name),
+        name=name,
+        description=description,
+        binder=ToolArgs(schema),
+        replace=ours,
+    )
+
+
+def _placeholder(name: str) -> Callable[..., Any]:
+    async def pydantic_ai_tool(**arguments: Any) -> Any:
+        raise ConfigurationError(f"{name!r} is a pydantic-ai tool: an agent run calls it")
+
+    setattr(pydantic_ai_tool, _MARK, True)
+    pydantic_ai_tool.__qualname__ = pydantic_ai_tool.__name__ = name.replace("/", "__")
+    return pydantic_ai_tool
