@@ -142,10 +142,28 @@ def conjoin(prop: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
         elif key in _MERGED_ONCE:
             result[key] = min(result[key], value)
         elif key == "type":
-            result[key] = value
+            _conjoin_types(result, value)
         else:
             result["allOf"] = [*result.get("allOf", []), {key: value}]
     return result
+
+
+def _conjoin_types(result: dict[str, Any], value: str | Sequence[str]) -> None:
+    """Both ``type``s hold: their intersection (an integer is a number); none fits: ``not {}``."""
+    mine, theirs = _type_set(result["type"]), _type_set(value)
+    both = mine & theirs
+    if ("integer" in mine and "number" in theirs) or ("number" in mine and "integer" in theirs):
+        both.add("integer")
+    if not both:
+        del result["type"]
+        result["allOf"] = [*result.get("allOf", []), {"not": {}}]
+        return
+    kinds = sorted(both)
+    result["type"] = kinds[0] if len(kinds) == 1 else kinds
+
+
+def _type_set(value: str | Sequence[str]) -> set[str]:
+    return {value} if isinstance(value, str) else set(value)
 
 
 def _check_feasible(
