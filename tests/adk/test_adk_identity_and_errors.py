@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from adk_support import call, ran, run_agent, text
+from adk_support import call, close_account, ran, run_agent, text
 from google.adk.agents.run_config import RunConfig
 from google.adk.plugins.base_plugin import BasePlugin
+from google.adk.tools import FunctionTool
 from guardrail_adk import PRINCIPAL_KEY, TOKEN_KEY, GuardrailPlugin
 from pydantic import SecretStr
 
-from guardrail import Guard, Policy, Principal, StaticAuthenticator
+from guardrail import Guard, PermissionDenied, Policy, Principal, StaticAuthenticator
 from guardrail.testing import capture_audit
 
 LOOKUP = [[call("lookup_order", "c1", order_id="A-17")], [text("done")]]
@@ -101,3 +102,35 @@ async def test_a_failing_tool_is_audited_as_an_error(
         run = await run_agent([Recover(name="recover"), *plugins], script, tools=[broken])
     assert run.model.responses()["c1"] == {"error": "recovered: order A-17 is locked"}
     assert [(e.phase, e.decision) for e in events] == [("intent", "allowed"), ("outcome", "error")]
+
+
+async def test_a_tool_waiting_for_confirmation_does_not_run_or_reach_the_guard(
+    guard: Guard, users: dict[str, Principal]
+) -> None:
+    """ADK asks the human first; only a confirmed call is run (through the guard)."""
+    gated = FunctionTool(close_account, require_confirmation=True)
+    script = [[call("close_account", "c3", customer_id="C-9")], [text("done")]]
+    with capture_audit(guard) as events:
+        run = await run_agent(
+            [GuardrailPlugin(guard, users=users.get)], script, user="maria", tools=[gated]
+        )
+    answers = [
+        part.function_response.response
+        for event in run.events
+        for part in (event.content.parts or [] if event.content else [])
+        if part.function_response and part.function_response.id == "c3"
+    ]
+    assert answers and "requires confirmation" in answers[0]["error"]
+    assert ran == []
+    assert events == []
+
+
+async def test_on_denied_raise_ends_the_run_with_the_refusal(
+    guard: Guard, users: dict[str, Principal]
+) -> None:
+    script = [[call("close_account", "c3", customer_id="C-9")], [text("done")]]
+    plugin = GuardrailPlugin(guard, users=users.get, on_denied="raise")
+    with capture_audit(guard) as events, pytest.raises(RuntimeError) as raised:
+        await run_agent([plugin], script, user="alice")
+    assert isinstance(raised.value.__cause__, PermissionDenied)
+    assert [(e.tool, e.decision) for e in events] == [("close_account", "denied")]

@@ -14,9 +14,10 @@ from crew_support import (
     ran,
     refund,
 )
-from guardrail_crewai import GuardedTool, GuardrailHooks
+from crewai.tools import tool
+from guardrail_crewai import GuardedTool, GuardrailHooks, policy_name
 
-from guardrail import Guard, Principal
+from guardrail import AuthenticationError, Guard, Policy, Principal
 from guardrail.testing import capture_audit
 
 TOOLS = [lookup_order, refund, close_account]
@@ -135,3 +136,44 @@ def test_hooks_take_identity_from_the_crew_and_block_unguarded_tools(
         ("maria", "close_account", "refusal", "denied"),
     ]
     assert isinstance(tools[0], GuardedTool)
+
+
+def test_a_failed_identity_from_the_hooks_is_a_recorded_refusal(
+    guard: Guard, users: dict[str, Principal]
+) -> None:
+    def nobody(context: object) -> Principal:
+        raise AuthenticationError("session expired")
+
+    llm = ScriptedLLM([action("lookup_order", order_id="A-1"), final()])
+    with GuardrailHooks(guard, users=nobody), capture_audit(guard) as events:
+        crew_of(llm, guard.wrap(TOOLS)).kickoff()
+    assert "not authenticated (session expired)" in llm.observations()[0]
+    assert ran == []
+    assert _records(events) == [(None, "lookup_order", "refusal", "auth_failed")]
+
+
+def test_govern_all_false_lets_unguarded_tools_run(
+    guard: Guard, users: dict[str, Principal]
+) -> None:
+    llm = ScriptedLLM([action("close_account", customer_id="C-9"), final()])
+    with GuardrailHooks(guard, govern_all=False), capture_audit(guard) as events:
+        crew_of(llm, [close_account]).kickoff()
+    assert ran == [("close_account", None)]
+    assert events == []
+
+
+def test_a_tool_name_with_spaces_has_a_policy_name(
+    guard: Guard, users: dict[str, Principal]
+) -> None:
+    @tool("Look up order")
+    def spaced(order_id: str) -> str:
+        """Look up an order by id (a CrewAI-style name)."""
+        return f"order {order_id}"
+
+    assert policy_name("Look up order") == "Look_up_order"
+    guard = Guard(Policy.model_validate({"rules": [{"id": "r", "allow": ["Look_up_order"]}]}))
+    llm = ScriptedLLM([action("Look up order", order_id="A-1"), final()])
+    with guard.acting_as(users["alice"]), capture_audit(guard) as events:
+        crew_of(llm, guard.wrap([spaced])).kickoff()
+    assert llm.observations() == ["order A-1"]
+    assert [(e.tool, e.decision) for e in events] == [("Look_up_order", "allowed")] * 2
