@@ -141,25 +141,29 @@ def conjoin(prop: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
             result[key] = max(result[key], value)
         elif key in _MERGED_ONCE:
             result[key] = min(result[key], value)
-        elif key == "type" and (both := _common_types(result[key], value)):
-            result[key] = both[0] if len(both) == 1 else both
+        elif key == "type":
+            _conjoin_types(result, value)
         else:
             result["allOf"] = [*result.get("allOf", []), {key: value}]
     return result
 
 
-def _common_types(a: str | list[str], b: str | list[str]) -> list[str]:
-    """JSON types that satisfy both ``type`` keywords; an integer is a number too.
-
-    Empty when none does: the caller then keeps both keywords (under ``allOf``),
-    which no value satisfies, rather than letting the later one replace the first.
-    """
-    left = {a} if isinstance(a, str) else set(a)
-    right = {b} if isinstance(b, str) else set(b)
-    both = left & right
-    if ("integer" in left and "number" in right) or ("number" in left and "integer" in right):
+def _conjoin_types(result: dict[str, Any], value: str | Sequence[str]) -> None:
+    """Both ``type``s hold: their intersection (an integer is a number); none fits: ``not {}``."""
+    mine, theirs = _type_set(result["type"]), _type_set(value)
+    both = mine & theirs
+    if ("integer" in mine and "number" in theirs) or ("number" in mine and "integer" in theirs):
         both.add("integer")
-    return sorted(both)
+    if not both:
+        del result["type"]
+        result["allOf"] = [*result.get("allOf", []), {"not": {}}]
+        return
+    kinds = sorted(both)
+    result["type"] = kinds[0] if len(kinds) == 1 else kinds
+
+
+def _type_set(value: str | Sequence[str]) -> set[str]:
+    return {value} if isinstance(value, str) else set(value)
 
 
 def _check_feasible(
