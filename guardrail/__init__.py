@@ -1,6 +1,7 @@
 """guardrail: each agent tool call made as a real user, allowed by policy, within budget,
 and on the record."""
 
+from guardrail.approvals import ApprovalRequest, ApprovalStore, SQLiteApprovalStore
 from guardrail.audit import AuditEvent, ChainLog, SpanEmitter, verify
 from guardrail.auth import (
     Authenticator,
@@ -24,6 +25,8 @@ from guardrail.call import current_call, report_cost
 from guardrail.conditions import Condition
 from guardrail.downstream import Downstream, adownstream_token, downstream_token
 from guardrail.errors import (
+    ApprovalError,
+    ApprovalRequired,
     ArgumentError,
     AuditError,
     AuthenticationError,
@@ -43,6 +46,10 @@ from guardrail.policy import Constraint, Decision, Policy, Rule
 from guardrail.policy.validate import PolicyWarning
 
 __all__ = [
+    "ApprovalError",
+    "ApprovalRequest",
+    "ApprovalRequired",
+    "ApprovalStore",
     "ArgumentError",
     "AuditError",
     "AuditEvent",
@@ -77,6 +84,7 @@ __all__ = [
     "PrivateKeyJWT",
     "RedisLedger",
     "Rule",
+    "SQLiteApprovalStore",
     "SpanEmitter",
     "StaticAuthenticator",
     "TokenExchange",

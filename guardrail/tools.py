@@ -278,6 +278,9 @@ class ToolSpec:
     """A generator (or, with ``is_async``, an async generator) function: its body runs
     inside the guard, item by item, until it is exhausted or closed."""
     binder: ArgBinder | None = field(default=None, compare=False)
+    definition: str | None = None
+    """Hash of the tool's definition where it comes from elsewhere (an MCP pin);
+    approvals are bound to it (``None``: the function's own signature is used)."""
 
     def __post_init__(self) -> None:
         if self.cost is not None:

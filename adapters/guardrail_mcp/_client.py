@@ -294,6 +294,7 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             item.tool.description or "",
             cost_for(self._cost, item.name),
             schema if isinstance(schema, dict) else None,
+            definition=item.sha256,  # the pin: approvals are bound to this definition
         )
 
     def _why_refused(self, item: ListedTool | None, name: str) -> str:

@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DecisionKind = Literal["allowed", "denied", "budget_exceeded", "error", "auth_failed"]
+DecisionKind = Literal[
+    "allowed", "denied", "budget_exceeded", "error", "auth_failed", "approval_required"
+]
 Phase = Literal["intent", "outcome", "refusal", "notice"]
 
 
@@ -43,7 +45,7 @@ class AuditEvent(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     decision: DecisionKind
     """``allowed``, ``denied``, ``budget_exceeded``, ``error`` (the tool raised) or
-    ``auth_failed`` (no or bad identity)."""
+    ``auth_failed`` (no or bad identity) or ``approval_required`` (waiting for a human)."""
     rule: str | None = None
     reason: str | None = None
     limit: str | None = None

@@ -72,6 +72,8 @@ class ToolRules:
     name: str
     deny: tuple[CompiledRule, ...]
     allow: tuple[CompiledRule, ...]
+    approve: tuple[CompiledRule, ...]
+    """``approve`` rules: a match holds the call until a human grants it."""
     denials: tuple[Decision, ...]
     """The decision of each ``deny`` rule for this tool, in the same order."""
     params: ToolParams | None
@@ -144,6 +146,7 @@ class Evaluator:
             name=tool,
             deny=deny,
             allow=tuple(c for c in ordered if c.rule.allow),
+            approve=tuple(c for c in ordered if c.rule.approve),
             denials=tuple(Decision(False, c.id, f"rule {c.id!r} denies {tool!r}") for c in deny),
             params=self._params.get(tool),
         )
@@ -172,11 +175,15 @@ class Evaluator:
         return None
 
     def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
-        """Deny beats allow; nothing matching means deny."""
+        """Deny beats approve beats allow; nothing matching means deny."""
         denied = self.denial(tool, principal, args)
         if denied is not None:
             return denied
         rules = self.rules_for(tool)
+        if rules.approve:
+            held = _approval(rules, tool, principal, args)
+            if held is not None:
+                return held
         first_failure: tuple[str, str] | None = None
         for compiled in rules.allow:
             if not compiled.applies(principal):
@@ -211,7 +218,8 @@ class Evaluator:
             ):
                 return []
         regions: list[Region] = []
-        for compiled in rules.allow:
+        # An approve rule's calls can run (once approved): they are shown too.
+        for compiled in (*rules.allow, *rules.approve):
             if not compiled.applies(principal):
                 continue
             region = compiled.region(principal)
@@ -234,3 +242,21 @@ class Evaluator:
 
     def visible(self, principal: Principal | None, names: Iterable[str]) -> list[str]:
         return [name for name in names if self.regions(name, principal)]
+
+
+def _approval(
+    rules: ToolRules, tool: str, principal: Principal | None, args: Mapping[str, Any]
+) -> Decision | None:
+    """The first approve rule that matches, or may match, the call: approval first.
+
+    Like a deny rule, an approve rule applies when in doubt: a value it cannot
+    judge goes to a human rather than around them.
+    """
+    for compiled in rules.approve:
+        if not compiled.applies(principal):
+            continue
+        outcome, _ = compiled.verdict(args, principal, rules.declared)
+        if outcome is not False:
+            reason = f"rule {compiled.id!r} requires a human approval for this call of {tool!r}"
+            return Decision(False, compiled.id, reason, approval=True)
+    return None
