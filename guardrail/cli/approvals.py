@@ -81,7 +81,8 @@ def show_command(args: argparse.Namespace) -> int:
         request = Approvals(store, AuditTrail(), None).get(args.request_id)
     finally:
         store.close()
-    print(printable(json.dumps(_shown(request), indent=2, sort_keys=True, default=str)))
+    # ASCII JSON: every control or format character arrives escaped, nothing to forge.
+    print(json.dumps(_shown(request), indent=2, sort_keys=True, default=str))
     return 0
 
 

@@ -132,7 +132,8 @@ class Rule(_Strict):
     def _exactly_one_effect(self) -> Rule:
         if sum(map(bool, (self.allow, self.deny, self.approve))) != 1:
             raise ValueError(
-                "a rule needs exactly one of 'allow', 'deny' or 'approve' (a list of tool globs)"
+                "a rule needs exactly one of 'allow' or 'deny' (a list of tool globs), "
+                "or 'approve' (with 'approvers')"
             )
         if self.approve and (self.approvers is None or self.approvers.is_empty()):
             raise ValueError("an 'approve' rule needs 'approvers' (e.g. roles: [finance-lead])")
