@@ -12,8 +12,9 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from guardrail._decorators import Decorators
@@ -34,11 +35,15 @@ from guardrail.checks import PolicyChecker
 from guardrail.downstream import DownstreamBinder
 from guardrail.errors import ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
+from guardrail.metrics import MetricsRecorder
 from guardrail.pipeline import Engine
 from guardrail.policy.names import tool_name
 from guardrail.policy.policy import Policy
 from guardrail.policy.validate import PolicyValidator
 from guardrail.tools import ArgBinder, ToolSpec
+
+if TYPE_CHECKING:
+    from guardrail.reload import PolicyWatcher
 
 Steps = Sequence[Step] | Callable[["Guard"], Sequence[Step]]
 
@@ -59,7 +64,11 @@ class Guard(Running, Decorators, Views):
     and results on it. ``token_exchange`` lets tools call downstream systems as
     the user (:func:`guardrail.downstream_token`, ``@guard.tool(downstream=...)``).
     ``steps`` replaces the pipeline: a list of steps, or a function of the guard
-    returning one (see :meth:`default_steps`).
+    returning one (see :meth:`default_steps`). Calls are counted and timed as
+    OpenTelemetry metrics (:mod:`guardrail.metrics`) from ``meter_provider``
+    (default: the global one; nothing is done without an SDK). ``watch=True``
+    reloads the policy file when it changes (checked every ``watch_interval``
+    seconds; :meth:`reload`, :meth:`close`).
     ``approvals`` keeps the approval requests of ``approve`` rules: an
     :class:`~guardrail.approvals.ApprovalStore`, a SQLite file path or
     ``sqlite:///path``, ``redis://host:port/db``; ``guard.approvals`` lists and
@@ -83,6 +92,9 @@ class Guard(Running, Decorators, Views):
         steps: Steps | None = None,
         token_exchange: TokenExchange | None = None,
         strict: bool = False,
+        meter_provider: MeterProvider | None = None,
+        watch: bool = False,
+        watch_interval: float = 1.0,
         approvals: ApprovalStore | str | Path | None = None,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
@@ -107,22 +119,25 @@ class Guard(Running, Decorators, Views):
             redactor=self.audit.redactor,
             policy_digest=self.policy.digest,
         )
+        self.metrics = MetricsRecorder(meter_provider)
         self.downstream = DownstreamTokens(token_exchange) if token_exchange else None
         chosen = steps(self) if callable(steps) else steps
         self._engine = Engine(self.default_steps() if chosen is None else chosen)
+        self.watcher = _watcher(self, policy, watch_interval) if watch else None
 
     # -- the pipeline ---------------------------------------------------------------
 
     def default_steps(self) -> list[Step]:
         """The steps every call goes through, in order.
 
-        The span first (it covers everything and its ids go into the records), then
-        the policy, then the budget (reserve before, settle after), and the audit
-        last: it writes the intent once every check passed, and the outcome or the
-        one refusal record when the call is over. With ``token_exchange``, the
+        The span first (it covers everything and its ids go into the records), the
+        metrics (they count what the call finally was), then the policy, then the
+        budget (reserve before, settle after), and the audit last: it writes the
+        intent once every check passed, and the outcome or the one refusal record
+        when the call is over. With ``token_exchange``, the
         downstream binder comes before the audit. ``Guard(steps=...)`` replaces it.
         """
-        steps: list[Step] = [self.spans, self.checker, self.budgets]
+        steps: list[Step] = [self.spans, self.metrics, self.checker, self.budgets]
         if self.downstream is not None:
             steps.append(DownstreamBinder(self.downstream))
         return [*steps, self.audit]
@@ -137,6 +152,26 @@ class Guard(Running, Decorators, Views):
         at = len(steps) - 1 if steps and steps[-1] is self.audit else len(steps)
         steps.insert(at, step)
         self._engine = Engine(steps)
+
+    def reload(self, policy: Policy | str | Path) -> Policy:
+        """Put ``policy`` (a :class:`Policy` or a file) in force, atomically.
+
+        Calls already running finish under the policy they started with; calls that
+        start afterwards run under the new one; none is refused by the swap. Each
+        audit record names the digest of the policy its call ran under. A policy
+        that does not load leaves the old one in force: the error is logged, written
+        as an audit notice and raised. A reload that succeeds is a notice too.
+
+        .. versionadded:: 0.2
+        """
+        from guardrail.reload import reload_policy
+
+        return reload_policy(self, policy)
+
+    def close(self) -> None:
+        """Stop watching the policy file (``watch=True``); calls still work."""
+        if self.watcher is not None:
+            self.watcher.close()
 
     # -- identity -----------------------------------------------------------------
 
@@ -222,3 +257,11 @@ class Guard(Running, Decorators, Views):
         self.validator.registered(spec)
         self._tools[spec.name] = spec
         return spec
+
+
+def _watcher(guard: Guard, policy: Policy | str | Path, interval: float) -> PolicyWatcher:
+    if isinstance(policy, Policy):
+        raise ConfigurationError("watch=True needs the policy as a file path, not a Policy")
+    from guardrail.reload import PolicyWatcher
+
+    return PolicyWatcher(guard, policy, interval=interval)

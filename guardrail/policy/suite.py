@@ -211,7 +211,10 @@ def _through_guard(policy: Policy, case: Case) -> Outcome:
     from guardrail.guard import Guard  # the guard imports the policy package
 
     guard = Guard(policy)
-    guard.register(_noop, name=case.tool, cost=case.cost, binder=_AsGiven())
+    # The stand-in tool takes every argument the case or a rule names, so nothing
+    # the policy constrains looks unknown to it.
+    names = {*case.args, *(arg for rule in policy.rules for arg in rule.args)}
+    guard.register(_noop, name=case.tool, cost=case.cost, binder=_AsGiven(sorted(names)))
     # The rule that allowed a call is also the one a budget refusal went past.
     decision = policy.decide(case.tool, case.principal, case.args)
     outcome = Outcome("allow", decision.rule, None, decision.reason)

@@ -276,3 +276,15 @@ def test_without_a_store_the_call_is_held_with_no_request(
     assert held.value.request_id is None and runs == []
     decision = guard.check("refund", {"order": "A-1", "amount": 500.0}, held.value.principal)
     assert (decision.allowed, decision.approval, decision.rule) == (False, True, "refund-large")
+
+
+def test_reloaded_policy_keeps_the_store_and_voids_older_grants(setup: dict[str, Any]) -> None:
+    """After guard.reload the approve rule still files requests; a grant made under the
+    old policy does not apply under the new one."""
+    guard, refund = setup["guard"], setup["refund"]
+    request_id = ask(guard, refund, setup["alice"], "A-1", 500.0)
+    guard.approvals.approve(request_id, token=setup["bob"])
+    guard.reload(Policy.from_dict({"rules": [*POLICY["rules"], {"id": "x", "deny": "other"}]}))
+    after = ask(guard, refund, setup["alice"], "A-1", 500.0)
+    assert after != request_id and guard.approvals.get(after).policy == guard.policy.digest
+    assert setup["runs"] == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from guardrail import ChainLog, Guard, Policy, Principal
+from guardrail import ArgumentError, ChainLog, Guard, PermissionDenied, Policy, Principal
 from guardrail.audit.replay import replay
 from guardrail.cli import main
 from guardrail.cli.audit import read_events
@@ -135,3 +135,45 @@ def test_redacted_attributes_and_old_records_are_undecidable(tmp_path: Path) -> 
     stripped = [{k: v for k, v in e.items() if k != "roles"} for e in events]
     old = replay(stripped, policy)
     assert old.counts()["undecidable"] == 1
+
+
+def test_cut_arguments_are_undecidable_and_early_refusals_not_policy(tmp_path: Path) -> None:
+    """Arguments the redactor shortened (a long string, a long list) are undecidable when the
+    candidate reads them and decided when it does not; refusals before the policy (arguments
+    that do not bind, a missing tool scope) are not policy decisions."""
+    log = tmp_path / "audit.jsonl"
+    policy = Policy.from_dict({"rules": [{"id": "all", "allow": ["*"]}]})
+    with ChainLog(log, fsync="never") as sink:
+        guard = Guard(policy, audit=[sink])
+
+        @guard.tool
+        def note(text: str, tags: list[str]) -> int:
+            return len(text) + len(tags)
+
+        @guard.tool(scopes=["admin"])
+        def wipe() -> None:
+            return None
+
+        with guard.acting_as(Principal(subject="ann")):
+            note("x" * 300, ["a"])  # text cut by the redactor
+            note("short", [str(i) for i in range(60)])  # tags cut to 50 items
+            note("short", ["a"])
+            with pytest.raises(ArgumentError):
+                note("short")  # type: ignore[call-arg]
+            with pytest.raises(PermissionDenied):
+                wipe()
+    reads_text = Policy.from_dict(
+        {"rules": [{"id": "t", "allow": ["note"], "args": {"text": {"max_length": 1000}}}]}
+    )
+    reads_tags = Policy.from_dict(
+        {"rules": [{"id": "g", "allow": ["note"], "args": {"tags": {"max_length": 1000}}}]}
+    )
+    events = list(read_events([str(log)]))
+    by_text = replay(events, reads_text)
+    by_tags = replay(events, reads_tags)
+    assert [i.why_not for i in by_text.undecidable] == ["argument(s) text were redacted in the log"]
+    assert [i.why_not for i in by_tags.undecidable] == ["argument(s) tags were redacted in the log"]
+    for result in (by_text, by_tags):
+        assert result.counts()["decided"] == 2
+        assert sorted(i.tool for i in result.not_policy) == ["note", "wipe"]
+        assert all(i.change == "rule_changed" for i in result.changed)
