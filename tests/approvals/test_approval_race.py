@@ -10,8 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _refund import register
-from conftest import POLICY, Records, make_guard
+from support.approvals import POLICY, Records, make_guard, register
 from support.jwks import JWKSServer
 
 from guardrail import ApprovalRequired, JWTAuthenticator
@@ -45,7 +44,7 @@ def test_racing_processes_consume_one_grant_once(
             [
                 sys.executable,
                 "-c",
-                "import sys, _refund; _refund.race(*sys.argv[1:])",
+                "import sys; from support.approvals import race; race(*sys.argv[1:])",
                 store_uri,
                 str(policy),
                 jwks.url,

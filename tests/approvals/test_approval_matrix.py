@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import POLICY, Clock, Records, make_guard, open_store
+from support.approvals import POLICY, Clock, Records, make_guard, open_store
 
 from guardrail import ApprovalError, ApprovalRequired, Guard, JWTAuthenticator, Policy
 

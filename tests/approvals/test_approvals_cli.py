@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import AUDIENCE, ISSUER, POLICY, Records
+from support.approvals import AUDIENCE, ISSUER, POLICY, Records
 from support.jwks import JWKSServer
 
 from guardrail import ApprovalRequired, Guard, JWTAuthenticator, Policy
