@@ -15,7 +15,8 @@ from typing import Any
 from benchmarks import _features as F
 from benchmarks._context import Env
 from benchmarks._harness import Case
-from guardrail import Decision, Policy, Principal
+from guardrail import Policy, Principal
+from guardrail.policy import Decision
 from guardrail.policy.evaluator import Evaluator
 
 POLICY = "3a policy size (us/decision)"

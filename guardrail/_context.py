@@ -1,4 +1,4 @@
-"""``ContextBinding``: a value bound in a ContextVar for a ``with`` / ``async with`` block."""
+"""``Binding``: a value bound in a ContextVar for a ``with`` / ``async with`` block."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+Y = TypeVar("Y")
 
 
 # The reset tokens of the bindings entered in the current context, innermost last.
@@ -17,9 +18,10 @@ _entered: contextvars.ContextVar[tuple[tuple[int, contextvars.Token[Any]], ...]]
 )
 
 
-class ContextBinding(Generic[T]):
-    """Sets ``var`` to ``value`` on entry, restores the previous value on exit; yields ``value``.
+class Binding(Generic[T, Y]):
+    """Sets ``var`` to ``value`` on entry, restores the previous value on exit.
 
+    The block gets what :meth:`_given` makes of the bound value (type ``Y``).
     Asyncio tasks created inside the block see the value; threads do not. One
     object may be entered again (nested) and from several threads or tasks.
     """
@@ -28,15 +30,19 @@ class ContextBinding(Generic[T]):
         self._var = var
         self._value = value
 
-    def __enter__(self) -> T:
+    def __enter__(self) -> Y:
         value = self._entry_value()
         token = self._var.set(value)
         _entered.set((*_entered.get(), (id(self), token)))
-        return value
+        return self._given(value)
 
     def _entry_value(self) -> T:
         """The value to bind on this entry (a subclass may derive it from the current one)."""
         return self._value
+
+    def _given(self, value: T) -> Y:
+        """What the ``with`` block gets for the bound ``value``."""
+        raise NotImplementedError
 
     def __exit__(
         self,
@@ -52,7 +58,7 @@ class ContextBinding(Generic[T]):
                 return
         raise RuntimeError("exit of a guardrail context binding that was not entered here")
 
-    async def __aenter__(self) -> T:
+    async def __aenter__(self) -> Y:
         return self.__enter__()
 
     async def __aexit__(
@@ -62,3 +68,10 @@ class ContextBinding(Generic[T]):
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+class ContextBinding(Binding[T, T]):
+    """A :class:`Binding` whose block gets the bound value itself."""
+
+    def _given(self, value: T) -> T:
+        return value

@@ -6,64 +6,26 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
+from guardrail._running import Running
 from guardrail.downstream import Downstream, prefetching, targets
 from guardrail.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from guardrail.auth.token_cache import DownstreamTokens
-    from guardrail.errors import GuardrailDenied
-    from guardrail.identity import Principal
-    from guardrail.tools import ArgBinder, ToolSpec
+    from guardrail.tools import ToolSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
 DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
 
 
-class Decorators:
+class Decorators(Running):
     """The decorators; each registers the function and returns a guarded wrapper."""
 
     downstream: DownstreamTokens | None
 
-    if TYPE_CHECKING:
-
-        def register(
-            self,
-            fn: Callable[..., Any],
-            *,
-            name: str | None = None,
-            description: str | None = None,
-            cost: float | None = None,
-            scopes: Iterable[str] = (),
-            redact: Iterable[str] = (),
-            expose: Literal["agent", "skill"] = "agent",
-            validate: bool = True,
-            binder: ArgBinder | None = None,
-            skill: bool = False,
-            replace: bool = False,
-        ) -> ToolSpec: ...
-
-        def _run(
-            self,
-            spec: ToolSpec,
-            args: Sequence[Any],
-            kwargs: Mapping[str, Any],
-            principal: Principal | None,
-            tool_call_id: str | None,
-            invoke: Callable[[dict[str, Any]], Any] | None,
-            denied: Callable[[GuardrailDenied], Any] | None,
-        ) -> Any: ...
-
-        async def _arun(
-            self,
-            spec: ToolSpec,
-            args: Sequence[Any],
-            kwargs: Mapping[str, Any],
-            principal: Principal | None,
-            tool_call_id: str | None,
-            invoke: Any,
-            denied: Any,
-        ) -> Any: ...
+    register: Callable[..., ToolSpec]
+    """:meth:`Guard.register <guardrail.Guard.register>` (the decorators' one way in)."""
 
     @overload
     def tool(self, fn: Callable[P, R], /) -> Callable[P, R]: ...

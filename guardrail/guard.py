@@ -18,7 +18,6 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from guardrail._decorators import Decorators
-from guardrail._running import Running
 from guardrail._views import Views
 from guardrail.approvals import ApprovalGate, Approvals, ApprovalStore, store_from_uri
 from guardrail.audit.event import DecisionKind
@@ -48,7 +47,7 @@ if TYPE_CHECKING:
 Steps = Sequence[Step] | Callable[["Guard"], Sequence[Step]]
 
 
-class Guard(Running, Decorators, Views):
+class Guard(Decorators, Views):
     """Puts every tool call through authenticate -> authorize -> budget -> audit.
 
     ``policy`` is a :class:`Policy` or a path to a policy file. ``authenticator``

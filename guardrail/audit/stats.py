@@ -80,7 +80,7 @@ class _Tally:
 def summarize(events: Iterable[Mapping[str, Any]], limits: Iterable[Any] = ()) -> dict[str, Any]:
     """Calls, decisions, denials (by rule, user, tool), errors, spend, latency, series.
 
-    ``limits`` (a policy's :class:`~guardrail.Limit` objects) adds the cost limits
+    ``limits`` (a policy's :class:`~guardrail.budgets.Limit` objects) adds the cost limits
     the spend is measured against.
     """
     tally = _Tally()

@@ -94,16 +94,18 @@ class AuditTrail:
         """A record that is not a call: an MCP tool changed, a ledger failed open, ..."""
         if self.sinks:
             failure = self._emit(
-                AuditEvent(
-                    event_id=new_id(),
-                    time=datetime.now(UTC),
-                    phase="notice",
-                    call_id=new_id(),
-                    tool=tool,
-                    decision=decision,
-                    reason=reason,
-                    detail=self.redactor.arguments(detail),
-                    policy=self.policy_digest,
+                build_event(
+                    {
+                        "event_id": new_id(),
+                        "time": datetime.now(UTC),
+                        "phase": "notice",
+                        "call_id": new_id(),
+                        "tool": tool,
+                        "decision": decision,
+                        "reason": reason,
+                        "detail": self.redactor.arguments(detail),
+                        "policy": self.policy_digest,
+                    }
                 )
             )
             if failure is not None:

@@ -1,10 +1,29 @@
-"""Authenticators: bearer token -> verified Principal."""
+"""Authenticators: bearer token -> verified Principal.
 
-from guardrail.auth.base import Authenticator, StaticAuthenticator
-from guardrail.auth.claims import ClaimMap
-from guardrail.auth.jwks import JWKSCache
-from guardrail.auth.jwt import JWTAuthenticator
-from guardrail.auth.multi import MultiIssuerAuthenticator
+Each name is imported on first use, so code that only needs ``guardrail.auth.base``
+(the ``Guard`` does) never loads pyjwt or cryptography.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guardrail.auth.base import Authenticator, StaticAuthenticator
+    from guardrail.auth.claims import ClaimMap
+    from guardrail.auth.jwks import JWKSCache
+    from guardrail.auth.jwt import JWTAuthenticator
+    from guardrail.auth.multi import MultiIssuerAuthenticator
+
+_HOMES = {
+    "Authenticator": "guardrail.auth.base",
+    "StaticAuthenticator": "guardrail.auth.base",
+    "ClaimMap": "guardrail.auth.claims",
+    "JWKSCache": "guardrail.auth.jwks",
+    "JWTAuthenticator": "guardrail.auth.jwt",
+    "MultiIssuerAuthenticator": "guardrail.auth.multi",
+}
 
 __all__ = [
     "Authenticator",
@@ -14,3 +33,12 @@ __all__ = [
     "MultiIssuerAuthenticator",
     "StaticAuthenticator",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import jwt
 from pydantic import SecretStr
 
 CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -67,6 +66,8 @@ class PrivateKeyJWT:
             "exp": now + int(self.lifetime),
             "jti": _nonce(),
         }
+        import jwt  # pyjwt loads only when a client assertion is signed
+
         assertion = jwt.encode(
             claims,
             self.key,

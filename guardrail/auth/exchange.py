@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from guardrail.auth._redirects import NoRedirects
 from guardrail.auth.client_auth import ClientAuth
 from guardrail.auth.exchange_errors import oauth_refusal, unusable
 from guardrail.auth.exchanged import (
@@ -33,7 +34,6 @@ from guardrail.auth.exchanged import (
     token_id,
     unverified_claims,
 )
-from guardrail.auth.jwks import _NoRedirects
 from guardrail.errors import ConfigurationError, DelegationRefused
 from guardrail.identity import Principal
 
@@ -86,7 +86,7 @@ class TokenExchange:
         self.timeout = timeout
         self.default_lifetime = default_lifetime
         self.clock = clock
-        handlers: list[Any] = [_NoRedirects]
+        handlers: list[Any] = [NoRedirects]
         if ssl_context is not None:
             handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
         self._opener = urllib.request.build_opener(*handlers)

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from pydantic import SecretStr
 
 
@@ -42,6 +41,8 @@ def unverified_claims(token: str) -> dict[str, Any]:
     """The claims of a JWT, unverified (only for expiry, scopes and the audit), or {}."""
     if token.count(".") != 2:
         return {}
+    import jwt  # pyjwt loads only when a downstream token is used
+
     try:
         claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from jwt import PyJWK
-from jwt.exceptions import PyJWTError
-
+from guardrail.auth._redirects import NoRedirects
 from guardrail.auth.compact import shown
 from guardrail.auth.keys import VerificationKey, usable_algorithms
 from guardrail.errors import AuthenticationError, ConfigurationError
@@ -29,13 +27,7 @@ from guardrail.errors import AuthenticationError, ConfigurationError
 log = logging.getLogger("guardrail.auth")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could move key discovery to another host or down to plain http.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
+_OPENER = urllib.request.build_opener(NoRedirects)
 
 MAX_JWKS_BYTES = 512 * 1024
 
@@ -170,6 +162,9 @@ class JWKSCache:
             return None
         if entry.get("use", "sig") != "sig":
             return None
+        from jwt import PyJWK  # pyjwt loads only when keys are fetched
+        from jwt.exceptions import PyJWTError
+
         try:
             public = PyJWK(entry).key
         except (PyJWTError, ValueError, TypeError, KeyError):

@@ -12,9 +12,8 @@ can shed).
 from __future__ import annotations
 
 import uuid
-from types import TracebackType
 
-from guardrail._context import ContextBinding
+from guardrail._context import Binding
 from guardrail._sessions import current, current_sessions
 
 __all__ = ["SessionScope", "current_session", "current_sessions"]
@@ -29,44 +28,19 @@ def current_session() -> str | None:
     return chain[-1] if chain else None
 
 
-class _Nested(ContextBinding[tuple[str, ...]]):
-    """Binds the enclosing sessions plus one more, worked out on each entry."""
+class SessionScope(Binding[tuple[str, ...], str]):
+    """Binds a session id for a ``with`` or ``async with`` block; yields the id.
 
-    def __init__(self, session_id: str) -> None:
-        super().__init__(_current, (session_id,))
-        self._id = session_id
-
-    def _entry_value(self) -> tuple[str, ...]:
-        chain = current_sessions()
-        return chain if self._id in chain else (*chain, self._id)
-
-
-class SessionScope:
-    """Binds a session id for a ``with`` or ``async with`` block; yields the id."""
+    Each entry binds the enclosing sessions plus this one (worked out on entry).
+    """
 
     def __init__(self, session_id: str | None = None) -> None:
         self.id = session_id or uuid.uuid4().hex
-        self._binding = _Nested(self.id)
+        super().__init__(_current, (self.id,))
 
-    def __enter__(self) -> str:
-        self._binding.__enter__()
+    def _entry_value(self) -> tuple[str, ...]:
+        chain = current_sessions()
+        return chain if self.id in chain else (*chain, self.id)
+
+    def _given(self, value: tuple[str, ...]) -> str:
         return self.id
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._binding.__exit__(exc_type, exc, tb)
-
-    async def __aenter__(self) -> str:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)

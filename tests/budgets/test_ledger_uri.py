@@ -13,8 +13,8 @@ from guardrail import (
     MemoryLedger,
     Policy,
     RedisLedger,
-    ledger_from_uri,
 )
+from guardrail.budgets import ledger_from_uri
 
 POLICY = Policy.model_validate({"rules": [{"id": "all", "allow": ["*"]}]})
 

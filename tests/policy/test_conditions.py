@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardrail import Condition, Policy, Principal
+from guardrail import Policy, Principal
+from guardrail.conditions import Condition
 from guardrail.testing import make_principal
 
 FULL: dict[str, Any] = {

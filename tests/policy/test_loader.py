@@ -110,7 +110,7 @@ def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
 
 def test_policy_buildable_in_python() -> None:
     """Rules and constraints are plain pydantic models."""
-    from guardrail import Constraint, Rule
+    from guardrail.policy import Constraint, Rule
 
     p = Policy(rules=(Rule(id="r", allow=("t",), args={"n": Constraint(max=3)}),))
     assert p.decide("t", None, {"n": 1}).allowed is False  # no principal, no anonymous rule
