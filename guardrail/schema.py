@@ -29,26 +29,15 @@ Several regions become ``anyOf``. An argument a rule constrains must be given
 from __future__ import annotations
 
 import copy
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from guardrail.policy.constraints import MISSING, ResolvedOp, passes
+from guardrail._schema_keywords import Unsatisfiable, conjoin, constrain, declared_types
+from guardrail.policy.constraints import MISSING, ResolvedOp
 from guardrail.policy.evaluator import Region
-from guardrail.policy.operators import json_types
-from guardrail.policy.regex import json_schema_pattern
 from guardrail.policy.regions import judged_types
 
 __all__ = ["narrow_schema"]
-
-_NUMERIC = ("number", "integer")
-_SIZED = ("string", "array", "object")
-_SIZE_KEYWORDS = {"maxLength": "string", "maxItems": "array", "maxProperties": "object"}
-_MERGED_ONCE = frozenset({"enum", "minimum", "maximum", "maxLength", "maxItems", "maxProperties"})
-
-
-class _Unsatisfiable(Exception):
-    """No value both fits the schema and passes the operators."""
 
 
 def narrow_schema(
@@ -73,20 +62,38 @@ def narrow_schema(
     """
     properties: Mapping[str, Any] = schema.get("properties") or {}
     free_form = "properties" not in schema
+    branches = _branches(properties, regions, free_form)
+    if branches is None:
+        return None
+    narrowed = copy.deepcopy(dict(schema))
+    _apply_branches(narrowed, branches, flat)
+    closed = not free_form and schema.get("additionalProperties") is False
+    for region in exclusions:
+        fallible = _fallible(properties, region, closed)
+        if not fallible:
+            return None  # the deny rule refuses every call this schema admits
+        excluded = _excluded(narrowed, properties, fallible)
+        if excluded is not None:
+            _exclude(narrowed, dict(list(excluded.items())[:1]) if flat else excluded)
+    return narrowed
+
+
+def _branches(
+    properties: Mapping[str, Any], regions: Sequence[Region], free_form: bool
+) -> list[_Branch] | None:
+    """The distinct branches of ``regions``: ``[]`` when one region admits any
+    arguments, ``None`` when none can be met."""
     branches: list[_Branch] = []
     for region in regions:
         if not region:
-            branches = []
-            break
+            return []
         branch = _branch(properties, region, free_form)
-        if branch is None:
-            continue
-        if branch not in branches:
+        if branch is not None and branch not in branches:
             branches.append(branch)
-    else:
-        if not branches:
-            return None
-    narrowed = copy.deepcopy(dict(schema))
+    return branches or None
+
+
+def _apply_branches(narrowed: dict[str, Any], branches: list[_Branch], flat: bool) -> None:
     if len(branches) == 1:
         _apply(narrowed, branches[0])
     elif len(branches) > 1 and len({tuple(b) for b in branches}) == 1 and len(branches[0]) == 1:
@@ -95,15 +102,6 @@ def narrow_schema(
         _apply(narrowed, branches[0])
     elif branches:
         narrowed["anyOf"] = [_as_subschema(branch) for branch in branches]
-    for region in exclusions:
-        closed = not free_form and schema.get("additionalProperties") is False
-        fallible = _fallible(properties, region, closed)
-        if not fallible:
-            return None  # the deny rule refuses every call this schema admits
-        excluded = _excluded(narrowed, properties, fallible)
-        if excluded is not None:
-            _exclude(narrowed, dict(list(excluded.items())[:1]) if flat else excluded)
-    return narrowed
 
 
 def _fallible(
@@ -121,7 +119,7 @@ def _fallible(
         prop = properties.get(arg)
         if not known or (prop is None and closed):
             continue
-        if judged_types(known, _types(prop or {})) != ():
+        if judged_types(known, declared_types(prop or {})) != ():
             fallible[arg] = known
     return fallible
 
@@ -138,18 +136,18 @@ def _excluded(
     """
     schema.setdefault("properties", {})
     for arg, ops in fallible.items():
-        declared = _types(properties.get(arg) or {})
+        declared = declared_types(properties.get(arg) or {})
         judged = judged_types(ops, declared)
         if judged is not None and judged != declared:
             kept = {"type": judged[0] if len(judged) == 1 else list(judged)}
-            schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), kept)
+            schema["properties"][arg] = conjoin(schema["properties"].get(arg, {}), kept)
         if arg not in properties:
             _require(schema, arg)  # an undeclared argument not given cannot be checked: denied
     try:
         return {
-            arg: _constrain(properties.get(arg), ops, True) for arg, ops in sorted(fallible.items())
+            arg: constrain(properties.get(arg), ops, True) for arg, ops in sorted(fallible.items())
         }
-    except _Unsatisfiable:
+    except Unsatisfiable:
         return None
 
 
@@ -160,10 +158,10 @@ _Branch = dict[str, tuple[dict[str, Any], bool]]
 def _branch(properties: Mapping[str, Any], region: Region, free_form: bool) -> _Branch | None:
     try:
         return {
-            arg: _constrain(properties.get(arg), ops, free_form)
+            arg: constrain(properties.get(arg), ops, free_form)
             for arg, ops in sorted(region.items())
         }
-    except _Unsatisfiable:
+    except Unsatisfiable:
         return None
 
 
@@ -177,7 +175,7 @@ def _exclude(schema: dict[str, Any], branch: _Branch) -> None:
         # not(arg given and passing) == arg, when given, does not pass: say it on the property.
         ((arg, (constraint, _)),) = branch.items()
         schema.setdefault("properties", {})
-        schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), {"not": constraint})
+        schema["properties"][arg] = conjoin(schema["properties"].get(arg, {}), {"not": constraint})
         return
     props = {arg: constraint for arg, (constraint, _) in branch.items()}
     refused = {"not": {"properties": props, "required": list(branch)}}
@@ -187,7 +185,7 @@ def _exclude(schema: dict[str, Any], branch: _Branch) -> None:
 def _apply(schema: dict[str, Any], branch: Mapping[str, tuple[dict[str, Any], bool]]) -> None:
     schema.setdefault("properties", {})
     for arg, (constraint, required) in branch.items():
-        schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), constraint)
+        schema["properties"][arg] = conjoin(schema["properties"].get(arg, {}), constraint)
         if required:
             _require(schema, arg)
 
@@ -199,7 +197,7 @@ def _apply_one_arg(
     # property, where a model reads it, rather than at the root.
     schema.setdefault("properties", {})
     options = [branch[arg][0] for branch in branches]
-    schema["properties"][arg] = _conjoin(schema["properties"].get(arg, {}), {"anyOf": options})
+    schema["properties"][arg] = conjoin(schema["properties"].get(arg, {}), {"anyOf": options})
     if any(branch[arg][1] for branch in branches):
         _require(schema, arg)
 
@@ -216,200 +214,3 @@ def _require(schema: dict[str, Any], arg: str) -> None:
     required = schema.setdefault("required", [])
     if arg not in required:
         required.append(arg)
-
-
-def _constrain(
-    prop: Mapping[str, Any] | None, ops: Sequence[ResolvedOp], free_form: bool
-) -> tuple[dict[str, Any], bool]:
-    """The constraint subschema for one argument, and whether it must be given."""
-    if prop is None and not free_form:
-        raise _Unsatisfiable  # the schema does not let the caller give this argument
-    prop = prop or {}
-    types = _types(prop)
-    out: dict[str, Any] = {}
-    for op in ops:
-        if op.value is MISSING:
-            raise _Unsatisfiable
-        types = _narrow_types(types, op)
-        _add(out, op.op, op.value)
-    if types is not None:
-        if not types:
-            raise _Unsatisfiable
-        if types != _types(prop):
-            out["type"] = types[0] if len(types) == 1 else list(types)
-        for keyword, kind in _SIZE_KEYWORDS.items():
-            if kind not in types:
-                out.pop(keyword, None)
-    _check_feasible(prop, out, types, ops)
-    has_default = "default" in prop
-    default_ok = has_default and all(passes(op.op, prop["default"], op.value) for op in ops)
-    return out, not default_ok
-
-
-def _types(prop: Mapping[str, Any]) -> tuple[str, ...] | None:
-    declared = prop.get("type")
-    if declared is None:
-        return None
-    return (declared,) if isinstance(declared, str) else tuple(declared)
-
-
-def _narrow_types(types: tuple[str, ...] | None, op: ResolvedOp) -> tuple[str, ...] | None:
-    """``types`` cut to what ``op`` can judge: a value of another type is never allowed."""
-    allowed = None if op.op in ("eq", "in") else json_types(op.op, op.value)  # enum is exact
-    if allowed is None:
-        return types
-    if types is None:
-        return ("number",) if allowed == _NUMERIC else _json_types(allowed)
-    return tuple(t for t in types if t in allowed)
-
-
-def _json_types(types: tuple[str, ...]) -> tuple[str, ...]:
-    # "number" admits integers: listing both would only repeat it.
-    return tuple(t for t in types if t != "integer" or "number" not in types)
-
-
-def _add(out: dict[str, Any], op: str, value: Any) -> None:
-    if op in ("eq", "in"):
-        values = [value] if op == "eq" else _listed(value)
-        _merge(out, {"enum": values})
-    elif op == "min":
-        _merge(out, {"minimum": value})
-    elif op == "max":
-        _merge(out, {"maximum": value})
-    elif op == "regex":
-        _merge(out, {"pattern": json_schema_pattern(value)})
-    elif op == "max_length":
-        _merge(out, {"maxLength": value, "maxItems": value, "maxProperties": value})
-    elif op == "ne":
-        _merge(out, {"not": {"const": _jsonable(value)}})
-    elif op == "not_in":
-        _merge(out, {"not": {"enum": _listed(value)}})
-
-
-def _listed(value: Any) -> list[Any]:
-    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset):
-        return []  # the check's "in" never passes for a non-collection operand
-    items = [_jsonable(v) for v in value]
-    if isinstance(value, set | frozenset):
-        items.sort(key=repr)
-    unique: list[Any] = []
-    for item in items:
-        if not any(_same(item, seen) for seen in unique):
-            unique.append(item)
-    return unique
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _same(a: Any, b: Any) -> bool:
-    # JSON schema tells 1 from true (Python's == does not) but not 1 from 1.0.
-    if _number(a) and _number(b):
-        return bool(a == b)
-    return type(a) is type(b) and bool(a == b)
-
-
-def _merge(out: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    merged = _conjoin(out, extra)
-    out.clear()
-    out.update(merged)
-
-
-def _conjoin(prop: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``prop`` AND ``extra``: tightest bound per keyword, the rest under ``allOf``."""
-    result = dict(prop)
-    for key, value in extra.items():
-        if key not in result:
-            result[key] = value
-        elif key == "enum":
-            result[key] = [v for v in result[key] if any(_same(v, w) for w in value)]
-        elif key == "minimum":
-            result[key] = max(result[key], value)
-        elif key in _MERGED_ONCE:
-            result[key] = min(result[key], value)
-        elif key == "type":
-            result[key] = value
-        else:
-            result["allOf"] = [*result.get("allOf", []), {key: value}]
-    return result
-
-
-def _check_feasible(
-    prop: Mapping[str, Any],
-    out: dict[str, Any],
-    types: tuple[str, ...] | None,
-    ops: Sequence[ResolvedOp],
-) -> None:
-    """Raise when no value fits: exact for enums and numeric ranges, regex assumed."""
-    merged = _conjoin(prop, out)
-    low: Any = merged.get("minimum")
-    high: Any = merged.get("maximum")
-    if "enum" in merged:
-        kept = [
-            v
-            for v in merged["enum"]
-            if _type_fits(v, types) and _in_range(v, low, high) and _passes_all(v, ops)
-        ]
-        if not kept:
-            raise _Unsatisfiable
-        if kept != merged["enum"]:
-            out["enum"] = kept
-        return
-    for keyword in _SIZE_KEYWORDS:
-        if _number(out.get(keyword)) and out[keyword] < 0:
-            raise _Unsatisfiable
-    if not (_number(low) and _number(high)):
-        return  # an open range holds infinitely many values; ne/not_in exclude finitely many
-    if low > high:
-        raise _Unsatisfiable
-    if types == ("integer",):
-        first, last = math.ceil(low), math.floor(high)
-        excluded = sum(1 for op in ops if op.op == "ne") + sum(
-            len(_listed(op.value)) for op in ops if op.op == "not_in"
-        )
-        if first > last:
-            raise _Unsatisfiable
-        if last - first + 1 <= excluded and not any(
-            _passes_all(v, ops) for v in range(first, last + 1)
-        ):
-            raise _Unsatisfiable
-    elif low == high and not _passes_all(low, ops):
-        raise _Unsatisfiable
-
-
-def _in_range(value: Any, low: Any, high: Any) -> bool:
-    if not _number(value):
-        return True
-    return not (_number(low) and value < low) and not (_number(high) and value > high)
-
-
-def _passes_all(value: Any, ops: Sequence[ResolvedOp]) -> bool:
-    return all(passes(op.op, value, op.value) for op in ops)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _type_fits(value: Any, types: tuple[str, ...] | None) -> bool:
-    if types is None:
-        return True
-    return any(_TYPE_CHECKS.get(t, _anything)(value) for t in types)
-
-
-def _anything(value: Any) -> bool:
-    return True
-
-
-_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: _number(v) and float(v).is_integer(),
-    "number": _number,
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-}

@@ -24,8 +24,9 @@ A guard's own tools and skills, served to agents (skill steps never listed)::
 
 from guardrail_mcp._adapter import MCPAdapter
 from guardrail_mcp._auth import GuardedAccessToken, GuardrailTokenVerifier, token_verifier
-from guardrail_mcp._client import PIN_RULE, GuardedSession, ListedTool, wrap_session
+from guardrail_mcp._client import PIN_RULE, GuardedSession, wrap_session
 from guardrail_mcp._downstream import OnBehalfOf, on_behalf_of
+from guardrail_mcp._listing import ListedTool
 from guardrail_mcp._pins import PinStore, qualify, tool_definition, tool_digest
 from guardrail_mcp._serve import SkillListing, serve
 from guardrail_mcp._server import GuardMiddleware, caller, protect

@@ -15,7 +15,7 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from guardrail import ConfigurationError, GuardrailError
-from guardrail_mcp._client import list_all_tools
+from guardrail_mcp._listing import list_all_tools
 from guardrail_mcp._pins import PinStore, qualify, tool_definition
 
 Change = Literal["added", "changed", "unchanged", "removed"]

@@ -8,9 +8,7 @@ and audit apply as to a local function.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -34,32 +32,17 @@ from guardrail_mcp._common import (
     denial_result,
     ensure_registered,
 )
-from guardrail_mcp._downstream import watching_refusals
+from guardrail_mcp._listing import ListedTool, not_listed, store_for
 from guardrail_mcp._pins import (
-    PinStatus,
     PinStore,
-    changed_fields,
     qualify,
     tool_definition,
     tool_digest,
 )
+from guardrail_mcp._remote import calling, fetch_tools
 
 PIN_RULE = "guardrail_mcp.pin"
 """The rule id audit records carry when a call is refused for an unpinned tool."""
-_MAX_PAGES = 100
-
-
-@dataclass(frozen=True, slots=True)
-class ListedTool:
-    """A tool as the server last listed it, with its pin status."""
-
-    tool: Tool
-    name: str
-    """Server-qualified name (``crm/lookup_customer``)."""
-    sha256: str
-    pinned: str | None
-    """The digest this tool is pinned to (``None``: never pinned)."""
-    status: PinStatus
 
 
 class GuardedSession(GuardedWrapper[ClientSession | Client]):
@@ -89,7 +72,7 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             raise ConfigurationError(f"bad MCP server name {server!r} (no '/', not empty)")
         self.wrapped = session
         self.guard = guard
-        self.pins = _store_for(guard, pins)
+        self.pins = store_for(guard, pins)
         self.trusted = trusted
         self.on_denied = on_denied
         self._server = server
@@ -137,7 +120,7 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
 
     async def refresh(self) -> dict[str, ListedTool]:
         """List every tool the server has now and check each against its pin."""
-        tools = await self._fetch_all()
+        tools = await fetch_tools(self.session)
         server = self.server
         first_sight = not self.pins.knows(server)
         listed: dict[str, ListedTool] = {}
@@ -187,7 +170,7 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             accepted.append(item.tool.name)
         if accepted:
             self._listed = {
-                name: _repinned(item) if name in accepted else item
+                name: item.repinned() if name in accepted else item
                 for name, item in (self._listed or {}).items()
             }
             for name in accepted:
@@ -219,26 +202,15 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
         qualified = qualify(self.server, name)
         item = (self._listed or {}).get(name)
         if item is None or item.status != "pinned":
-            reason = self._why_refused(item, name)
+            reason = not_listed(self.server, name) if item is None else item.why_refused()
             refusal = PermissionDenied(reason, tool=qualified, principal=who, rule=PIN_RULE)
             return await self.arefuse_guarded(  # type: ignore[no-any-return]
                 qualified, refusal, arguments, principal=who, tool_call_id=tool_call_id
             )
 
-        async def remote(args: dict[str, Any]) -> CallToolResult:
-            with watching_refusals() as refused:
-                try:
-                    result = await self._send(
-                        name, args, read_timeout_seconds, progress_callback, kwargs
-                    )
-                except Exception as failed:
-                    if refused:  # no token for the user: say why, not "HTTP 401"
-                        raise refused[-1].again(tool=qualified) from failed
-                    raise
-            if result.is_error:
-                raise RemoteToolError(result)
-            return result
-
+        remote = calling(
+            self.session, name, qualified, read_timeout_seconds, progress_callback, kwargs
+        )
         try:
             return await self.arun_guarded(  # type: ignore[no-any-return]
                 qualified, arguments, principal=who, tool_call_id=tool_call_id, invoke=remote
@@ -270,21 +242,8 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             self._register(item)
         elif (name, digest) not in self._reported:
             self._reported.add((name, digest))
-            self._notice_unpinned(item, pin.definition if pin else None)
+            item.notice_unpinned(self.guard, self.server, pin.definition if pin else None)
         return item
-
-    def _notice_unpinned(self, item: ListedTool, old: Any) -> None:
-        what = "changed since it was pinned" if item.status == "changed" else "is not pinned"
-        self.guard.notice(
-            item.name,
-            "denied",
-            f"MCP tool {item.name!r} {what}; refused until re-pinned",
-            server=self.server,
-            change=item.status,
-            old_sha256=item.pinned,
-            new_sha256=item.sha256,
-            fields=changed_fields(old, tool_definition(item.tool)),
-        )
 
     def _register(self, item: ListedTool) -> ToolSpec:
         schema = item.tool.input_schema
@@ -296,83 +255,6 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             schema if isinstance(schema, dict) else None,
             definition=item.sha256,  # the pin: approvals are bound to this definition
         )
-
-    def _why_refused(self, item: ListedTool | None, name: str) -> str:
-        qualified = qualify(self.server, name)
-        if item is None:
-            return f"MCP server {self.server!r} did not list a tool named {name!r}"
-        if item.status == "changed":
-            return (
-                f"MCP tool {qualified!r} changed since it was pinned "
-                f"(pinned sha256 {item.pinned}, now {item.sha256}); refused until re-pinned"
-            )
-        return f"MCP tool {qualified!r} appeared after its server was pinned; refused until pinned"
-
-    async def _fetch_all(self) -> list[Tool]:
-        with watching_refusals() as refused:
-            try:
-                return await list_all_tools(self.session)
-            except Exception as failed:
-                if refused:  # listing as a user with no token for this server
-                    raise refused[-1].again() from failed
-                raise
-
-    async def _send(
-        self,
-        name: str,
-        args: dict[str, Any],
-        read_timeout_seconds: float | None,
-        progress_callback: Any,
-        options: dict[str, Any],
-    ) -> CallToolResult:
-        return await self.session.call_tool(
-            name,
-            args,
-            read_timeout_seconds=read_timeout_seconds,
-            progress_callback=progress_callback,
-            **options,
-        )
-
-
-async def list_all_tools(session: ClientSession | Client) -> list[Tool]:
-    """Every tool the server lists now, all pages."""
-    tools: list[Tool] = []
-    cursor: str | None = None
-    for _ in range(_MAX_PAGES):
-        if isinstance(session, Client):
-            page = await session.list_tools(cursor=cursor, cache_mode="refresh")
-        else:
-            params = PaginatedRequestParams(cursor=cursor) if cursor is not None else None
-            page = await session.list_tools(params=params)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            return tools
-    raise ConfigurationError(f"the MCP server lists more than {_MAX_PAGES} pages of tools")
-
-
-_GUARD_PINS: weakref.WeakKeyDictionary[Guard, PinStore] = weakref.WeakKeyDictionary()
-
-
-def _store_for(guard: Guard, pins: PinStore | str | None) -> PinStore:
-    """The given store, a pin file, or the guard's in-memory store.
-
-    Sharing one store per guard means a second session that claims a server name
-    already seen (a reconnect, another user, or an impostor) is held to the pins
-    of the first, instead of being trusted on its own first listing.
-    """
-    if isinstance(pins, PinStore):
-        return pins
-    if pins is not None:
-        return PinStore(pins)
-    store = _GUARD_PINS.get(guard)
-    if store is None:
-        store = _GUARD_PINS[guard] = PinStore()
-    return store
-
-
-def _repinned(item: ListedTool) -> ListedTool:
-    return ListedTool(item.tool, item.name, item.sha256, item.sha256, "pinned")
 
 
 def wrap_session(

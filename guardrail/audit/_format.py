@@ -218,43 +218,31 @@ class Scanner:
         if expected is None or not self.trusted:
             self._advance(rec.seq, rec.hash)
             return []
+        found = self._misplaced(rec, expected) if rec.seq != expected else self._unlinked(rec)
+        return [Break(found[0], file, lineno, found[1])] if found is not None else []
+
+    def _misplaced(self, rec: Record, expected: int) -> tuple[int, str]:
+        """The break a record at the wrong seq makes: ``(seq, reason)``."""
         if rec.seq > expected:
             last = f"{expected}" if rec.seq == expected + 1 else f"{expected}..{rec.seq - 1}"
             self._advance(rec.seq, rec.hash)
-            return [
-                Break(
-                    expected,
-                    file,
-                    lineno,
-                    f"seq {last} missing: seq {expected - 1} is followed by seq {rec.seq}",
-                )
-            ]
-        if rec.seq < expected:
-            # Out of order or duplicated: keep the chain position, but let the next
-            # line link to this one too, so one misplaced line is one break.
-            if self.prevs is not None:
-                self.prevs.add(rec.hash)
-            return [
-                Break(
-                    rec.seq,
-                    file,
-                    lineno,
-                    f"seq {rec.seq} out of order or duplicated (after seq {expected - 1})",
-                )
-            ]
+            return expected, f"seq {last} missing: seq {expected - 1} is followed by seq {rec.seq}"
+        # Out of order or duplicated: keep the chain position, but let the next
+        # line link to this one too, so one misplaced line is one break.
+        if self.prevs is not None:
+            self.prevs.add(rec.hash)
+        return rec.seq, f"seq {rec.seq} out of order or duplicated (after seq {expected - 1})"
+
+    def _unlinked(self, rec: Record) -> tuple[int, str] | None:
+        """The break a record at the expected seq makes when its ``prev`` is wrong."""
         prevs = self.prevs
         self._advance(rec.seq, rec.hash)
         if prevs is not None and rec.prev not in prevs:
-            return [
-                Break(
-                    rec.seq,
-                    file,
-                    lineno,
-                    f"prev does not match seq {rec.seq - 1}'s hash "
-                    "(a record was removed, inserted or rewritten before it)",
-                )
-            ]
-        return []
+            return rec.seq, (
+                f"prev does not match seq {rec.seq - 1}'s hash "
+                "(a record was removed, inserted or rewritten before it)"
+            )
+        return None
 
     def _advance(self, seq: int, last: str, prevs: set[str] | None = None) -> None:
         if self.first_seq is None:

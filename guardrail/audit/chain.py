@@ -71,12 +71,7 @@ class ChainLog:
         checkpoint_every: int | None = None,
         verify_on_open: bool = True,
     ) -> None:
-        if not _chainfile.HAS_FLOCK:  # pragma: no cover - not POSIX
-            raise ConfigurationError("ChainLog needs a POSIX system (fcntl.flock)")
-        if fsync not in ("always", "batch", "never"):
-            raise ConfigurationError(f"fsync must be 'always', 'batch' or 'never', not {fsync!r}")
-        if checkpoint_every is not None and signing_key is None:
-            raise ConfigurationError("checkpoint_every needs ChainLog(signing_key=...)")
+        _check_options(fsync, signing_key, checkpoint_every)
         self.path = Path(path)
         self.key = key.encode() if isinstance(key, str) else key
         self.fsync: Fsync = fsync
@@ -91,26 +86,32 @@ class ChainLog:
                 every=checkpoint_every,
                 durable=fsync != "never",
             )
-        self._file = ChainFile(
-            self.path,
-            self.key,
-            fsync=fsync,
-            rotate_bytes=rotate_bytes,
-            rotate_daily=rotate_daily,
-            verify_on_open=verify_on_open,
-            checkpointer=checkpointer,
-            today=_current_day,
+        self._file = self._open(
+            ChainFile(
+                self.path,
+                self.key,
+                fsync=fsync,
+                rotate_bytes=rotate_bytes,
+                rotate_daily=rotate_daily,
+                verify_on_open=verify_on_open,
+                checkpointer=checkpointer,
+                today=_current_day,
+            )
         )
         self.torn_path = self._file.torn_path
+        self._pid = os.getpid()
+        self._writer = self._start_writer()
+
+    def _open(self, file: ChainFile) -> ChainFile:
+        """``file`` opened: caught up with what is on disk, a torn tail set aside."""
         try:
-            self._file.open()
+            file.open()
         except (OSError, AuditError) as exc:
-            self._file.close_fds()
+            file.close_fds()
             if isinstance(exc, AuditError):
                 raise
             raise AuditError(f"cannot open audit log {self.path}: {exc}") from exc
-        self._pid = os.getpid()
-        self._writer = self._start_writer()
+        return file
 
     # -- the sink interface --------------------------------------------------------
 
@@ -250,3 +251,12 @@ class _Failing:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
         if isinstance(exc, OSError):
             raise AuditError(f"{self.message}: {exc}") from exc
+
+
+def _check_options(fsync: str, signing_key: object, checkpoint_every: int | None) -> None:
+    if not _chainfile.HAS_FLOCK:  # pragma: no cover - not POSIX
+        raise ConfigurationError("ChainLog needs a POSIX system (fcntl.flock)")
+    if fsync not in ("always", "batch", "never"):
+        raise ConfigurationError(f"fsync must be 'always', 'batch' or 'never', not {fsync!r}")
+    if checkpoint_every is not None and signing_key is None:
+        raise ConfigurationError("checkpoint_every needs ChainLog(signing_key=...)")

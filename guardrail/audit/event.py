@@ -94,6 +94,7 @@ class _Fields(NamedTuple):
 
 NAMES: tuple[str, ...] = _Fields._fields
 _DEFAULTS: dict[str, Any] = _Fields._field_defaults
+_DEFAULT_VALUES = tuple(_DEFAULTS.get(name) for name in NAMES)
 _FRESH = ("attributes", "args", "remaining", "detail")
 """Fields whose default is an empty dict: each event gets its own."""
 _REQUIRED = [name for name in NAMES if name not in _DEFAULTS]
@@ -158,7 +159,7 @@ def build_event(fields: dict[str, Any]) -> AuditEvent:
     for name in _FRESH:
         if name not in fields:
             fields[name] = {}
-    return _Built._make([fields.get(name, _DEFAULTS.get(name)) for name in NAMES])
+    return _Built._make(map(fields.get, NAMES, _DEFAULT_VALUES))
 
 
 def is_plain(event: AuditEvent) -> bool:
@@ -167,7 +168,7 @@ def is_plain(event: AuditEvent) -> bool:
 
 
 def _values(valid: Mapping[str, Any]) -> list[Any]:
-    values = [valid.get(name, _DEFAULTS.get(name)) for name in NAMES]
+    values = list(map(valid.get, NAMES, _DEFAULT_VALUES))
     for name in _FRESH:
         if name not in valid:
             values[NAMES.index(name)] = {}

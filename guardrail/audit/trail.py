@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
 from guardrail.audit.redact import Redactor
@@ -18,6 +18,9 @@ from guardrail.call import Call, new_id
 from guardrail.downstream import delegations
 from guardrail.errors import AuditError, BudgetExceeded, GuardrailDenied
 from guardrail.identity import Principal
+
+if TYPE_CHECKING:
+    from guardrail.policy.decision import Decision
 
 
 class AuditSink(Protocol):
@@ -139,8 +142,7 @@ class AuditTrail:
 
     def event(self, call: Call, phase: Phase) -> AuditEvent:
         """The record of ``call`` at ``phase``, its arguments redacted (once per call)."""
-        principal, refusal, decision = call.principal, call.refusal, call.decision
-        parent = call.parent
+        principal, refusal, parent = call.principal, call.refusal, call.parent
         if refusal is None and isinstance(call.error, GuardrailDenied):
             refusal = call.error  # refused inside the tool (e.g. no downstream token)
         fields: dict[str, Any] = {
@@ -153,23 +155,14 @@ class AuditTrail:
             "session": call.session,
             "parent_call_id": parent.call_id if parent is not None else None,
             "skill": _skill_of(parent),
-            "subject": principal.subject if principal else None,
-            "org": principal.org if principal else None,
-            "teams": principal.teams if principal else (),
-            "issuer": principal.issuer if principal else None,
-            "roles": tuple(sorted(principal.roles)) if principal else (),
-            "scopes": tuple(sorted(principal.scopes)) if principal else (),
-            "attributes": self._attributes(principal),
             "decision": _decision_kind(call, phase),
             "args": dict(redacted_args(call, self.redactor)),
             "policy": self.policy_digest,
             "delegations": delegations(call),
         }
-        if refusal is not None:
-            fields["reason"] = self.redactor.text(refusal.reason) if refusal.reason else None
-            fields["rule"] = refusal.rule
-        elif decision is not None:
-            fields["reason"], fields["rule"] = decision.reason, decision.rule
+        if principal is not None:
+            self._principal_fields(principal, fields)
+        self._verdict_fields(call.decision, refusal, fields)
         if phase == "outcome":
             fields["outcome"] = "ok" if call.error is None else type(call.error).__name__
             cost = call.cost
@@ -181,10 +174,24 @@ class AuditTrail:
         _budget_fields(call, refusal, fields)
         return build_event(fields)
 
-    def _attributes(self, principal: Principal | None) -> dict[str, Any]:
-        if principal is None or not principal.attributes:
-            return {}
-        return self.redactor.arguments(principal.attributes)
+    def _verdict_fields(
+        self, decision: Decision | None, refusal: GuardrailDenied | None, fields: dict[str, Any]
+    ) -> None:
+        """Which rule decided, and why (a refusal's reason is redacted)."""
+        if refusal is not None:
+            fields["reason"] = self.redactor.text(refusal.reason) if refusal.reason else None
+            fields["rule"] = refusal.rule
+        elif decision is not None:
+            fields["reason"], fields["rule"] = decision.reason, decision.rule
+
+    def _principal_fields(self, principal: Principal, fields: dict[str, Any]) -> None:
+        """Who the call was made as, and what its policy read about them."""
+        fields["subject"], fields["org"] = principal.subject, principal.org
+        fields["teams"], fields["issuer"] = principal.teams, principal.issuer
+        fields["roles"] = tuple(sorted(principal.roles))
+        fields["scopes"] = tuple(sorted(principal.scopes))
+        if principal.attributes:
+            fields["attributes"] = self.redactor.arguments(principal.attributes)
 
 
 def _budget_fields(call: Call, refusal: GuardrailDenied | None, fields: dict[str, Any]) -> None:

@@ -28,7 +28,16 @@ DECISIONS = get_args(DecisionKind)
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("audit", help="verify and read audit logs")
     commands = parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    _add_verify(commands)
+    _add_show(commands)
+    stats = commands.add_parser("stats", help="calls, denials by rule, spend by user/team/tool")
+    stats.add_argument("files", nargs="+", metavar="FILE")
+    stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    stats.set_defaults(func=run_stats)
+    audit_ops.add_commands(commands)
 
+
+def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
         "verify",
         help="check a hash-chained log (rotated files: all)",
@@ -55,6 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     check.set_defaults(func=run_verify)
 
+
+def _add_show(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = commands.add_parser("show", help="list audit events as a table")
     show.add_argument("files", nargs="+", metavar="FILE")
     show.add_argument("--user", help="only this principal subject")
@@ -65,13 +76,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     show.add_argument("--all", action="store_true", help="also intent records")
     show.set_defaults(func=run_show)
-
-    stats = commands.add_parser("stats", help="calls, denials by rule, spend by user/team/tool")
-    stats.add_argument("files", nargs="+", metavar="FILE")
-    stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
-    stats.set_defaults(func=run_stats)
-
-    audit_ops.add_commands(commands)
 
 
 def run_verify(args: argparse.Namespace) -> int:
