@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from guardrail import ArgumentError, AuthenticationError, BudgetExceeded, GuardrailDenied
+from guardrail import (
+    ApprovalRequired,
+    ArgumentError,
+    AuthenticationError,
+    BudgetExceeded,
+    GuardrailDenied,
+)
 
 _PREFIX = "Tool call refused by guardrail"
 
@@ -24,6 +30,8 @@ def denial_text(exc: GuardrailDenied) -> str:
         )
     if isinstance(exc, ArgumentError):
         return f"{_PREFIX}: {exc.reason}. Fix the arguments and call again."
+    if isinstance(exc, ApprovalRequired):
+        return _waiting(exc)
     if exc.rule is None:
         return f"{_PREFIX}: {exc.reason}. This user may not do this; tell them, do not retry."
     rule = "" if repr(exc.rule) in exc.reason else f" (rule {exc.rule!r})"
@@ -44,7 +52,20 @@ def denial_details(exc: GuardrailDenied) -> dict[str, Any]:
     }
     if isinstance(exc, BudgetExceeded):
         details.update(exc.details())
+    if isinstance(exc, ApprovalRequired):
+        details["approval_request"] = exc.request_id
     return details
+
+
+def _waiting(exc: ApprovalRequired) -> str:
+    # Not "do not retry": the identical call is exactly what runs once it is approved.
+    if exc.request_id is None:
+        return f"{_PREFIX}: {exc.reason}. Tell the user it needs an approval; do not retry."
+    return (
+        f"{_PREFIX}: {exc.reason}. Tell the user it waits for approval request "
+        f"{exc.request_id}; once it is approved, make the identical call again "
+        "(any other arguments need a new approval)."
+    )
 
 
 def _resets(retry_after: float | None) -> str:
