@@ -13,9 +13,9 @@ for pydantic, OpenTelemetry or the JWT stack.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from guardrail._lazy import lazy_exports
 
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs more than the rest
 if TYPE_CHECKING:
     from guardrail.approvals.sqlite import SQLiteApprovalStore
     from guardrail.audit.chain import ChainLog
@@ -135,13 +135,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES, globals())
 
 
 def __dir__() -> list[str]:
