@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
 from guardrail._running import Running
-from guardrail.downstream import Downstream, prefetching, targets
-from guardrail.errors import ConfigurationError
+from guardrail.downstream import DownstreamSpec
 
 if TYPE_CHECKING:
     from guardrail.auth.token_cache import DownstreamTokens
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
 
 
 class Decorators(Running):
@@ -65,12 +63,13 @@ class Decorators(Running):
         Use bare (``@guard.tool``) or configured (``@guard.tool(cost=2, scopes=["crm"])``).
         The wrapper keeps the name, docstring and signature (``__wrapped__``).
         ``downstream={"audience": ..., "scopes": [...]}`` (or a list of them) exchanges
-        the user's token for each before the body runs; without them it never runs.
+        the user's token for each before the body runs; without them it never runs,
+        and the call is one refusal record (the reason says why, e.g. consent needed).
         """
 
         def decorate(inner: Callable[P, R]) -> Callable[P, R]:
             spec = self.register(
-                self._with_downstream(inner, downstream),
+                inner,
                 name=name,
                 description=description,
                 cost=cost,
@@ -78,6 +77,7 @@ class Decorators(Running):
                 redact=redact,
                 expose=expose,
                 validate=validate,
+                downstream=downstream,
             )
             return self._guarded(spec)
 
@@ -122,17 +122,6 @@ class Decorators(Running):
             return self._guarded(spec)
 
         return decorate(fn) if fn is not None else decorate
-
-    def _with_downstream(
-        self, fn: Callable[..., Any], downstream: DownstreamSpec | None
-    ) -> Callable[..., Any]:
-        if downstream is None:
-            return fn
-        if self.downstream is None:
-            raise ConfigurationError(
-                f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
-            )
-        return prefetching(fn, targets(downstream))
 
     def _guarded(self, spec: ToolSpec) -> Callable[..., Any]:
         # Dispatch once, when decorating: the wrapper is sync or async like the tool.

@@ -19,17 +19,21 @@ its id, never the token) in that call's audit records.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from guardrail.auth.exchanged import ExchangedToken
 from guardrail.auth.token_cache import DownstreamTokens, scope_set
-from guardrail.call import Call, current_call
+from guardrail.call import (
+    Call,
+    _current_call,  # the hot path reads it without a call
+    current_call,
+)
 from guardrail.errors import ConfigurationError, DelegationRefused
 from guardrail.identity import Principal, current_principal
+from guardrail.identity import _current as _current_principal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +60,9 @@ def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
 
     .. versionadded:: 0.1
     """
+    cached = _cached(audience, scopes)
+    if cached is not None:
+        return cached
     tokens, principal, call = _context(audience)
     token = tokens.get(principal, audience, scopes)
     if call is not None:
@@ -65,11 +72,37 @@ def downstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
 
 async def adownstream_token(audience: str, scopes: Iterable[str] | str = ()) -> str:
     """:func:`downstream_token` for async tools: never blocks the event loop."""
+    cached = _cached(audience, scopes)
+    if cached is not None:
+        return cached
     tokens, principal, call = _context(audience)
     token = await tokens.aget(principal, audience, scopes)
     if call is not None:
         record(call, token)
     return token.access_token.get_secret_value()
+
+
+def _cached(audience: str, scopes: Iterable[str] | str) -> str | None:
+    """The bearer string of a fresh cached token, noted on the call; else ``None``.
+
+    The path every call of such a tool takes, so it does little: the context
+    variables read directly, one cache probe, ``record`` inlined.
+    """
+    call = _current_call.get()
+    if call is None:
+        return None
+    tokens, principal = call.downstream, _current_principal.get()
+    if tokens is None or principal is None:
+        return None
+    hit = tokens.hit(principal, audience, scopes)
+    if hit is None:
+        return None
+    used = call.delegations
+    if used is None:
+        call.delegations = [hit[1]]
+    elif hit[1] not in used:  # identity first: the cached token is the same object
+        used.append(hit[1])
+    return hit[2]
 
 
 def record(call: Call, token: ExchangedToken) -> None:
@@ -104,12 +137,21 @@ def _context(audience: str) -> tuple[DownstreamTokens, Principal, Call | None]:
         )
     principal = current_principal()
     if principal is None:
-        raise DelegationRefused(
-            f"no user to act for at {audience}: the call has no principal",
-            audience=audience,
-            error="no_principal",
-        )
+        raise _no_principal(audience)
     return tokens, principal, call
+
+
+def _no_principal(audience: str, tool: str | None = None) -> DelegationRefused:
+    return DelegationRefused(
+        f"no user to act for at {audience}: the call has no principal",
+        audience=audience,
+        error="no_principal",
+        tool=tool,
+    )
+
+
+DownstreamSpec = Downstream | Mapping[str, Any] | Sequence[Downstream | Mapping[str, Any]]
+"""What ``downstream=`` takes: one target or a list of them."""
 
 
 def targets(value: Downstream | Mapping[str, Any] | Iterable[Any]) -> tuple[Downstream, ...]:
@@ -125,35 +167,49 @@ def targets(value: Downstream | Mapping[str, Any] | Iterable[Any]) -> tuple[Down
     return found
 
 
-def prefetching(fn: Callable[..., Any], needed: tuple[Downstream, ...]) -> Callable[..., Any]:
-    """``fn`` with its downstream tokens fetched first: without them the body never runs."""
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def run_async(*args: Any, **kwargs: Any) -> Any:
-            for target in needed:
-                await adownstream_token(target.audience, target.scopes)
-            return await fn(*args, **kwargs)
-
-        return run_async
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        for target in needed:
-            downstream_token(target.audience, target.scopes)
-        return fn(*args, **kwargs)
-
-    return run
-
-
 class DownstreamBinder:
-    """The pipeline step that makes the guard's tokens available to the tool body."""
+    """The pipeline step that makes the guard's tokens available to the tool body.
+
+    It also fetches the tokens a tool declared (``@guard.tool(downstream=...)``)
+    before the audit step writes the intent: a refused exchange refuses the call
+    like a policy would (its span, one refusal record with the relayable reason,
+    the budget given back), and the body never runs. The body then gets the same
+    tokens from the cache.
+    """
 
     def __init__(self, tokens: DownstreamTokens) -> None:
         self.tokens = tokens
 
     def enter(self, call: Call) -> None:
         call.downstream = self.tokens
+        for target in call.tool.downstream:
+            principal = _acting(call, target)
+            with _naming(call):
+                record(call, self.tokens.get(principal, target.audience, target.scopes))
+
+    async def aenter(self, call: Call) -> None:
+        call.downstream = self.tokens
+        for target in call.tool.downstream:
+            principal = _acting(call, target)
+            with _naming(call):
+                record(call, await self.tokens.aget(principal, target.audience, target.scopes))
 
     def exit(self, call: Call) -> None:
         pass
+
+
+def _acting(call: Call, target: Downstream) -> Principal:
+    if call.principal is None:
+        raise _no_principal(target.audience, call.tool.name)
+    return call.principal
+
+
+@contextlib.contextmanager
+def _naming(call: Call) -> Iterator[None]:
+    """A refusal raised while fetching names the tool it refuses."""
+    try:
+        yield
+    except DelegationRefused as refusal:
+        if refusal.tool is None:
+            refusal.tool = call.tool.name
+        raise

@@ -31,7 +31,7 @@ from guardrail.budgets.ledger import Ledger, ledger_from_uri
 from guardrail.budgets.session import SessionScope, current_session
 from guardrail.call import Step
 from guardrail.checks import PolicyChecker
-from guardrail.downstream import DownstreamBinder
+from guardrail.downstream import DownstreamBinder, DownstreamSpec, targets
 from guardrail.errors import ConfigurationError
 from guardrail.identity import ActingAs, Principal, current_principal
 from guardrail.metrics import MetricsRecorder
@@ -226,15 +226,17 @@ class Guard(Decorators, Views):
         binder: ArgBinder | None = None,
         skill: bool = False,
         replace: bool = False,
+        downstream: DownstreamSpec | None = None,
         definition: str | None = None,
     ) -> ToolSpec:
         """Add a tool to this guard without wrapping it (adapters use this).
 
-        ``replace=True`` lets a new definition take the place of a tool registered
-        under the same name (an adapter re-listing a remote tool); otherwise a
-        different function under a taken name is a :class:`ConfigurationError`.
-        ``definition`` is the hash of a remote tool's definition (an MCP pin):
-        approvals are bound to it.
+        ``downstream`` names the systems the tool calls as the user (see
+        :meth:`tool`); it needs ``Guard(token_exchange=...)``. ``replace=True`` lets
+        a new definition take the place of a tool registered under the same name
+        (an adapter re-listing a remote tool); otherwise a different function under
+        a taken name is a :class:`ConfigurationError`. ``definition`` is the hash of
+        a remote tool's definition (an MCP pin): approvals are bound to it.
         """
         spec = ToolSpec(
             name=tool_name(name or fn.__name__),
@@ -248,6 +250,7 @@ class Guard(Decorators, Views):
             is_async=inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn),
             generator=inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn),
             binder=binder if binder is not None else ArgBinder(fn, validate=validate),
+            downstream=self._downstream_of(fn, downstream),
             definition=definition,
         )
         known = self._tools.get(spec.name)
@@ -256,6 +259,15 @@ class Guard(Decorators, Views):
         self.validator.registered(spec)
         self._tools[spec.name] = spec
         return spec
+
+    def _downstream_of(self, fn: Callable[..., Any], spec: DownstreamSpec | None) -> Any:
+        if spec is None:
+            return ()
+        if self.downstream is None:
+            raise ConfigurationError(
+                f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
+            )
+        return targets(spec)
 
 
 def _watcher(guard: Guard, policy: Policy | str | Path, interval: float) -> PolicyWatcher:

@@ -6,8 +6,10 @@ unit separate; tool and decision as attributes, never the user):
 - ``guardrail.tool.calls`` (counter, ``{call}``): every call, by
   ``gen_ai.tool.name`` and ``guardrail.decision`` (allowed, denied,
   budget_exceeded, auth_failed, error).
-- ``guardrail.tool.denials`` (counter, ``{call}``): refusals, by tool, decision
-  and ``guardrail.rule`` (the rule, the limit, or ``(default deny)``).
+- ``guardrail.tool.denials`` (counter, ``{call}``): refusals, by tool, decision,
+  ``error.type`` (the refusal's type) and ``guardrail.rule`` (the rule, the limit,
+  or ``(default deny)``; absent for refusals outside the policy, e.g. no
+  downstream token or the ledger down).
 - ``guardrail.tool.cost`` (counter, ``{cost}``): settled cost of calls that ran, by tool.
 - ``guardrail.tool.call.duration`` (histogram, ``s``): by tool and decision,
   ``error.type`` when the tool raised.
@@ -31,6 +33,7 @@ from opentelemetry import metrics
 from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider
 
 from guardrail.call import Call
+from guardrail.errors import GuardrailDenied
 
 TOOL = "gen_ai.tool.name"
 OPERATION = "gen_ai.operation.name"
@@ -123,8 +126,7 @@ class MetricsRecorder:
         attributes = {TOOL: tool, OPERATION: "execute_tool", DECISION: kind}
         instruments.calls.add(1, attributes)
         if call.refusal is not None:
-            rule = call.refusal.rule or getattr(call.refusal, "limit", None) or "(default deny)"
-            instruments.denials.add(1, {TOOL: tool, DECISION: kind, RULE: rule})
+            instruments.denials.add(1, _denial(call, call.refusal, tool, kind))
         elif call.ran:
             cost = call.cost
             if cost:
@@ -136,6 +138,20 @@ class MetricsRecorder:
         note = call.budget.ledger_note if call.budget is not None else None
         if note is not None:
             instruments.ledger_errors.add(1, {LEDGER_OUTCOME: _ledger_outcome(note)})
+
+
+def _denial(call: Call, refusal: GuardrailDenied, tool: str, kind: str) -> dict[str, str]:
+    """The rule or limit that refused, ``(default deny)`` when the policy refused with
+    no rule, none for refusals outside the policy (ledger down, no downstream token,
+    bad arguments); the refusal's type always."""
+    found = {TOOL: tool, DECISION: kind, ERROR_TYPE: type(refusal).__name__}
+    limit = getattr(refusal, "limit", None)
+    rule = refusal.rule or (limit if isinstance(limit, str) else None)
+    if rule is None and call.decision is not None and not call.decision.allowed:
+        rule = "(default deny)"
+    if rule is not None:
+        found[RULE] = rule
+    return found
 
 
 def _ledger_outcome(note: str) -> str:

@@ -8,7 +8,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError, create_model
 
@@ -21,6 +21,9 @@ from guardrail.values import (
     plain_arguments,
     plain_key,
 )
+
+if TYPE_CHECKING:
+    from guardrail.downstream import Downstream
 
 __all__ = ["ArgBinder", "NamedArgBinder", "ToolSpec", "validation_message"]
 
@@ -278,6 +281,9 @@ class ToolSpec:
     """A generator (or, with ``is_async``, an async generator) function: its body runs
     inside the guard, item by item, until it is exhausted or closed."""
     binder: ArgBinder | None = field(default=None, compare=False)
+    downstream: tuple[Downstream, ...] = ()
+    """Downstream systems the tool calls as the user: their tokens are exchanged
+    before its body runs (``@guard.tool(downstream=...)``); no token, no run."""
     definition: str | None = None
     """Hash of the tool's definition where it comes from elsewhere (an MCP pin);
     approvals are bound to it (``None``: the function's own signature is used)."""

@@ -20,8 +20,13 @@ Key = tuple[str, str, frozenset[str], bytes]
 """(subject, audience, scopes, SHA-256 of the subject token)."""
 Scopes = Iterable[str] | str
 _HASHABLE = (tuple, frozenset, str)
-Spelled = tuple[str, str, str, Hashable]
-"""(subject, subject token, audience, scopes as the caller spelled them)."""
+Spelled = tuple[int, str, Hashable]
+"""(id of the principal object, audience, scopes as the caller spelled them). The
+entry keeps that principal alive, so the id is not reused while the entry is there;
+a principal is frozen, so the same object always has the same subject and token
+(authenticators hand back the same object for the same token from their cache)."""
+Hit = tuple[float, ExchangedToken, str, Principal]
+"""(fresh until, the token, its bearer string, the principal it was asked for)."""
 
 
 class DownstreamTokens:
@@ -41,7 +46,7 @@ class DownstreamTokens:
         self._tokens: dict[Key, tuple[float, ExchangedToken]] = {}
         self._flights: dict[Key, Future[ExchangedToken]] = {}
         self._digests: dict[str, bytes] = {}
-        self._spellings: dict[Spelled, tuple[float, ExchangedToken]] = {}
+        self._spellings: dict[Spelled, Hit] = {}
         self._lock = threading.Lock()
 
     def get(self, principal: Principal, audience: str, scopes: Scopes = ()) -> ExchangedToken:
@@ -53,12 +58,12 @@ class DownstreamTokens:
         if hit is not None:
             return hit
         spelled = _spelled(principal, audience, scopes)
-        wanted = scope_set(spelled[3])  # type: ignore[arg-type]
+        wanted = scope_set(spelled[2])  # type: ignore[arg-type]
         key = self._key(principal, audience, wanted)
         flight, leader = self._join(key)
         if leader:
             self._lead(key, flight, principal, audience, wanted)
-        return self._remember(spelled, key, _outcome(flight))
+        return self._remember(principal, spelled, key, _outcome(flight))
 
     async def aget(
         self, principal: Principal, audience: str, scopes: Scopes = ()
@@ -68,7 +73,7 @@ class DownstreamTokens:
         if hit is not None:
             return hit
         spelled = _spelled(principal, audience, scopes)
-        wanted = scope_set(spelled[3])  # type: ignore[arg-type]
+        wanted = scope_set(spelled[2])  # type: ignore[arg-type]
         key = self._key(principal, audience, wanted)
         flight, leader = self._join(key)
         loop = asyncio.get_running_loop()
@@ -76,19 +81,18 @@ class DownstreamTokens:
             # On a thread, so a cancelled caller still finishes the exchange for the others.
             loop.run_in_executor(None, self._lead, key, flight, principal, audience, wanted)
         await _finished(flight, loop)
-        return self._remember(spelled, key, _outcome(flight))
+        return self._remember(principal, spelled, key, _outcome(flight))
 
     def cached(
         self, principal: Principal, audience: str, scopes: Scopes = ()
     ) -> ExchangedToken | None:
-        """The cached token for this request as the caller spells it, if still fresh.
+        """The cached token for this request as the caller spells it, if still fresh."""
+        hit = self.hit(principal, audience, scopes)
+        return hit[1] if hit is not None else None
 
-        The hot path of every tool call that uses a downstream token: one tuple,
-        one dict lookup, one clock read.
-        """
-        secret = principal.token
-        if secret is None:
-            return None
+    def hit(self, principal: Principal, audience: str, scopes: Scopes = ()) -> Hit | None:
+        """The hot path of every tool call that uses a downstream token: one tuple,
+        one dict lookup, one clock read; the bearer string comes with the token."""
         kind = type(scopes)
         spelling: Hashable = (
             tuple(scopes)
@@ -98,23 +102,26 @@ class DownstreamTokens:
             else cast(Hashable, scopes)
         )
         try:
-            hit = self._spellings.get((principal.subject, secret.get_secret_value(), audience,
-                                       spelling))  # fmt: skip
+            hit = self._spellings.get((id(principal), audience, spelling))
         except TypeError:  # an unhashable spelling: the slow path reads it once
             return None
         if hit is not None and hit[0] > self._clock():
-            return hit[1]
+            return hit
         return None
 
-    def _remember(self, spelled: Spelled, key: Key, token: ExchangedToken) -> ExchangedToken:
-        # The cache hit path looks the token up by the caller's own spelling of the
-        # request (no hashing of the subject token, no frozenset per call).
+    def _remember(
+        self, principal: Principal, spelled: Spelled, key: Key, token: ExchangedToken
+    ) -> ExchangedToken:
+        # The cache hit path looks the token up by the principal object and the
+        # caller's own spelling of the request (no subject token read or hashed, no
+        # frozenset per call).
         entry = self._tokens.get(key)
         if entry is not None and entry[1] is token:
+            hit = (entry[0], token, token.access_token.get_secret_value(), principal)
             with self._lock:
                 if len(self._spellings) >= self.max_entries:
                     self._spellings.clear()
-                self._spellings[spelled] = entry
+                self._spellings[spelled] = hit
         return token
 
     def forget(self, principal: Principal | None = None) -> None:
@@ -246,8 +253,6 @@ def scope_set(scopes: Scopes) -> frozenset[str]:
 
 def _spelled(principal: Principal, audience: str, scopes: Scopes) -> Spelled:
     """The caller's spelling of the request (a list becomes a tuple, a set a frozenset)."""
-    secret = principal.token
-    raw = secret.get_secret_value() if secret is not None else ""
     kind = type(scopes)
     spelling: Hashable
     if kind is list:
@@ -258,4 +263,4 @@ def _spelled(principal: Principal, audience: str, scopes: Scopes) -> Spelled:
         spelling = cast(Hashable, scopes)
     else:  # a set, a generator, ...: read once, here
         spelling = frozenset(scope_set(scopes))
-    return (principal.subject, raw, audience, spelling)
+    return (id(principal), audience, spelling)

@@ -109,9 +109,9 @@ def test_calls_denials_cost_and_durations(reader: InMemoryMetricReader) -> None:
     assert sum(v for _, v in p[calls]) == 9
     # Denials by the rule (or limit) that decided them; the default deny has a name too.
     denials = "guardrail.tool.denials"
-    assert value(p, denials, guardrail__rule="no-big-refunds") == 1
+    assert value(p, denials, guardrail__rule="no-big-refunds", error__type="PermissionDenied") == 1
     assert value(p, denials, guardrail__rule="(default deny)") == 1
-    assert value(p, denials, guardrail__rule="refund-rate") == 1
+    assert value(p, denials, guardrail__rule="refund-rate", error__type="BudgetExceeded") == 1
     assert len(p[denials]) == 3
     # Cost: what the calls that ran settled (declared 2.5 x 3, reported 0.25 x 2).
     assert value(p, "guardrail.tool.cost", gen_ai__tool__name="refund") == 7.5
@@ -156,6 +156,17 @@ def test_ledger_errors_counted(
     p = read(reader)
     outcome = "refused" if on_error == "deny" else "failed_open"
     assert p["guardrail.ledger.errors"] == [({"guardrail.ledger.outcome": outcome}, 2)]
+    if on_error == "deny":  # refused outside the policy: no rule, the refusal's type
+        assert p["guardrail.tool.denials"] == [
+            (
+                {
+                    "gen_ai.tool.name": "refund",
+                    "guardrail.decision": "denied",
+                    "error.type": "LedgerUnavailable",
+                },
+                2,
+            )
+        ]
     decided = "denied" if on_error == "deny" else "allowed"
     calls = value(p, "guardrail.tool.calls", guardrail__decision=decided)
     assert calls == (2 if on_error == "deny" else 3)
