@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint typecheck bench clean system-check
+.PHONY: demo test lint typecheck bench clean system-check mutate
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ demo: $(VENV)/.stamp-base
 	$(PY) examples/quickstart.py
 
 lint: $(VENV)/.stamp-all
-	$(VENV)/bin/ruff check guardrail adapters tests examples benchmarks
-	$(VENV)/bin/ruff format --check guardrail adapters tests examples benchmarks
+	$(VENV)/bin/ruff check guardrail adapters tests examples benchmarks tools
+	$(VENV)/bin/ruff format --check guardrail adapters tests examples benchmarks tools
 
 typecheck: $(VENV)/.stamp-all
 	$(VENV)/bin/mypy
@@ -42,6 +42,11 @@ $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-all
 
 bench: $(VENV)/.stamp-bench
 	$(PY) -m benchmarks $(BENCH_ARGS)
+
+# Mutation testing of the fail-closed core (issue 16), not part of `make test`: a scratch copy per
+# module group under /tmp/guardrail-mutate; MUTATE_ARGS="policy --jobs 2" picks groups.
+mutate: $(VENV)/.stamp-all
+	$(PY) tools/mutate.py $(MUTATE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

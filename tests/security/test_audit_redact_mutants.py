@@ -97,3 +97,36 @@ def test_redacted_keys_are_numbered_apart() -> None:
 def test_randomness_boundaries(text: str, redacted: bool) -> None:
     """Length, padding, the AWS shape and entropy decide, at their edges."""
     assert (R.text(f"v {text} w") != f"v {text} w") is redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # 20 distinct characters: class switches must reach 0.4 per character (8 of 20)
+        ("abcABC23deDEfgFGhiHJ", True),  # 8 switches, 2 digits
+        ("abcABC234defDEghFGij", False),  # 7 switches
+        # without 2 digits, switches must reach 0.5 per character (10 of 20)
+        ("abCDefGHijKMnpQRstUv", True),  # 10 switches, no digit
+        ("abCDefGHijKMnpQRS2TU", False),  # 9 switches, 1 digit
+        ("abCDefGHijKMnpQRS23T", True),  # 9 switches, 2 digits
+        # entropy must reach 3.5 bits per character
+        ("aBaBcDcD23eFgHiJ", True),  # exactly 3.5
+        ("aBaBcDcD23eFgHiB", False),  # 3.33
+        # names of things stay: hex (one case), ULIDs, typed object ids, short parts
+        ("0123456789abcdef0123456789abcdef", False),
+        ("aBcDeF0123456789aBcD", True),  # mixed-case is not a hex digest
+        ("01ARZ3NDEKTSV4RRFFQ69G5FAV", False),
+        ("ch_3MmlLrLkdIwHu7ix0snN0B15", False),
+        ("aB3dE6gH9j.K2mN5pQ8s", False),  # no part of 16
+        ("aB3dE6gH9j.K2mN5pQ8sT1vW4yZ", True),  # a part of 16
+    ],
+)
+def test_randomness_thresholds_at_their_edges(text: str, redacted: bool) -> None:
+    """Each threshold of the randomness test decides on its own, at its exact edge."""
+    assert (R.text(f"v {text} w") != f"v {text} w") is redacted
+
+
+def test_a_deep_redact_path_through_text_or_a_list_changes_nothing() -> None:
+    args = {"a": {"e": "z", "l": ["x", {"k": "v"}]}, "s": "text"}
+    out = R.arguments(args, ["a.e.f.g", "s.t.u", "a.l.k.v"])
+    assert out == args

@@ -231,3 +231,64 @@ def test_the_summary_of_an_empty_report() -> None:
     from guardrail.audit.verify import VerifyReport
 
     assert VerifyReport(files=["x"]).summary() == "OK: 0 records (0 events) in 1 file(s), empty"
+
+
+def test_a_bad_checkpoint_signature_is_located_in_checkpoints(
+    signed: Path, key: Ed25519PrivateKey
+) -> None:
+    """Like a differing hash, a bad or unknown signature is a break in "checkpoints", line 0."""
+    report = verify(signed, public_keys=[Ed25519PrivateKey.generate().public_key()])
+    assert {(b.file, b.line, b.reason) for b in report.breaks} == {
+        ("checkpoints", 0, "checkpoint: unknown signing key")
+    }
+
+
+def test_the_summary_counts_signed_checkpoints(signed: Path, key: Ed25519PrivateKey) -> None:
+    report = verify(signed, public_keys=[key.public_key()])
+    assert report.summary() == "OK: 11 records (10 events) in 1 file(s), seq 1..11, " + (
+        "3 signed checkpoint(s)"
+    )
+
+
+def test_a_checkpoint_file_in_the_paths_is_used_whatever_its_name(
+    signed: Path, key: Ed25519PrivateKey
+) -> None:
+    """A `.checkpoints` file given among the paths is used even when it is not named
+    after the log; explicit `checkpoints=` wins over one in the paths."""
+    moved = signed.parent / "kept-apart.checkpoints"
+    Path(f"{signed}.checkpoints").rename(moved)
+    report = verify([signed, moved], public_keys=[key.public_key()])
+    assert report.ok and report.checkpoints == 3 and report.files == [str(signed)]
+    explicit = verify([signed, moved], public_keys=[key.public_key()], checkpoints=[])
+    assert explicit.checkpoints == 0
+    assert reasons(explicit) == ["the log is checkpointed but no checkpoint was found"]
+
+
+def test_verify_bytes_names_its_input(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write(path, 2)
+    torn = verify_bytes(path.read_bytes()[:-5])
+    assert torn.files == ["<bytes>"] and torn.breaks[0].file == "<bytes>"
+    assert torn.breaks[0].line == 3
+
+
+def test_a_log_whose_only_line_is_torn_names_the_seq_it_held(tmp_path: Path) -> None:
+    """Nothing read before it: the torn line's own seq is reported."""
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(b'{"seq":7,"kind":"event","da')
+    (brk,) = verify(path).breaks
+    assert (brk.seq, brk.file, brk.line) == (7, str(path), 1)
+    assert brk.reason == "incomplete last line (torn write or cut file)"
+
+
+def test_a_file_without_a_readable_first_seq_goes_last(tmp_path: Path) -> None:
+    """Rotated files are ordered by their first seq; one whose first line has none is
+    checked after them (not first, and without failing the sort)."""
+    path = tmp_path / "audit.jsonl"
+    write(path, 30, rotate_bytes=600)
+    files = [f for f in tmp_path.glob("audit.jsonl*") if not f.name.endswith(".lock")]
+    junk = tmp_path / "zzz-junk.jsonl"
+    junk.write_bytes(b"not a record\n")
+    report = verify([junk, *files])
+    assert report.files[-1] == str(junk) and report.files[-2] == str(path)
+    assert [b.file for b in report.breaks] == [str(junk)]
