@@ -99,17 +99,24 @@ class Views:
 
     # -- frameworks -----------------------------------------------------------------
 
-    def wrap(self, obj: Any) -> Any:
+    def wrap(self, obj: Any, **options: Any) -> Any:
         """Govern a framework object (LangChain tools, an MCP session, ...) with this guard.
 
         A list or tuple is wrapped item by item. The adapter is chosen by
         ``supports(obj)`` among those registered under ``guardrail.adapters``.
+        ``options`` are the adapter's own (``guard.wrap(session, server="crm")``
+        for MCP); an adapter that takes none refuses them with a
+        :class:`~guardrail.ConfigurationError`.
         """
         from guardrail.adapters import registry
 
         if isinstance(obj, list | tuple):
-            return type(obj)(self.wrap(item) for item in obj)
-        return registry.for_object(obj).wrap(obj, self)  # type: ignore[arg-type]
+            return type(obj)(self.wrap(item, **options) for item in obj)
+        adapter = registry.for_object(obj)
+        if not options:
+            return adapter.wrap(obj, self)  # type: ignore[arg-type]
+        _check_options(adapter, options)
+        return adapter.wrap(obj, self, **options)  # type: ignore[arg-type]
 
     def visible(self, obj: Any, principal: Principal | None = None) -> Any:
         """What of ``obj`` (tools, a tool list) ``principal`` may see, schemas narrowed."""
@@ -124,3 +131,18 @@ class Views:
 
 def _renamed(region: Region, aliases: Mapping[str, str]) -> Region:
     return {aliases.get(arg, arg): ops for arg, ops in region.items()}
+
+
+def _check_options(adapter: Any, options: Mapping[str, Any]) -> None:
+    import inspect
+
+    accepted = inspect.signature(adapter.wrap).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        from guardrail.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"the {adapter.name} adapter's wrap() takes no option {', '.join(unknown)}"
+        )

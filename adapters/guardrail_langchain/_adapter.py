@@ -92,8 +92,8 @@ class LangChainAdapter(Adapter):
     def supports(self, obj: Any) -> bool:
         return isinstance(obj, BaseTool | BaseToolkit)
 
-    def wrap(self, obj: Any, guard: Guard) -> Any:
-        return wrap(guard, obj, on_denied=self.on_denied)
+    def wrap(self, obj: Any, guard: Guard, *, on_denied: OnDenied | None = None) -> Any:
+        return wrap(guard, obj, on_denied=on_denied or self.on_denied)
 
     def visible(self, obj: Any, guard: Guard, principal: Principal | None) -> Any:
         return visible(guard, obj, principal, on_denied=self.on_denied, flat=self.flat)

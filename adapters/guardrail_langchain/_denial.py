@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import ToolMessage
+
 from guardrail import (
     ApprovalRequired,
     ArgumentError,
@@ -77,3 +79,14 @@ def _resets(retry_after: float | None) -> str:
     if seconds < 7200:
         return f"it resets in {seconds / 60:.0f} min"
     return f"it resets in {seconds / 3600:.1f} h"
+
+
+def denial_message(exc: GuardrailDenied, tool_call_id: str, name: str) -> ToolMessage:
+    """The error ``ToolMessage`` a model reads for a refused call (the run goes on)."""
+    return ToolMessage(
+        content=denial_text(exc),
+        tool_call_id=tool_call_id,
+        name=name,
+        status="error",
+        artifact={"guardrail": denial_details(exc)},
+    )

@@ -23,6 +23,47 @@ Pass it as a :class:`pydantic.SecretStr`: LangChain copies plain ``str`` values 
 """
 
 
+def claimed_identity(context: Any, config: Mapping[str, Any] | None) -> Principal | str | None:
+    """Who the run says it is: a :class:`Principal`, a bearer token to verify, or ``None``.
+
+    LangGraph's ``Runtime.context`` first (a ``Principal``, a mapping with
+    :data:`PRINCIPAL_KEY` / :data:`TOKEN_KEY`, or an object with those attributes),
+    then ``config["configurable"]``. ``None``: use ``guard.acting_as``.
+    """
+    if isinstance(context, Principal):
+        return context
+    for source in (context, (config or {}).get("configurable")):
+        found = _claim(source)
+        if found is not None:
+            return found
+    return None
+
+
+def _claim(source: Any) -> Principal | str | None:
+    if source is None:
+        return None
+    read = source.get if isinstance(source, Mapping) else _attribute_reader(source)
+    who, token = read(PRINCIPAL_KEY), read(TOKEN_KEY)
+    if who is not None:
+        if not isinstance(who, Principal):
+            raise ConfigurationError(
+                f"{PRINCIPAL_KEY!r} must be a guardrail.Principal, not {type(who).__name__}; "
+                f"pass a bearer token as {TOKEN_KEY!r}"
+            )
+        return who
+    if token is None:
+        return None
+    if isinstance(token, SecretStr):
+        token = token.get_secret_value()
+    if not isinstance(token, str):
+        raise ConfigurationError(f"{TOKEN_KEY!r} must be a str or SecretStr")
+    return token
+
+
+def _attribute_reader(source: Any) -> Any:
+    return lambda key: getattr(source, key, None)
+
+
 def principal_from_config(guard: Guard, config: Mapping[str, Any] | None) -> Principal | None:
     """The principal the run config names, or ``None`` to use the guard context.
 

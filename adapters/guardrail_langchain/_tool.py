@@ -22,7 +22,7 @@ from guardrail import AuthenticationError, Guard, GuardrailDenied, Principal
 from guardrail.adapters import GuardedWrapper, OnDenied
 from guardrail_langchain._binder import register_tool
 from guardrail_langchain._callbacks import areport_refusal, report_refusal
-from guardrail_langchain._denial import denial_details, denial_text
+from guardrail_langchain._denial import denial_message, denial_text
 from guardrail_langchain._identity import principal_from_config
 
 _LEGACY_ALIASES = {"tool_input": "__arg1"}
@@ -206,13 +206,7 @@ class GuardedTool(GuardedWrapper[BaseTool], BaseTool):
             error = ToolException(text)
             error.__cause__ = exc
             return error
-        return ToolMessage(
-            content=text,
-            tool_call_id=tool_call_id,
-            name=self.name,
-            status="error",
-            artifact={"guardrail": denial_details(exc)},
-        )
+        return denial_message(exc, tool_call_id, self.name)
 
 
 class GuardedLegacyTool(GuardedTool, Tool):

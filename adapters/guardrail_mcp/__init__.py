@@ -13,6 +13,9 @@ Server side::
                                          validate_token_resource=True))
     protect(server, guard)
 
+A server built elsewhere gets guardrail's verifier and auth settings with
+``install_auth(server, guard, resource=URL, issuer_url=ISSUER)``.
+
 On behalf of the user (each call sent with the user's exchanged token)::
 
     http = httpx2.AsyncClient(auth=on_behalf_of(guard, scopes=["crm.read"]))
@@ -26,6 +29,7 @@ from guardrail_mcp._adapter import MCPAdapter
 from guardrail_mcp._auth import GuardedAccessToken, GuardrailTokenVerifier, token_verifier
 from guardrail_mcp._client import PIN_RULE, GuardedSession, wrap_session
 from guardrail_mcp._downstream import OnBehalfOf, on_behalf_of
+from guardrail_mcp._install import install_auth
 from guardrail_mcp._listing import ListedTool
 from guardrail_mcp._pins import PinStore, qualify, tool_definition, tool_digest
 from guardrail_mcp._serve import SkillListing, serve
@@ -43,6 +47,7 @@ __all__ = [
     "PinStore",
     "SkillListing",
     "caller",
+    "install_auth",
     "on_behalf_of",
     "protect",
     "qualify",

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 class MCPAdapter(Adapter):
     """Wraps ``ClientSession`` / ``mcp.Client``; filters ``Tool`` objects and tool lists.
 
-    ``guard.wrap(session)`` names the server after its initialize result; use
-    :func:`guardrail_mcp.wrap_session` to choose the name, a pin file or costs.
+    ``guard.wrap(session)`` names the server after its initialize result;
+    ``guard.wrap(session, server="crm", pins=..., cost=...)`` takes
+    :func:`guardrail_mcp.wrap_session`'s options.
     """
 
     name = "mcp"
@@ -28,13 +29,16 @@ class MCPAdapter(Adapter):
     def supports(self, obj: Any) -> bool:
         return isinstance(obj, ClientSession | Client | GuardedSession | Tool | ListToolsResult)
 
-    def wrap(self, obj: Any, guard: Guard) -> Any:
+    def wrap(self, obj: Any, guard: Guard, **options: Any) -> Any:
+        """``options``: those of :func:`~guardrail_mcp.wrap_session` (``server``, ``pins``, ...)."""
         if isinstance(obj, GuardedSession):
             if obj.guard is not guard:
                 raise ConfigurationError("this MCP session is already governed by another guard")
+            if options:
+                raise ConfigurationError("this MCP session is already wrapped: wrap it once")
             return obj
         if isinstance(obj, ClientSession | Client):
-            return wrap_session(obj, guard)
+            return wrap_session(obj, guard, **options)
         raise ConfigurationError(
             f"guard.wrap() takes an MCP session, not a {type(obj).__name__}; "
             "use guard.visible() to filter tool definitions"

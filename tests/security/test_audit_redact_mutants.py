@@ -130,3 +130,7 @@ def test_a_deep_redact_path_through_text_or_a_list_changes_nothing() -> None:
     args = {"a": {"e": "z", "l": ["x", {"k": "v"}]}, "s": "text"}
     out = R.arguments(args, ["a.e.f.g", "s.t.u", "a.l.k.v"])
     assert out == args
+
+
+def test_twenty_digits_are_no_card_even_when_they_pass_luhn() -> None:
+    assert R.text("id 12345678901234567894 ok") == "id 12345678901234567894 ok"

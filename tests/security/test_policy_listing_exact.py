@@ -182,3 +182,18 @@ def test_deny_exclusions_are_resolved_for_the_principal_and_only_where_they_appl
     (only,) = policy.exclusions("t", WITH_LIM)
     ((op,),) = only.values()
     assert (op.op, op.value) == ("min", 1)
+
+
+@pytest.mark.parametrize(
+    ("ops", "listed"),
+    [
+        ({"min": 1, "max": 1}, True),  # one value left
+        ({"min": 2, "max": 1}, False),
+        ({"max_length": 0}, True),  # the empty string
+        ({"in": [1, 2], "max": 1}, True),
+        ({"in": [2, 3], "max": 1}, False),
+    ],
+)
+def test_listing_edges(ops: dict[str, Any], listed: bool) -> None:
+    policy = Policy.from_dict({"rules": [{"id": "r", "allow": ["t"], "args": {"x": ops}}]})
+    assert (policy.visible_tools(WITH_LIM, ["t"]) == ["t"]) is listed
