@@ -17,6 +17,7 @@ from guardrail._lazy import lazy_exports
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs more than the rest
 if TYPE_CHECKING:
+    from guardrail.approvals.sqlite import SQLiteApprovalStore
     from guardrail.audit.chain import ChainLog
     from guardrail.auth.base import Authenticator, StaticAuthenticator
     from guardrail.auth.claims import ClaimMap
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from guardrail.call import report_cost
     from guardrail.downstream import Downstream, adownstream_token, downstream_token
     from guardrail.errors import (
+        ApprovalError,
+        ApprovalRequired,
         ArgumentError,
         AuditError,
         AuthenticationError,
@@ -69,8 +72,11 @@ _HOMES: dict[str, str] = {
     "ChainLog": "guardrail.audit.chain",
     "MemoryLedger": "guardrail.budgets.memory",
     "RedisLedger": "guardrail.budgets.redis_ledger",
+    "SQLiteApprovalStore": "guardrail.approvals.sqlite",
     **dict.fromkeys(
         [
+            "ApprovalError",
+            "ApprovalRequired",
             "ArgumentError",
             "AuditError",
             "AuthenticationError",
@@ -90,6 +96,8 @@ _HOMES: dict[str, str] = {
 """Where each public name lives (imported on first use)."""
 
 __all__ = [
+    "ApprovalError",
+    "ApprovalRequired",
     "ArgumentError",
     "AuditError",
     "AuthenticationError",
@@ -116,6 +124,7 @@ __all__ = [
     "Principal",
     "PrivateKeyJWT",
     "RedisLedger",
+    "SQLiteApprovalStore",
     "StaticAuthenticator",
     "TokenExchange",
     "adownstream_token",

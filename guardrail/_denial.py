@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from guardrail.errors import ArgumentError, AuthenticationError, BudgetExceeded, GuardrailDenied
+from guardrail.errors import (
+    ApprovalRequired,
+    ArgumentError,
+    AuthenticationError,
+    BudgetExceeded,
+    GuardrailDenied,
+)
 
 _PREFIX = "Tool call refused by guardrail"
 
 
 def denial_text(exc: GuardrailDenied) -> str:
     """A message a model can act on: which rule or budget, and whether to retry."""
+    if isinstance(exc, ApprovalRequired):
+        return _waiting(exc)
     if isinstance(exc, BudgetExceeded):
         return (
             f"{_PREFIX}: budget {exc.limit!r} ({exc.level} {exc.key}) is used up "
@@ -46,9 +54,22 @@ def denial_details(exc: GuardrailDenied) -> dict[str, Any]:
         "reason": exc.reason,
         "error": type(exc).__name__,
     }
+    if isinstance(exc, ApprovalRequired):
+        details["approval_request"] = exc.request_id
     if isinstance(exc, BudgetExceeded):
         details.update(exc.details())
     return details
+
+
+def _waiting(exc: ApprovalRequired) -> str:
+    # Not "do not retry": the identical call is exactly what runs once it is approved.
+    if exc.request_id is None:
+        return f"{_PREFIX}: {exc.reason}. Tell the user it needs an approval; do not retry."
+    return (
+        f"{_PREFIX}: {exc.reason}. Tell the user it waits for approval request "
+        f"{exc.request_id}; once it is approved, make the identical call again "
+        "(any other arguments need a new approval)."
+    )
 
 
 def _resets(retry_after: float | None) -> str:

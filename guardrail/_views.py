@@ -41,7 +41,7 @@ class Views:
         call = Call(tool=spec, args={}, principal=who, parent=current_call())
         try:
             call.args = spec.binder.bind((), args or {})
-            self.checker.enter(call)
+            self.checker.judge(call)  # decides only: never files or uses an approval
         except GuardrailDenied as refusal:
             return call.decision or Decision(False, refusal.rule, refusal.reason)
         assert call.decision is not None

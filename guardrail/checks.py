@@ -3,21 +3,54 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from guardrail.call import Call
-from guardrail.errors import AuthenticationError, PermissionDenied
+from guardrail.errors import ApprovalRequired, AuthenticationError, PermissionDenied
 from guardrail.identity import Principal
 from guardrail.policy.decision import Decision
 from guardrail.policy.policy import Policy
 
+if TYPE_CHECKING:
+    from guardrail.approvals.gate import ApprovalGate
+
 
 class PolicyChecker:
-    """Asks the compiled policy; no principal and no anonymous rule fails as authentication."""
+    """Asks the compiled policy; no principal and no anonymous rule fails as authentication.
 
-    def __init__(self, policy: Policy) -> None:
+    A call an ``approve`` rule holds goes to ``approvals`` (the gate consumes a
+    grant for exactly that call, or files a request and refuses); without a gate
+    it is refused with :class:`ApprovalRequired` and no request.
+    """
+
+    def __init__(self, policy: Policy, approvals: ApprovalGate | None = None) -> None:
         self.policy = policy
+        self.approvals = approvals
 
     def enter(self, call: Call) -> None:
+        if self.judge(call):
+            self._gate(call).redeem(call, self.policy)
+
+    async def aenter(self, call: Call) -> None:
+        if self.judge(call):
+            await self._gate(call).aredeem(call, self.policy)
+
+    def _gate(self, call: Call) -> ApprovalGate:
+        if self.approvals is None:
+            rule = call.decision.rule if call.decision is not None else None
+            raise ApprovalRequired(
+                f"rule {rule!r} requires a human approval for {call.tool.name!r}, and the "
+                "guard has no approval store to ask for one (Guard(approvals=...))",
+                request_id=None,
+                tool=call.tool.name,
+                principal=call.principal,
+                rule=rule,
+            )
+        return self.approvals
+
+    def judge(self, call: Call) -> bool:
+        """Decide ``call`` (setting ``call.decision``) with no I/O: raise a refusal,
+        return ``True`` when an approve rule holds it, ``False`` when it is allowed."""
         tool, principal = call.tool, call.principal
         if principal is not None and _expired(principal):
             raise AuthenticationError(
@@ -35,11 +68,13 @@ class PolicyChecker:
             )
         if tool.expose == "skill":
             self._skill_step(call)
-            return
+            return False
         decision = self.policy.evaluator.decide(tool.name, principal, call.args)
         call.decision = decision
         if decision.allowed:
-            return
+            return False
+        if decision.approval and principal is not None:
+            return True
         if principal is None:
             raise AuthenticationError(
                 f"no principal for {tool.name!r}: call it inside guard.acting_as(...) "

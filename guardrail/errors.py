@@ -80,6 +80,40 @@ class PermissionDenied(GuardrailDenied):
     decision_kind = "denied"
 
 
+class ApprovalRequired(GuardrailDenied):
+    """The call needs a human approval first (an ``approve`` rule matched it).
+
+    ``request_id`` names the pending request an approver can grant
+    (``guard.approvals.approve``, ``guardrail approvals approve``); ``None`` when no
+    approval store is configured, so none could be made. ``digest`` is the exact
+    call the approval will be bound to. Retrying the identical call after the
+    grant runs it once.
+    """
+
+    decision_kind = "approval_required"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None,
+        digest: str | None = None,
+        expires: float | None = None,
+        tool: str | None = None,
+        principal: Principal | None = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message, tool=tool, principal=principal, rule=rule)
+        self.request_id = request_id
+        self.digest = digest
+        self.expires = expires
+
+
+class ApprovalError(GuardrailError):
+    """An approval could not be granted or denied (unknown request, not pending,
+    approver not authorised, self-approval); the message says which."""
+
+
 class ArgumentError(GuardrailDenied):
     """The arguments do not fit the tool's signature or type hints."""
 

@@ -19,6 +19,7 @@ from opentelemetry.trace import TracerProvider
 
 from guardrail._decorators import Decorators
 from guardrail._views import Views
+from guardrail.approvals import ApprovalGate, Approvals, ApprovalStore, store_from_uri
 from guardrail.audit.event import DecisionKind
 from guardrail.audit.otel import SpanEmitter
 from guardrail.audit.trail import AuditSink, AuditTrail
@@ -67,6 +68,10 @@ class Guard(Decorators, Views):
     (default: the global one; nothing is done without an SDK). ``watch=True``
     reloads the policy file when it changes (checked every ``watch_interval``
     seconds; :meth:`reload`, :meth:`close`).
+    ``approvals`` keeps the approval requests of ``approve`` rules: an
+    :class:`~guardrail.approvals.ApprovalStore`, a SQLite file path or
+    ``sqlite:///path``, ``redis://host:port/db``; ``guard.approvals`` lists and
+    decides them.
     Each tool is checked against the policy when it registers
     (:mod:`guardrail.policy.validate`): mismatches are ``PolicyWarning``s, or a
     ``PolicyError`` with ``strict=True``.
@@ -89,6 +94,7 @@ class Guard(Decorators, Views):
         meter_provider: MeterProvider | None = None,
         watch: bool = False,
         watch_interval: float = 1.0,
+        approvals: ApprovalStore | str | Path | None = None,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else Policy.from_file(policy)
         self.authenticator = authenticator
@@ -100,7 +106,11 @@ class Guard(Decorators, Views):
         self.audit = AuditTrail(audit, policy_digest=self.policy.digest)
         self.ledger = ledger_from_uri(ledger) if isinstance(ledger, str) else ledger
         self.budgets = BudgetKeeper(self.policy.limits, self.ledger, on_error=on_ledger_error)
-        self.checker = PolicyChecker(self.policy)
+        store = store_from_uri(approvals) if isinstance(approvals, str | Path) else approvals
+        self.approvals = Approvals(store, self.audit, authenticator)
+        """Approval requests: list, get, approve, deny (``approve`` rules)."""
+        gate = ApprovalGate(store, self.audit) if store is not None else None
+        self.checker = PolicyChecker(self.policy, gate)
         self.spans = SpanEmitter(
             tracer_provider,
             arguments=span_arguments,
@@ -217,6 +227,7 @@ class Guard(Decorators, Views):
         skill: bool = False,
         replace: bool = False,
         downstream: DownstreamSpec | None = None,
+        definition: str | None = None,
     ) -> ToolSpec:
         """Add a tool to this guard without wrapping it (adapters use this).
 
@@ -224,7 +235,8 @@ class Guard(Decorators, Views):
         :meth:`tool`); it needs ``Guard(token_exchange=...)``. ``replace=True`` lets
         a new definition take the place of a tool registered under the same name
         (an adapter re-listing a remote tool); otherwise a different function under
-        a taken name is a :class:`ConfigurationError`.
+        a taken name is a :class:`ConfigurationError`. ``definition`` is the hash of
+        a remote tool's definition (an MCP pin): approvals are bound to it.
         """
         spec = ToolSpec(
             name=tool_name(name or fn.__name__),
@@ -239,6 +251,7 @@ class Guard(Decorators, Views):
             generator=inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn),
             binder=binder if binder is not None else ArgBinder(fn, validate=validate),
             downstream=self._downstream_of(fn, downstream),
+            definition=definition,
         )
         known = self._tools.get(spec.name)
         if known is not None and known.fn is not fn and not replace:

@@ -78,13 +78,18 @@ def _prepared(guard: Guard, source: Policy | str | Path) -> tuple[Policy, Policy
 
 def _swap(guard: Guard, policy: Policy, validator: PolicyValidator) -> None:
     """Rebuild the policy's steps and replace the engine (the one atomic moment)."""
-    checker = PolicyChecker(policy)
     old = guard.budgets
     budgets = BudgetKeeper(policy.limits, old.ledger, on_error=old.on_error, lease=old.lease)
     spans, audit = copy.copy(guard.spans), copy.copy(guard.audit)
     # The copies share their sinks list, redactor and tracer with the originals,
     # so guard.audit.add(...) after a reload still reaches every sink.
     spans.policy_digest = audit.policy_digest = policy.digest
+    # The approval store stays; its records name the new policy from now on.
+    gate = copy.copy(guard.checker.approvals)
+    if gate is not None:
+        gate.audit = audit
+    guard.approvals.audit = audit
+    checker = PolicyChecker(policy, gate)
     renewed: dict[int, Step] = {
         id(guard.checker): checker,
         id(guard.budgets): budgets,

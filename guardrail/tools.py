@@ -273,6 +273,9 @@ class ToolSpec:
     downstream: tuple[Downstream, ...] = ()
     """Downstream systems the tool calls as the user: their tokens are exchanged
     before its body runs (``@guard.tool(downstream=...)``); no token, no run."""
+    definition: str | None = None
+    """Hash of the tool's definition where it comes from elsewhere (an MCP pin);
+    approvals are bound to it (``None``: the function's own signature is used)."""
 
     def __post_init__(self) -> None:
         if self.cost is not None:

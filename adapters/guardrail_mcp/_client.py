@@ -253,6 +253,7 @@ class GuardedSession(GuardedWrapper[ClientSession | Client]):
             item.tool.description or "",
             cost_for(self._cost, item.name),
             schema if isinstance(schema, dict) else None,
+            definition=item.sha256,  # the pin: approvals are bound to this definition
         )
 
 

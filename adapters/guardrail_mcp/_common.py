@@ -59,6 +59,7 @@ def ensure_registered(
     description: str,
     cost: float | None,
     input_schema: Mapping[str, Any] | None = None,
+    definition: str | None = None,
 ) -> ToolSpec:
     """Register the MCP tool ``name`` with ``guard`` once; keep its description current.
 
@@ -68,7 +69,7 @@ def ensure_registered(
     spec = guard.tools.get(name)
     ours = spec is not None and getattr(spec.fn, _MARK, False)
     if ours and spec is not None:
-        if spec.description == description and spec.cost == cost:
+        if (spec.description, spec.cost, spec.definition) == (description, cost, definition):
             return spec
         fn = spec.fn  # the listing changed: the same tool, re-described
     else:
@@ -80,6 +81,7 @@ def ensure_registered(
         cost=cost,
         binder=JSONArgs(input_schema),
         replace=ours,
+        definition=definition,
     )
 
 
@@ -93,6 +95,8 @@ def denial_result(exc: GuardrailDenied) -> CallToolResult:
                 "decision": exc.decision_kind,
                 "rule": exc.rule,
                 "tool": exc.tool,
+                # Set for ApprovalRequired: the request an approver can grant.
+                "approval_request": getattr(exc, "request_id", None),
             }
         },
     )

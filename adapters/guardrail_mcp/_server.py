@@ -34,7 +34,7 @@ from guardrail_mcp._common import (
     denial_result,
     ensure_registered,
 )
-from guardrail_mcp._pins import qualify
+from guardrail_mcp._pins import PINNED_FIELDS, qualify, tool_digest
 
 Context = ServerRequestContext[Any, Any]
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ class GuardMiddleware(GuardedWrapper[MCPServer[Any]]):
                 info.description or "",
                 cost_for(self.cost, name),
                 info.input_schema if isinstance(info.input_schema, dict) else None,
+                definition=tool_digest(info),  # approvals are bound to this definition
             )
         return self._specs.get(tool)
 
@@ -146,6 +147,9 @@ class GuardMiddleware(GuardedWrapper[MCPServer[Any]]):
                     tool.get("description") or "",
                     cost_for(self.cost, name),
                     schema if isinstance(schema, dict) else None,
+                    definition=tool_digest(
+                        {k: v for k, v in tool.items() if k in PINNED_FIELDS and v is not None}
+                    ),
                 )
         shown = []
         for name, tool in names.items():

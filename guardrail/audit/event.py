@@ -26,7 +26,9 @@ from typing import (
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
-DecisionKind = Literal["allowed", "denied", "budget_exceeded", "error", "auth_failed"]
+DecisionKind = Literal[
+    "allowed", "denied", "budget_exceeded", "error", "auth_failed", "approval_required"
+]
 Phase = Literal["intent", "outcome", "refusal", "notice"]
 
 
@@ -42,8 +44,8 @@ class _Fields(NamedTuple):
     """guardrail's id of the call: an intent and its outcome share it."""
     tool: str
     decision: DecisionKind
-    """``allowed``, ``denied``, ``budget_exceeded``, ``error`` (the tool raised) or
-    ``auth_failed`` (no or bad identity)."""
+    """``allowed``, ``denied``, ``budget_exceeded``, ``error`` (the tool raised),
+    ``auth_failed`` (no or bad identity) or ``approval_required`` (waiting for a human)."""
     tool_call_id: str | None = None
     """The model's / framework's tool call id, when the adapter passed one."""
     session: str | None = None

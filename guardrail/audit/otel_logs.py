@@ -43,6 +43,7 @@ _SEVERITY = {
     "denied": SeverityNumber.WARN,
     "budget_exceeded": SeverityNumber.WARN,
     "auth_failed": SeverityNumber.WARN,
+    "approval_required": SeverityNumber.INFO,
     "error": SeverityNumber.ERROR,
 }
 

@@ -154,6 +154,8 @@ def _recorded(event: Mapping[str, Any]) -> tuple[Verdict | None, str | None]:
     decision, reason = event.get("decision"), str(event.get("reason") or "")
     if decision == "budget_exceeded":
         return Verdict(True, _UNKNOWN), None
+    if decision == "approval_required" and rule:
+        return Verdict(False, rule), None
     if decision == "denied" and (rule or reason.endswith("(default deny)")):
         return Verdict(False, rule), None
     if decision == "auth_failed" and event.get("subject") is None and "anonymous" in reason:

@@ -19,6 +19,7 @@ COMMANDS = {
     "budgets": "guardrail.cli.budgets",
     "mcp": "guardrail.cli.mcp",
     "audit": "guardrail.cli.audit",
+    "approvals": "guardrail.cli.approvals",
 }
 
 

@@ -73,6 +73,8 @@ class ToolRules:
     name: str
     deny: tuple[CompiledRule, ...]
     allow: tuple[CompiledRule, ...]
+    approve: tuple[CompiledRule, ...]
+    """``approve`` rules: a match holds the call until a human grants it."""
     denials: tuple[Decision, ...]
     """The decision of each ``deny`` rule for this tool, in the same order."""
     params: ToolParams | None
@@ -92,7 +94,7 @@ class Applicable:
     checks only these rules' constraints, in policy order.
     """
 
-    __slots__ = ("allow", "deny", "fixed", "principal", "rules")
+    __slots__ = ("allow", "approve", "deny", "fixed", "principal", "rules")
 
     def __init__(self, rules: ToolRules, principal: Principal | None, tool: str) -> None:
         self.rules = rules
@@ -101,11 +103,14 @@ class Applicable:
         pairs = zip(rules.deny, rules.denials, strict=True)
         self.deny = tuple((c, d) for c, d in pairs if c.applies(principal))
         self.allow = tuple(c for c in rules.allow if c.applies(principal))
+        self.approve = tuple(c for c in rules.approve if c.applies(principal))
         self.fixed: Decision | None = None
         if not rules.valid:
             self.fixed = Decision(False, None, f"{tool!r} is not a valid tool name")
         elif self.deny:
             self.fixed = None if self.deny[0][0].checks else self.deny[0][1]
+        elif self.approve:
+            self.fixed = None  # a human decides: the approval gate looks at every call
         elif self.allow:
             self.fixed = None if self.allow[0].checks else self.allow[0].allowed
         else:
@@ -189,6 +194,7 @@ class Evaluator:
             name=tool,
             deny=deny,
             allow=tuple(c for c in ordered if c.rule.allow),
+            approve=tuple(c for c in ordered if c.rule.approve),
             denials=tuple(Decision(False, c.id, f"rule {c.id!r} denies {tool!r}") for c in deny),
             params=params,
             declared=params.names if params is not None else frozenset(),
@@ -205,13 +211,16 @@ class Evaluator:
         return _denial(found, principal, args)
 
     def decide(self, tool: str, principal: Principal | None, args: Mapping[str, Any]) -> Decision:
-        """Deny beats allow; nothing matching means deny."""
+        """Deny beats approve beats allow; nothing matching means deny."""
         found = self.applicable(tool, principal)
         if found.fixed is not None:
             return found.fixed
         denied = _denial(found, principal, args)
         if denied is not None:
             return denied
+        held = _approval(found, tool, principal, args)
+        if held is not None:
+            return held
         declared = found.rules.declared
         first_failure: tuple[str, str] | None = None
         for compiled in found.allow:
@@ -245,7 +254,8 @@ class Evaluator:
             ):
                 return []
         regions: list[Region] = []
-        for compiled in rules.allow:
+        # An approve rule's calls can run (once approved): they are shown too.
+        for compiled in (*rules.allow, *rules.approve):
             if not compiled.applies(principal):
                 continue
             region = compiled.region(principal)
@@ -286,4 +296,20 @@ def _denial(
                 f"{denied.reason}: it cannot tell whether {requirement}, "
                 "and a deny rule applies when in doubt",
             )
+    return None
+
+
+def _approval(
+    found: Applicable, tool: str, principal: Principal | None, args: Mapping[str, Any]
+) -> Decision | None:
+    """The first approve rule that matches, or may match, the call: approval first.
+
+    Like a deny rule, an approve rule applies when in doubt: a value it cannot
+    judge goes to a human rather than around them.
+    """
+    for compiled in found.approve:
+        outcome, _ = compiled.verdict(args, principal, found.rules.declared)
+        if outcome is not False:
+            reason = f"rule {compiled.id!r} requires a human approval for this call of {tool!r}"
+            return Decision(False, compiled.id, reason, approval=True)
     return None

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guardrail.budgets.limit import parse_duration
 from guardrail.conditions import Condition
 from guardrail.policy.names import check_glob
 from guardrail.policy.regex import Regex
@@ -91,36 +92,61 @@ class Constraint(_Strict):
 
 
 class Rule(_Strict):
-    """One allow or deny rule over a set of tool-name globs."""
+    """One allow, deny or approve rule over a set of tool-name globs.
+
+    An ``approve`` rule matches like an allow rule, but the call it matches runs
+    only once someone its ``approvers`` condition admits has granted an approval
+    for exactly that call (valid for ``ttl``); deny beats approve beats allow.
+    """
 
     id: str = Field(min_length=1)
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
+    approve: tuple[str, ...] = ()
     when: Condition = Condition()
     args: Mapping[str, Constraint] = Field(default_factory=dict)
+    approvers: Condition | None = None
+    """Who may grant the approvals this rule asks for (``approve`` rules only)."""
+    ttl: float | None = None
+    """Seconds (or ``"30m"``, ``"1h"``) a request waits and a grant stays usable;
+    default one hour (``approve`` rules only)."""
     description: str | None = None
 
-    @field_validator("allow", "deny", mode="before")
+    @field_validator("allow", "deny", "approve", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
 
-    @field_validator("allow", "deny")
+    @field_validator("allow", "deny", "approve")
     @classmethod
     def _normal_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         # Matched against NFKC names in the MCP alphabet (guardrail.policy.names).
         return tuple(check_glob(pattern) for pattern in value)
 
+    @field_validator("ttl", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
     @model_validator(mode="after")
     def _exactly_one_effect(self) -> Rule:
-        if bool(self.allow) == bool(self.deny):
-            raise ValueError("a rule needs exactly one of 'allow' or 'deny' (a list of tool globs)")
+        if sum(map(bool, (self.allow, self.deny, self.approve))) != 1:
+            raise ValueError(
+                "a rule needs exactly one of 'allow' or 'deny' (a list of tool globs), "
+                "or 'approve' (with 'approvers')"
+            )
+        if self.approve and (self.approvers is None or self.approvers.is_empty()):
+            raise ValueError("an 'approve' rule needs 'approvers' (e.g. roles: [finance-lead])")
+        if not self.approve and (self.approvers is not None or self.ttl is not None):
+            raise ValueError("'approvers' and 'ttl' belong to 'approve' rules only")
+        if self.ttl is not None and not 0 < self.ttl < math.inf:
+            raise ValueError("'ttl' must be a duration above zero")
         return self
 
     @property
     def effect(self) -> str:
-        return "allow" if self.allow else "deny"
+        return "allow" if self.allow else "deny" if self.deny else "approve"
 
     @property
     def tools(self) -> tuple[str, ...]:
-        return self.allow or self.deny
+        return self.allow or self.deny or self.approve

@@ -114,6 +114,10 @@ def _rule_findings(
     never = "the deny rule never applies" if rule.deny else "the rule never applies"
     for field, problem in _when_problems(rule.when, fields):
         yield Finding(source, "rule", rule.id, field, tool, f"{problem}: {never}")
+    if rule.approvers is not None:
+        for field, problem in _when_problems(rule.approvers, fields):
+            where = field.replace("when.", "approvers.", 1)
+            yield Finding(source, "rule", rule.id, where, tool, f"{problem}: nobody can approve")
 
 
 def _arg_problems(
