@@ -30,6 +30,7 @@ EXTRAS = [e for e in PROJECT["optional-dependencies"] if e not in ("all", "bench
 ADAPTER_OF = {
     "langchain": ("guardrail_langchain", "langchain"),
     "mcp": ("guardrail_mcp", "mcp"),
+    "fastmcp": ("guardrail_fastmcp", "fastmcp"),
     "openai-agents": ("guardrail_openai_agents", "openai-agents"),
     "pydantic-ai": ("guardrail_pydantic_ai", "pydantic-ai"),
     "adk": ("guardrail_adk", "adk"),

@@ -3,51 +3,20 @@
 ADK answers a call it will not run (a tool it cannot find, a rejected
 confirmation) with a response dict holding ``"error"``; the model reads it as
 the tool's result and the run goes on. A refusal is answered the same way, with
-the facts under ``"guardrail"`` for application code.
+the facts under ``"guardrail"`` for application code. The words are the ones
+every adapter uses (:func:`guardrail.adapters.denial_text`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from guardrail import ArgumentError, AuthenticationError, BudgetExceeded, GuardrailDenied
+from guardrail import GuardrailDenied
+from guardrail.adapters import denial_details, denial_text
 
-_PREFIX = "Tool call refused by guardrail"
-
-
-def denial_text(exc: GuardrailDenied) -> str:
-    """A message a model can act on: which rule or budget, and whether to retry."""
-    if isinstance(exc, BudgetExceeded):
-        when = "it does not reset by itself"
-        if exc.retry_after is not None:
-            when = f"it resets in {max(0.0, exc.retry_after):.0f} s"
-        return (
-            f"{_PREFIX}: budget {exc.limit!r} is used up ({exc.used:g} of {exc.maximum:g}); "
-            f"{when}. Do not retry before then; tell the user."
-        )
-    if isinstance(exc, AuthenticationError):
-        return (
-            f"{_PREFIX}: the user is not authenticated ({exc.reason}). "
-            "Do not retry; ask the user to sign in."
-        )
-    if isinstance(exc, ArgumentError):
-        return f"{_PREFIX}: {exc.reason}. Fix the arguments and call again."
-    if exc.rule is None:
-        return f"{_PREFIX}: {exc.reason}. This user may not do this; tell them, do not retry."
-    return (
-        f"{_PREFIX} (rule {exc.rule!r}): {exc.reason}. Do not retry with the same "
-        "arguments; use arguments the rule allows, or tell the user it is not permitted."
-    )
+__all__ = ["denial", "denial_text"]
 
 
 def denial(exc: GuardrailDenied) -> dict[str, Any]:
     """The refusal as an ADK tool response: ``{"error": text, "guardrail": facts}``."""
-    return {
-        "error": denial_text(exc),
-        "guardrail": {
-            "decision": exc.decision_kind,
-            "tool": exc.tool,
-            "rule": exc.rule,
-            "error": type(exc).__name__,
-        },
-    }
+    return {"error": denial_text(exc), "guardrail": denial_details(exc)}
