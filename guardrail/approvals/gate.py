@@ -21,6 +21,7 @@ from pydantic_core import PydanticSerializationError
 from guardrail._ids import new_id
 from guardrail.approvals.canonical import call_digest
 from guardrail.approvals.model import ApprovalRequest
+from guardrail.approvals.records import record_approval
 from guardrail.approvals.store import ApprovalStore
 from guardrail.errors import ApprovalRequired, ArgumentError
 from guardrail.policy.decision import Decision
@@ -106,18 +107,8 @@ class ApprovalGate:
         )
 
     def _record(self, kind: Any, event: str, request: ApprovalRequest, **extra: Any) -> None:
-        self.audit.notice(
-            request.tool,
-            kind,
-            f"approval {event}: request {request.id}",
-            event=f"approval.{event}",
-            request_id=request.id,
-            digest=request.digest,
-            requester=request.subject,
-            approver=request.decided_by,
-            rule=request.rule,
-            **extra,
-        )
+        reason = f"approval {event}"
+        record_approval(self.audit, request, kind, event, reason, request.decided_by, **extra)
 
 
 def digest_of(call: Call, principal: Principal, policy: Policy) -> str:

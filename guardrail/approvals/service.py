@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from guardrail.approvals.model import ApprovalRequest, Status
+from guardrail.approvals.records import record_approval
 from guardrail.approvals.store import ApprovalStore
 from guardrail.conditions import Condition
 from guardrail.errors import ApprovalError, ConfigurationError, GuardrailDenied
@@ -126,17 +127,7 @@ class Approvals:
     def _record(
         self, request: ApprovalRequest, kind: Any, reason: str, who: Principal, event: str
     ) -> None:
-        self.audit.notice(
-            request.tool,
-            kind,
-            f"{reason}: request {request.id}",
-            event=f"approval.{event}",
-            request_id=request.id,
-            digest=request.digest,
-            requester=request.subject,
-            approver=who.subject,
-            rule=request.rule,
-        )
+        record_approval(self.audit, request, kind, event, reason, who.subject)
 
 
 def _not_pending(request: ApprovalRequest, now: float) -> str:
