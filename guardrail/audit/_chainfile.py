@@ -54,6 +54,8 @@ class ChainFile:
         today: Callable[[], str] = utc_today,
     ) -> None:
         self.path = path
+        self.path_text = str(path)
+        """``path`` as text: ``os.stat`` takes it without a conversion per append."""
         self.key = key
         self.fsync = fsync
         self.rotate_bytes = rotate_bytes
@@ -126,6 +128,18 @@ class ChainFile:
         finally:
             fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
+    def append(self, records: Sequence[tuple[str, str]]) -> int:
+        """:meth:`commit` under :meth:`flock`, synced with ``fsync="always"`` (the
+        writer's path: the same steps without a generator per append)."""
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        try:
+            first = self.commit(records)
+            if self.fsync == "always":
+                self.datasync()
+        finally:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+        return first
+
     def datasync(self) -> None:
         os.fdatasync(self.fd)
         self.unsynced = 0
@@ -152,7 +166,7 @@ class ChainFile:
         """Whether someone else touched the path since our last append (one ``stat``):
         a different file (rotated) or not the size we left it at."""
         try:
-            st = os.stat(self.path)
+            st = os.stat(self.path_text)
         except FileNotFoundError:
             return True
         return st.st_size != self.end or (st.st_dev, st.st_ino) != self.ino or not self.end
@@ -179,17 +193,20 @@ class ChainFile:
             lines.append(line)
             hashes.append(prev)
             seq += 1
-        blob = b"".join(lines) if len(lines) > 1 else lines[0]
+        self._put(b"".join(lines) if len(lines) > 1 else lines[0], len(lines))
+        for offset, hash_ in enumerate(hashes):
+            scanner.appended(first + offset, hash_)
+        return first
+
+    def _put(self, blob: bytes, count: int) -> None:
+        """Write ``count`` whole lines at the end of the file."""
         written = os.write(self.fd, blob)
         if written != len(blob):
             # The file now ends in a torn line; the next append sets it aside.
             raise OSError(f"short write ({written} of {len(blob)} bytes)")
         self.end += written
-        self.line += len(lines)
-        self.unsynced += len(lines)
-        for offset, hash_ in enumerate(hashes):
-            scanner.appended(first + offset, hash_)
-        return first
+        self.line += count
+        self.unsynced += count
 
     def write_first(self, kind: Literal["start", "rotate"], previous: str | None) -> None:
         data: dict[str, object] = {

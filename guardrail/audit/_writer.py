@@ -214,10 +214,7 @@ class Writer:
         if self._sync_failure is not None:  # batch mode: the last sync failed
             file.datasync()
             self._sync_failure = None
-        with file.flock():
-            first = file.commit(records)
-            if file.fsync == "always":
-                file.datasync()
+        first = file.append(records)
         self.commits += 1
         return first
 
