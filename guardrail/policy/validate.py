@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from guardrail.policy.policy import Policy
     from guardrail.tools import ToolSpec
 
-__all__ = ["Finding", "PolicyValidator", "PolicyWarning", "findings_for"]
+__all__ = ["Finding", "PolicyValidator", "PolicyWarning", "findings_for", "policy_findings"]
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent)
 
@@ -91,6 +91,29 @@ def findings_for(
     return found
 
 
+def policy_findings(policy: Policy) -> list[Finding]:
+    """What in ``policy`` cannot work as written whatever the tools: constraints no
+    value meets (``in: []``, ``min: 10, max: 5``), so their rule never applies.
+
+    ``guardrail policy check`` prints them and ``Guard(strict=True)`` refuses them; by
+    default they stay quiet (such a rule fails closed: an allow rule allows nothing,
+    and a value a deny rule cannot judge is still denied).
+    """
+    return [
+        Finding(
+            policy.source,
+            "rule",
+            rule.id,
+            f"args.{arg}",
+            "*",
+            f"no value meets all of {constraint.operators()}: the rule never applies",
+        )
+        for rule in policy.rules
+        for arg, constraint in rule.args.items()
+        if never_met(constraint)
+    ]
+
+
 def _covers(globs: Iterable[str], name: str, *, ignore_case: bool) -> bool:
     return any(covers(glob, name, ignore_case=ignore_case) for glob in globs)
 
@@ -109,9 +132,6 @@ def _rule_findings(
         else f"the rule never allows {tool!r}"
     )
     for arg, constraint in rule.args.items():
-        if never_met(constraint):  # `in: []`, `min: 10, max: 5`: no value passes
-            problem = f"no value meets all of {constraint.operators()}"
-            yield Finding(source, "rule", rule.id, f"args.{arg}", tool, f"{problem}: {never}")
         for field, problem in _arg_problems(arg, constraint.operators(), params):
             yield Finding(source, "rule", rule.id, field, tool, f"{problem}: {effect}")
         for op, operand in constraint.operators().items():
@@ -218,6 +238,9 @@ class PolicyValidator:
         self.policy = policy
         self.authenticator = authenticator
         self.strict = strict
+        found = policy_findings(policy) if strict else []
+        if found:
+            raise PolicyError("; ".join(str(f) for f in found))
 
     def registered(self, spec: ToolSpec) -> None:
         params = tool_params(spec)

@@ -12,6 +12,8 @@ attribute the authenticator never fills (a located finding when a tool registers
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ import pytest
 
 from guardrail import ClaimMap, Guard, JWTAuthenticator, Policy, PolicyError, PolicyWarning
 from guardrail.testing import make_principal
+
+GUARDRAIL = str(Path(sys.executable).with_name("guardrail"))
 
 
 def rule_with(**fields: Any) -> dict[str, Any]:
@@ -120,23 +124,23 @@ def test_the_same_in_yaml(text: str) -> None:
         {"eq": 2000, "max": 1000},
     ],
 )
-def test_a_deny_constraint_no_value_meets_is_a_finding_when_the_tool_registers(
-    constraint: dict[str, Any],
+def test_a_constraint_no_value_meets_is_reported_and_refused_under_strict(
+    constraint: dict[str, Any], tmp_path: Path
 ) -> None:
-    """The deny rule would never apply to a well-typed value: said at registration, an
-    error under ``strict=True`` (existing policies may keep such rules, so not at load)."""
+    """The rule would never apply to a well-typed value: ``policy check`` says so (exit
+    1) and ``Guard(strict=True)`` refuses the policy. By default it loads (existing
+    policies may keep such rules, which fail closed)."""
     data = {"rules": [{"id": "all", "allow": "*"}, rule_with(args={"amount": constraint})]}
-    guard = Guard(Policy.from_dict(data))
-    with pytest.warns(PolicyWarning, match=r"rule 'r', args\.amount, .*no value meets"):
-
-        @guard.tool
-        def refund(amount: int) -> None: ...
-
-    strict = Guard(Policy.from_dict(data), strict=True)
-    with pytest.raises(PolicyError, match="the deny rule never applies"):
-
-        @strict.tool
-        def refund(amount: int) -> None: ...
+    with pytest.raises(PolicyError, match=r"rule 'r', args\.amount.*no value meets"):
+        Guard(Policy.from_dict(data), strict=True)
+    Guard(Policy.from_dict(data))
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(data))
+    done = subprocess.run(
+        [GUARDRAIL, "policy", "check", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    assert "warning: " in done.stdout and "no value meets" in done.stdout
 
 
 # -- when values that match nobody --------------------------------------------------------
