@@ -80,7 +80,9 @@ def test_a_log_without_approvals_reports_none(
     from guardrail.testing import make_principal
 
     chain = tmp_path / "audit.jsonl"
-    guard = Guard(Policy.from_dict({"rules": [{"id": "ping", "allow": "ping"}]}), audit=[ChainLog(chain)])
+    guard = Guard(
+        Policy.from_dict({"rules": [{"id": "ping", "allow": "ping"}]}), audit=[ChainLog(chain)]
+    )
 
     @guard.tool
     def ping() -> str:
