@@ -13,6 +13,7 @@ from guardrail.policy.policy import Policy
 
 if TYPE_CHECKING:
     from guardrail.approvals.gate import ApprovalGate
+    from guardrail.approvals.model import ApprovalRequest
 
 
 class PolicyChecker:
@@ -34,6 +35,11 @@ class PolicyChecker:
     async def aenter(self, call: Call) -> None:
         if self.judge(call):
             await self._gate(call).aredeem(call, self.policy)
+
+    def approval(self, call: Call) -> ApprovalRequest | None:
+        """For a call an approve rule holds: its grant or pending request (see
+        :meth:`ApprovalGate.find`); ``None`` when the call is not held. Runs nothing."""
+        return self._gate(call).find(call, self.policy) if self.judge(call) else None
 
     def _gate(self, call: Call) -> ApprovalGate:
         if self.approvals is None:
