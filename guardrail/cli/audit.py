@@ -30,7 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     commands = parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     _add_verify(commands)
     _add_show(commands)
-    stats = commands.add_parser("stats", help="calls, denials by rule, spend by user/team/tool")
+    stats = commands.add_parser(
+        "stats", help="calls, denials by rule, spend by user/team/tool, approvals by tool"
+    )
     stats.add_argument("files", nargs="+", metavar="FILE")
     stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
     stats.set_defaults(func=run_stats)
@@ -241,6 +243,10 @@ def run_stats(args: argparse.Namespace) -> int:
     _section("tool errors", summary["errors"])
     for level in ("user", "team", "org", "tool"):
         _section(f"spend by {level}", summary["spend"][level])
+    if summary["approvals"]:
+        print("approvals by tool:")
+    for tool, counts in summary["approvals"].items():
+        print(f"  {printable(tool)}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     return 0
 
 
