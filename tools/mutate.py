@@ -55,7 +55,11 @@ GROUPS = {
         ),
     ),
     "redact": Group(
-        mutate=("guardrail/audit/redact.py", "guardrail/audit/_secrets.py"),
+        mutate=(
+            "guardrail/audit/redact.py",
+            "guardrail/audit/_shapes.py",
+            "guardrail/audit/_secrets.py",
+        ),
         tests=(
             "tests/audit/test_audit_redact.py",
             "tests/security/test_audit_redaction_families.py",

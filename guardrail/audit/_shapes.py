@@ -1,0 +1,137 @@
+"""Secret values by shape: token formats, credentials in URLs and headers, ``name = value``
+assignments and ``--flag value`` pairs, each with ``sub(replacement, text)``.
+
+Applied by :class:`guardrail.audit.redact.Redactor` to every text it records; the
+names, token prefixes and randomness test they rely on are in
+:mod:`guardrail.audit._secrets`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+
+from guardrail.audit._secrets import RUN, TOKEN, random_looking, secret_name
+
+Replacement = Callable[[re.Match[str]], str]
+
+
+class _Shape:
+    """A secret pattern whose whole match goes (the ``re.Pattern.sub`` interface)."""
+
+    def __init__(self, pattern: str, flags: int = 0, keep: int = 0) -> None:
+        self.pattern = re.compile(pattern, flags)
+        self.keep = keep
+        """Leading groups kept (``postgres://user:`` of a URL, ``curl -u user:``)."""
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self.pattern.sub(self._replace(replacement), text)
+
+    def _replace(self, replacement: str) -> Replacement:
+        def replace(match: re.Match[str]) -> str:
+            kept = "".join(match.group(i) or "" for i in range(1, self.keep + 1))
+            return kept + replacement if self.secret(match) else match.group()
+
+        return replace
+
+    def secret(self, match: re.Match[str]) -> bool:
+        return True
+
+
+class _BasicCredentials(_Shape):
+    """``Basic <base64>``: a secret when it decodes to ``user:password``, not prose."""
+
+    def secret(self, match: re.Match[str]) -> bool:
+        try:
+            return b":" in base64.b64decode(match.group(1), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+
+
+class _Runs:
+    """Runs of token characters: a service's token shape or key-like randomness."""
+
+    def sub(self, replacement: str, text: str) -> str:
+        return RUN.sub(
+            lambda m: replacement if TOKEN.search(m.group()) or random_looking(m.group())
+            else m.group(),
+            text,
+        )  # fmt: skip
+
+
+class _Assignments:
+    """``name = value`` in text (code, config, JSON, YAML, XML, headers, query strings)
+    where ``name`` is a secret's name: the name stays, the value goes.
+
+    ``sub(replace, text)`` calls ``replace(match)`` with group 1 the name and group 2
+    what stands between it and the value, and puts the result in place of both and
+    the value. Names are matched without consuming what follows, so in
+    ``note=password=x`` the ``password`` assignment is still found.
+    """
+
+    pattern = re.compile(
+        r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
+        r"(?=((?:[\"'`]?(?:[ \t]*:?[ \t]*[A-Za-z_][\w.<>\[\]]*)?[ \t]*"
+        r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
+        r"((?i:(?:bearer|basic|digest|token|negotiate|apikey)[ \t]+)?"
+        r"(?:\"+[^\"\n]*\"+|'+[^'\n]*'+|`[^`]*`|[^\s,;&\"'`<)}\]]+)))"
+    )
+
+    def sub(self, replace: Replacement, text: str) -> str:
+        out: list[str] = []
+        done = 0
+        for match in self.pattern.finditer(text):
+            if match.start() < done or not secret_name(match.group(1)):
+                continue
+            out += (text[done : match.start()], replace(match))
+            done = match.end(3)
+        return "".join(out) + text[done:] if out else text
+
+
+class _Flags:
+    """``--password VALUE`` on a command line: a flag named like a secret, then its value
+    after a space (``--password=VALUE`` is an assignment)."""
+
+    pattern = re.compile(
+        r"(?<![\w-])--?([A-Za-z][\w.-]{1,60})([ \t]+)(?!-)(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)"
+    )
+
+    def sub(self, replacement: str, text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if not secret_name(match.group(1)):
+                return match.group()
+            return match.group()[: match.start(3) - match.start()] + replacement
+
+        return self.pattern.sub(replace, text)
+
+
+SECRET_VALUES = (
+    _Shape(
+        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----.*?"
+        r"(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+        re.DOTALL,
+    ),
+    _Shape(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"),  # JWT
+    # URL credentials: the password runs to the *last* `@` of the URL, as URL parsers
+    # read it (`postgres://u:p@ss@host`), and may hold `/ ? #` (unencoded, as people do).
+    _Shape(
+        r"(?i)\b([a-z][a-z0-9+.-]{1,30}://[^\s/:@?#\[\]]*:)[^\s@\"'<>]*(?:@[^\s@\"'<>]*)*?"
+        r"(?=@[^\s@\"'<>]*(?![^\s\"'<>]))",
+        keep=1,
+    ),
+    _Shape(r"(?i)\b(?:bearer|token|apikey)\s+[\w.~+/=-]{8,}"),
+    _BasicCredentials(r"(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
+    _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+))(?:'[^'\n]*'|\"[^\"\n]*\")", keep=1),
+    _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+)[^\s\"':]*:)[^\s\"']+", keep=1),
+    _Shape(r"\b\d{15,16}(?:\||%7C)[\w-]{20,}"),  # Facebook app token
+    _Shape(
+        r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}|"
+        r"webhook\.office\.com/webhookb2/[^\s\"']+|discord(?:app)?\.com/api/webhooks/\d+/[\w-]+"
+    ),
+    _Flags(),
+    _Runs(),
+)
+"""Applied in order to text; each has ``sub(REDACTED, text)``."""
+ASSIGNED = _Assignments()
