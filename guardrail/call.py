@@ -28,23 +28,65 @@ if TYPE_CHECKING:
     from guardrail.policy.decision import Decision
     from guardrail.tools import ToolSpec
 
-__all__ = ["BudgetState", "Call", "SpanState", "Step", "current_call", "new_id", "report_cost"]
+__all__ = [
+    "BudgetState",
+    "Call",
+    "Figures",
+    "SpanState",
+    "Step",
+    "current_call",
+    "new_id",
+    "report_cost",
+]
 
 
-@dataclass(slots=True, kw_only=True)
+class Figures(Protocol):
+    """Where a call's remaining budget can be read from when something asks for it."""
+
+    def remaining(self) -> dict[str, float]: ...
+
+
 class BudgetState:
     """What the budget step reserved for a call and what it finally charged."""
 
-    reserved: float | None = None
-    """Cost reserved before the tool ran (``cost`` limits and a declared tool cost)."""
-    settled: float | None = None
-    """What the cost limits were finally charged (0 when refunded); ``None``: as reserved."""
-    remaining: dict[str, float] = field(default_factory=dict)
-    """Budget left after the call, by ``limit:key``."""
-    ledger_note: str | None = None
-    """Why the ledger was not used as planned (unreachable, failed open, settle failed)."""
-    hold: Any = None
-    """The budget step's own handle on the reservation, released when the call ends."""
+    __slots__ = ("_figures", "_remaining", "hold", "ledger_note", "reserved", "settled")
+
+    def __init__(
+        self,
+        *,
+        reserved: float | None = None,
+        settled: float | None = None,
+        remaining: dict[str, float] | None = None,
+        ledger_note: str | None = None,
+        hold: Any = None,
+        figures: Figures | None = None,
+    ) -> None:
+        self.reserved = reserved
+        """Cost reserved before the tool ran (``cost`` limits and a declared tool cost)."""
+        self.settled = settled
+        """What the cost limits were finally charged (0 when refunded); ``None``: as reserved."""
+        self._remaining = remaining
+        self._figures = figures
+        self.ledger_note = ledger_note
+        """Why the ledger was not used as planned (unreachable, failed open, settle failed)."""
+        self.hold = hold
+        """The budget step's own handle on the reservation, released when the call ends."""
+
+    @property
+    def remaining(self) -> dict[str, float]:
+        """Budget left after the call, by ``limit:key``. Worked out from ``figures`` when
+        first read: only records and spans ask, so a call nobody records never does."""
+        found = self._remaining
+        if found is None:
+            figures = self._figures
+            found = self._remaining = figures.remaining() if figures is not None else {}
+        return found
+
+    def __repr__(self) -> str:
+        return (
+            f"BudgetState(reserved={self.reserved!r}, settled={self.settled!r}, "
+            f"remaining={self.remaining!r}, ledger_note={self.ledger_note!r})"
+        )
 
 
 @dataclass(slots=True, kw_only=True)
