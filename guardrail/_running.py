@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from guardrail.budgets.session import current_session
+from guardrail._sessions import current_sessions
 from guardrail.call import Call, current_call
 from guardrail.errors import ArgumentError, ConfigurationError, GuardrailDenied
 from guardrail.identity import Principal, current_principal
@@ -155,12 +155,14 @@ class Running:
     def _new_call(
         self, spec: ToolSpec, principal: Principal | None, tool_call_id: str | None
     ) -> Call:
+        sessions = current_sessions()
         return Call(
             tool=spec,
             args={},
             principal=principal if principal is not None else current_principal(),
             tool_call_id=tool_call_id,
-            session=current_session(),
+            session=sessions[-1] if sessions else None,
+            sessions=sessions,
             parent=current_call(),
         )
 
@@ -250,11 +252,9 @@ def _invocation(
     spec = call.tool
     binder = spec.binder
     assert binder is not None
-    positional = tuple(args)
-    call.args = binder.bind(positional, kwargs)
+    call.args, a, kw = binder.invocation(args if type(args) is tuple else tuple(args), kwargs)
     if invoke is not None:
         return invoke, (call.args,), {}
-    a, kw = binder.invoke_args(positional, call.args)
     return spec.fn, a, kw
 
 

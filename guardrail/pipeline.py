@@ -21,12 +21,13 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
+from contextvars import Token
 from types import TracebackType
 from typing import Any, TypeVar
 
 from guardrail.call import Call, Step, bind_call, unbind_call
 from guardrail.errors import GuardrailDenied
-from guardrail.identity import bind_principal, unbind_principal
+from guardrail.identity import Principal, bind_principal, current_principal, unbind_principal
 
 R = TypeVar("R")
 _Hook = Callable[[Call], Awaitable[None]] | None
@@ -56,14 +57,15 @@ class Engine:
             self.refuse(call, exc)
             raise
         call.ran = True
-        acting, current = bind_principal(call.principal), bind_call(call)
+        acting, current = _bind(call), bind_call(call)
         try:
             call.result = fn(*args, **kwargs)
         except BaseException as exc:
             call.error = exc
         finally:
             unbind_call(current)
-            unbind_principal(acting)
+            if acting is not None:
+                unbind_principal(acting)
         self.unwind(call)
         result: R = _outcome(call)
         return result
@@ -95,14 +97,15 @@ class Engine:
             await self.arefuse(call, exc)
             raise
         call.ran = True
-        acting, current = bind_principal(call.principal), bind_call(call)
+        acting, current = _bind(call), bind_call(call)
         try:
             call.result = await fn(*args, **kwargs)
         except BaseException as exc:
             call.error = exc
         finally:
             unbind_call(current)
-            unbind_principal(acting)
+            if acting is not None:
+                unbind_principal(acting)
         await self.aunwind(call)
         result: R = _outcome(call)
         return result
@@ -222,6 +225,13 @@ async def _adriven(call: Call, agen: Any) -> AsyncGenerator[Any, Any]:
             raise
         except BaseException as exc:
             value, action = exc, agen.athrow
+
+
+def _bind(call: Call) -> Token[Principal | None] | None:
+    """Make the call's principal current while its tool runs; ``None`` when it already
+    is (a call made inside ``acting_as``: nothing to bind, nothing to reset)."""
+    principal = call.principal
+    return None if principal is current_principal() else bind_principal(principal)
 
 
 def _stop(call: Call, reason: BaseException) -> None:

@@ -43,11 +43,17 @@ class ArgBinder:
     ``{"kwargs": {"amount": 5}}``; ``*args`` stay one tuple under their name.
     """
 
+    _own_binding: bool = True
+    """This class binds as :class:`ArgBinder` does (no subclass ``bind``/``invoke_args``),
+    so :meth:`invocation` may take its exact path."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Fail closed by construction: whatever a subclass's ``bind`` returns is made
         # plain before the guard sees it (an adapter cannot forget to).
         super().__init_subclass__(**kwargs)
         bind = cls.__dict__.get("bind")
+        if bind is not None or "invoke_args" in cls.__dict__:
+            cls._own_binding = False
         if bind is not None:
 
             @functools.wraps(bind)
@@ -114,6 +120,19 @@ class ArgBinder:
         else:
             bound = self._slow_bind(args, kwargs)
         return self.validate(bound)
+
+    def invocation(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+        """:meth:`bind` and :meth:`invoke_args` at once: the bound arguments, and the
+        positional and keyword arguments to call the function with. Values of exactly
+        the plain types given positionally are passed on as they came (nothing to copy)."""
+        exact = self._exact if self._own_binding else None
+        if exact is not None and not kwargs and not self.skip_first and exactly(args, *exact):
+            return dict(zip(self._positional, args, strict=True)), args, {}
+        bound = self.bind(args, kwargs)
+        positional, keywords = self.invoke_args(args, bound)
+        return bound, positional, keywords
 
     def _already_valid(self, bound: Mapping[str, Any]) -> bool:
         """Every field plainly typed (``str``, ``int``, ``float``, ``bool``) and given a value
