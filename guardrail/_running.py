@@ -226,6 +226,18 @@ class Running:
                 raise
             return await _maybe_await(denied(exc))
 
+    def _astart(self, spec: ToolSpec, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        """A decorated async tool's call, begun: the :class:`Call` made and its arguments
+        bound now; what the wrapper awaits is the engine's run of it (or its recorded
+        refusal): one coroutine fewer than :meth:`_arun`, which adapters' options need."""
+        call = self._new_call(spec, None, None)
+        try:
+            fn, a, kw = _invocation(call, args, kwargs, None)
+        except ArgumentError as exc:
+            call.args = dict(kwargs)
+            return _refused(self._engine, call, exc)
+        return self._engine.arun(call, fn, a, kw)
+
     def _refused_call(
         self,
         tool: str,
@@ -256,6 +268,11 @@ def _invocation(
     if invoke is not None:
         return invoke, (call.args,), {}
     return spec.fn, a, kw
+
+
+async def _refused(engine: Engine, call: Call, exc: ArgumentError) -> Any:
+    await engine.arefuse(call, exc)
+    raise exc
 
 
 async def _in_thread(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BudgetState",
     "Call",
-    "Figures",
     "SpanState",
     "Step",
     "current_call",
@@ -40,16 +39,14 @@ __all__ = [
 ]
 
 
-class Figures(Protocol):
-    """Where a call's remaining budget can be read from when something asks for it."""
-
-    def remaining(self) -> dict[str, float]: ...
-
-
 class BudgetState:
-    """What the budget step reserved for a call and what it finally charged."""
+    """What the budget step reserved for a call and what it finally charged.
 
-    __slots__ = ("_figures", "_remaining", "hold", "ledger_note", "reserved", "settled")
+    ``remaining`` is worked out when first read (:meth:`_remaining_now`, which the
+    budget step's own state overrides): only records and spans ask for it.
+    """
+
+    __slots__ = ("_remaining", "hold", "ledger_note", "reserved", "settled")
 
     def __init__(
         self,
@@ -59,14 +56,12 @@ class BudgetState:
         remaining: dict[str, float] | None = None,
         ledger_note: str | None = None,
         hold: Any = None,
-        figures: Figures | None = None,
     ) -> None:
         self.reserved = reserved
         """Cost reserved before the tool ran (``cost`` limits and a declared tool cost)."""
         self.settled = settled
         """What the cost limits were finally charged (0 when refunded); ``None``: as reserved."""
         self._remaining = remaining
-        self._figures = figures
         self.ledger_note = ledger_note
         """Why the ledger was not used as planned (unreachable, failed open, settle failed)."""
         self.hold = hold
@@ -74,17 +69,18 @@ class BudgetState:
 
     @property
     def remaining(self) -> dict[str, float]:
-        """Budget left after the call, by ``limit:key``. Worked out from ``figures`` when
-        first read: only records and spans ask, so a call nobody records never does."""
+        """Budget left after the call, by ``limit:key``."""
         found = self._remaining
         if found is None:
-            figures = self._figures
-            found = self._remaining = figures.remaining() if figures is not None else {}
+            found = self._remaining = self._remaining_now()
         return found
+
+    def _remaining_now(self) -> dict[str, float]:
+        return {}
 
     def __repr__(self) -> str:
         return (
-            f"BudgetState(reserved={self.reserved!r}, settled={self.settled!r}, "
+            f"{type(self).__name__}(reserved={self.reserved!r}, settled={self.settled!r}, "
             f"remaining={self.remaining!r}, ledger_note={self.ledger_note!r})"
         )
 
@@ -167,7 +163,8 @@ class Step(Protocol):
     exits after all the others. A step keeps on the :class:`Call` whatever it must undo,
     and finds nothing to undo when its ``enter`` never ran. A step may also define
     ``async def aenter(call)`` / ``aexit(call)``, which the async driver awaits
-    instead (for I/O that must not block an event loop).
+    instead (for I/O that must not block an event loop); one whose async hooks would
+    do nothing more than its sync methods sets ``awaits = False`` and is not awaited.
     """
 
     def enter(self, call: Call) -> None: ...

@@ -73,6 +73,10 @@ class BudgetKeeper:
         self.ledger = ledger
         self.on_error = on_error
         self.lease = lease
+        # A ledger whose async twins are the defaults (they call the sync methods, e.g.
+        # memory) gains nothing from them: the async driver then calls enter/exit.
+        base = type(ledger)
+        self.awaits = base.areserve is not Ledger.areserve or base.asettle is not Ledger.asettle
 
     def for_tool(self, tool: str) -> tuple[Limit, ...]:
         """The limits whose ``tools`` globs match ``tool``."""
@@ -133,8 +137,7 @@ class BudgetKeeper:
     def _reserved(self, call: Call, plan: Plan, result: Reservation | Refusal) -> None:
         if isinstance(result, Refusal):
             raise self._refuse(call, plan.planned[result.index], result)
-        hold = _Hold(plan, result)
-        call.budget = BudgetState(reserved=plan.reserved, hold=hold, figures=hold)
+        call.budget = _Held(plan, result)
 
     def _settling(self, call: Call) -> tuple[Plan, Reservation, list[float]] | None:
         """The reservation and what its charges finally amount to; ``None`` when nothing
@@ -143,7 +146,7 @@ class BudgetKeeper:
         budget = call.budget
         if budget is None or budget.hold is None:
             return None
-        hold: _Hold = budget.hold
+        hold: _Held = budget.hold
         budget.hold = None
         plan = hold.plan
         if call.error is None and not plan.concurrent and call.reported_cost is None and call.ran:
@@ -225,17 +228,20 @@ class BudgetKeeper:
         ]
 
 
-class _Hold:
-    """The budget step's handle on one call's reservation; also what its remaining budget
-    is read from, only when a record or span asks (:class:`~guardrail.call.BudgetState`)."""
+class _Held(BudgetState):
+    """The budget state of a call whose charges are held: it is also the budget step's
+    handle on the reservation (``hold``, taken when settling), and where the remaining
+    budget is read from, only when a record or span asks."""
 
     __slots__ = ("plan", "reservation")
 
     def __init__(self, plan: Plan, reservation: Reservation) -> None:
-        self.plan = plan
-        self.reservation = reservation
+        # The fields set here, not through BudgetState.__init__: one frame less per call.
+        self.reserved, self.settled, self._remaining = plan.reserved, None, None
+        self.ledger_note, self.hold = None, self
+        self.plan, self.reservation = plan, reservation
 
-    def remaining(self) -> dict[str, float]:
+    def _remaining_now(self) -> dict[str, float]:
         plan = self.plan
         return {
             label: max(maximum - h.used, 0.0)
