@@ -52,6 +52,7 @@ GROUPS = {
             "tests/security/test_policy_findings_text.py",
             "tests/core/test_narrowed_schema.py",
             "tests/ops/test_policy_suite.py",
+            "tests/ops/test_policy_suite_edges.py",
         ),
     ),
     "redact": Group(
