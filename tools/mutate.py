@@ -49,6 +49,7 @@ GROUPS = {
             "tests/security/test_policy_validation.py",
             "tests/security/test_policy_mutants.py",
             "tests/security/test_policy_listing_exact.py",
+            "tests/security/test_policy_listing_bounds.py",
             "tests/security/test_policy_findings_text.py",
             "tests/core/test_narrowed_schema.py",
             "tests/ops/test_policy_suite.py",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from guardrail.policy.operators import MISSING, json_types, passes
+from guardrail.policy.operators import MISSING, json_types, passes, plain
 
 __all__ = ["ToolParams", "can_fail", "region_satisfiable", "satisfiable"]
 
@@ -68,11 +68,25 @@ def can_fail(region: Mapping[str, Sequence[Any]], params: ToolParams | None) -> 
         if declared is False:
             continue  # never given: always "cannot be checked", so never a way out
         for op in ops:
-            if op.value is MISSING or (op.op == "not_in" and op.value == []):
-                continue
-            if judged_types([op], declared) != ():
+            if _can_be_false(op) and judged_types([op], declared) != ():
                 return True
     return False
+
+
+def _can_be_false(op: Any) -> bool:
+    """Whether some value makes the operator definitely false (not merely unknown): an
+    operand the operator cannot use (an unresolved reference, a bound that is not a number,
+    members that are not a list) leaves every value unknown, and ``not_in: []`` holds."""
+    if op.op == "regex":
+        return True
+    operand = plain(op.value)
+    if operand is MISSING:
+        return False
+    if op.op in ("min", "max", "max_length"):
+        return _is_bound(operand)
+    if op.op in ("in", "not_in"):
+        return isinstance(operand, list) and (op.op == "in" or operand != [])
+    return True
 
 
 def satisfiable(ops: Sequence[Any], declared: Declared = None) -> bool:
