@@ -72,14 +72,16 @@ GROUPS = {
             "tests/audit/test_audit_chain.py",
             "tests/security/test_audit_recovery_visible.py",
             "tests/security/test_audit_verify_more.py",
+            "tests/security/test_audit_verify_located.py",
         ),
         deselect="not reaches_a_record and not cli_verify and not exits_0 and not exits_1",
     ),
     "memory": Group(
-        mutate=("guardrail/budgets/memory.py",),
+        mutate=("guardrail/budgets/memory.py", "guardrail/budgets/_memory_state.py"),
         tests=(
             "tests/budgets/test_memory_ledger.py",
             "tests/budgets/test_memory_ledger_edges.py",
+            "tests/budgets/test_memory_ledger_behaviour.py",
             "tests/budgets/test_ledger_contract.py",
         ),
         deselect="not redis and not cluster",
