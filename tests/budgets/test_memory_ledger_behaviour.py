@@ -165,3 +165,60 @@ def test_a_released_window_entry_frees_room_and_later_entries_still_settle() -> 
         == 100
     )
     assert isinstance(ledger.reserve([charge], rid="full"), Refusal)
+
+
+@pytest.mark.parametrize("amount", [5, 0])
+def test_a_reservation_on_a_dropped_window_settles_to_nothing_after_the_key_is_reused(
+    amount: float,
+) -> None:
+    """The key was dropped (its window over) and charged afresh: settling or releasing the
+    old reservation neither fails nor touches the new window."""
+    clock = Clock(at(2026, 1, 1))
+    ledger = MemoryLedger(clock=clock)
+    charge = Charge("w", "window", 1, 5, 10)
+    old = reserved(ledger.reserve([charge], rid="old"))
+    clock.now += 25  # past the key's expiry (two spans): it is dropped on the next call
+    reserved(ledger.reserve([charge], rid="new"))
+    assert ledger.settle(old, [amount]) == (1,)
+    assert used(ledger, charge) == 1
+
+
+@pytest.mark.parametrize("maxsize", [2, 16])
+def test_evicted_then_reused_window_ignores_the_old_reservation(maxsize: int) -> None:
+    clock = Clock(at(2026, 1, 1))
+    ledger = MemoryLedger(clock=clock, maxsize=maxsize)
+    charge = Charge("w", "window", 1, 5, 3600)
+    old = reserved(ledger.reserve([charge], rid="old"))
+    for i in range(maxsize):
+        reserved(ledger.reserve([Charge(f"k{i}", "total", 1, 1)], rid=f"k{i}"))
+    assert used(ledger, charge) == 0  # evicted
+    reserved(ledger.reserve([charge], rid="new"))
+    assert ledger.settle(old, [3]) == (1,)
+    ledger.release(old)
+    assert used(ledger, charge) == 1
+
+
+def test_window_retry_after_is_exact_to_the_micro_unit() -> None:
+    """Freeing the first entry leaves the charge one micro-unit over: wait for the second."""
+    clock = Clock(at(2026, 1, 1))
+    ledger = MemoryLedger(clock=clock)
+    for offset in (0, 5):
+        clock.now = at(2026, 1, 1) + offset
+        reserved(ledger.reserve([Charge("w", "window", 1, 2, 60)], rid=f"r{offset}"))
+    clock.now = at(2026, 1, 1) + 20
+    refusal = ledger.reserve([Charge("w", "window", 1.000001, 2, 60)], rid="x")
+    assert isinstance(refusal, Refusal) and refusal.retry_after == 45
+    refusal = ledger.reserve([Charge("w", "window", 1, 2, 60)], rid="y")
+    assert isinstance(refusal, Refusal) and refusal.retry_after == 40
+
+
+def test_a_charge_that_expires_at_once_does_not_push_out_live_keys() -> None:
+    """A zero-span window is gone as soon as it is charged, so it never counts toward
+    ``maxsize``: the live keys all stay."""
+    clock = Clock(at(2026, 1, 1))
+    ledger = MemoryLedger(clock=clock, maxsize=16)
+    totals = [Charge(f"k{i}", "total", 1, 1) for i in range(16)]
+    for i, charge in enumerate(totals):
+        reserved(ledger.reserve([charge], rid=f"r{i}"))
+    reserved(ledger.reserve([Charge("now", "window", 1, 1, 0)], rid="z"))
+    assert [used(ledger, c) for c in totals] == [1] * 16
