@@ -222,3 +222,13 @@ def test_a_charge_that_expires_at_once_does_not_push_out_live_keys() -> None:
         reserved(ledger.reserve([charge], rid=f"r{i}"))
     reserved(ledger.reserve([Charge("now", "window", 1, 1, 0)], rid="z"))
     assert [used(ledger, c) for c in totals] == [1] * 16
+
+
+def test_readings_after_keys_expired_are_zero_and_the_keys_can_be_charged_again() -> None:
+    clock = Clock(at(2026, 1, 1, 12))
+    ledger = MemoryLedger(clock=clock)
+    charges = [Charge("w", "window", 1, 1, 10), Charge("d", "day", 1, 1)]
+    reserved(ledger.reserve(charges, rid="a"))
+    clock.now = at(2026, 1, 3, 12)  # both keys are past their expiry
+    assert [(r.used, r.reset) for r in ledger.usage(charges)] == [(0, None), (0, at(2026, 1, 4))]
+    assert [h.used for h in reserved(ledger.reserve(charges, rid="b")).held] == [1, 1]
