@@ -232,3 +232,34 @@ def test_readings_after_keys_expired_are_zero_and_the_keys_can_be_charged_again(
     clock.now = at(2026, 1, 3, 12)  # both keys are past their expiry
     assert [(r.used, r.reset) for r in ledger.usage(charges)] == [(0, None), (0, at(2026, 1, 4))]
     assert [h.used for h in reserved(ledger.reserve(charges, rid="b")).held] == [1, 1]
+
+
+def test_a_settlement_gives_exactly_one_amount_per_charge() -> None:
+    ledger = MemoryLedger(clock=Clock(at(2026, 1, 1)))
+    charges = [Charge("a", "total", 1, 5), Charge("b", "total", 1, 5)]
+    held = reserved(ledger.reserve(charges, rid="a"))
+    with pytest.raises(ValueError):
+        ledger.settle(held, [1])
+    with pytest.raises(ValueError):
+        ledger.settle(held, [1, 1, 1])
+    assert ledger.settle(held, [2, 3]) == (2, 3)  # totals only: nothing ever expires
+
+
+def test_a_window_entry_settled_to_one_micro_unit_still_counts() -> None:
+    ledger = MemoryLedger(clock=Clock(at(2026, 1, 1)))
+    charge = Charge("w", "window", 1, 5, 60)
+    held = reserved(ledger.reserve([charge], rid="a"))
+    assert ledger.settle(held, [0.000001]) == (0.000001,)
+    assert used(ledger, charge) == 0.000001
+
+
+def test_a_day_counter_is_dropped_one_day_after_its_reset() -> None:
+    """Documented expiry: a calendar key lives until one day past its reset; a settlement
+    arriving at that instant finds nothing to change."""
+    clock = Clock(at(2026, 1, 1, 12))
+    ledger = MemoryLedger(clock=clock)
+    held = reserved(ledger.reserve([Charge("d", "day", 2, 9)], rid="a"))
+    clock.now = at(2026, 1, 3) - 1
+    assert ledger.settle(held, [3]) == (3,)  # still there: the settlement lands on Jan 1st
+    clock.now = at(2026, 1, 3)
+    assert ledger.settle(held, [4]) == (0.0,)
