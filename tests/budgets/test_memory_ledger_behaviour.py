@@ -263,3 +263,48 @@ def test_a_day_counter_is_dropped_one_day_after_its_reset() -> None:
     assert ledger.settle(held, [3]) == (3,)  # still there: the settlement lands on Jan 1st
     clock.now = at(2026, 1, 3)
     assert ledger.settle(held, [4]) == (0.0,)
+
+
+def test_a_busy_window_outlives_its_first_expiry() -> None:
+    """A key charged again late in its life keeps counting that charge for a full span."""
+    clock = Clock(at(2026, 1, 1))
+    ledger = MemoryLedger(clock=clock)
+    charge = Charge("w", "window", 1, 1, 10)
+    for offset in (0, 15, 21, 29.9):
+        clock.now = at(2026, 1, 1) + offset
+        if offset in (0, 15):
+            reserved(ledger.reserve([charge], rid=f"r{offset}"))
+        else:
+            assert used(ledger, charge) == 1
+            assert isinstance(ledger.reserve([charge], rid=f"x{offset}"), Refusal)
+    clock.now = at(2026, 1, 1) + 25
+    assert used(ledger, charge) == 0
+
+
+def test_a_window_emptied_by_time_keeps_working() -> None:
+    """Every entry left the window (while a refusal on another key charged nothing): the
+    key takes new charges, and again after those leave."""
+    clock = Clock(at(2026, 1, 1))
+    ledger = MemoryLedger(clock=clock)
+    window = Charge("w", "window", 1, 2, 10)
+    full = Charge("full", "total", 1, 0)
+    reserved(ledger.reserve([window], rid="a"))
+    clock.now += 15
+    assert isinstance(ledger.reserve([window, full], rid="b"), Refusal)
+    clock.now += 1
+    for i in range(3):
+        held = reserved(ledger.reserve([window], rid=f"c{i}")).held[0]
+        assert held.used == 1
+        clock.now += 11
+
+
+def test_settling_an_entry_that_left_the_window_changes_nothing() -> None:
+    clock = Clock(at(2026, 1, 1))
+    ledger = MemoryLedger(clock=clock)
+    charge = Charge("w", "window", 1, 5, 60)
+    first = reserved(ledger.reserve([charge], rid="a"))
+    clock.now += 61
+    reserved(ledger.reserve([charge], rid="b"))
+    assert ledger.settle(first, [4]) == (1,)
+    ledger.release(first)
+    assert used(ledger, charge) == 1
