@@ -135,6 +135,7 @@ def test_settling_several_keys_at_once_settles_each_its_own_amount() -> None:
         Charge("c", "concurrent", 1, 10, 60),
     ]
     held = reserved(ledger.reserve(charges, rid="a"))
+    assert held.id == "a" and [h.slot for h in held.held][::2] == ["w", "c"]
     assert ledger.settle(held, [2, 3, 0]) == (2, 3, 0)
     assert [r.used for r in ledger.usage(charges)] == [2, 3, 0]
 
