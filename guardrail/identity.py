@@ -31,6 +31,9 @@ class Principal(BaseModel):
     scopes: frozenset[str] = frozenset()
     attributes: Mapping[str, Any] = Field(default_factory=dict)
     issuer: str | None = None
+    actor: str | None = None
+    """Who acts for ``subject``: the ``act.sub`` claim of a delegated token (RFC 8693),
+    e.g. the agent a token service exchanged the user's token for."""
     token: SecretStr | None = Field(default=None, repr=False)
     expires_at: float | None = None
 

@@ -58,6 +58,8 @@ class _Fields(NamedTuple):
     org: str | None = None
     teams: tuple[str, ...] = ()
     issuer: str | None = None
+    actor: str | None = None
+    """Who acted for ``subject`` (the ``act`` claim of a delegated token), if anyone."""
     roles: tuple[str, ...] = ()
     """The principal's roles, scopes and (redacted) attributes: what its policy read,
     so a recorded call can be decided again (``guardrail audit replay``)."""

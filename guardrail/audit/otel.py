@@ -43,6 +43,7 @@ GUARDRAIL_RULE = "guardrail.rule"
 GUARDRAIL_CALL_ID = "guardrail.call.id"
 GUARDRAIL_PRINCIPAL_SUBJECT = "guardrail.principal.subject"
 GUARDRAIL_PRINCIPAL_ORG = "guardrail.principal.org"
+GUARDRAIL_PRINCIPAL_ACTOR = "guardrail.principal.actor"
 GUARDRAIL_PRINCIPAL_TEAMS = "guardrail.principal.teams"
 GUARDRAIL_LIMIT = "guardrail.limit"
 GUARDRAIL_LIMIT_LEVEL = "guardrail.limit.level"
@@ -164,6 +165,8 @@ class SpanEmitter:
             attrs[GUARDRAIL_PRINCIPAL_SUBJECT] = principal.subject
             if principal.org:
                 attrs[GUARDRAIL_PRINCIPAL_ORG] = principal.org
+            if principal.actor:
+                attrs[GUARDRAIL_PRINCIPAL_ACTOR] = principal.actor
             if principal.teams:
                 attrs[GUARDRAIL_PRINCIPAL_TEAMS] = list(principal.teams)
         if self.policy_digest:

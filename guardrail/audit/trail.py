@@ -188,6 +188,8 @@ class AuditTrail:
         """Who the call was made as, and what its policy read about them."""
         fields["subject"], fields["org"] = principal.subject, principal.org
         fields["teams"], fields["issuer"] = principal.teams, principal.issuer
+        if principal.actor is not None:
+            fields["actor"] = principal.actor
         fields["roles"] = tuple(sorted(principal.roles))
         fields["scopes"] = tuple(sorted(principal.scopes))
         if principal.attributes:

@@ -76,6 +76,9 @@ class ClaimMap:
     """The first string found is the principal's organisation."""
     attributes: Mapping[str, str] | Sequence[str] = field(default_factory=dict)
     """Claim path -> attribute name; a plain list keeps each path as the name."""
+    actor: str | None = "act.sub"
+    """The current actor of a delegated token (RFC 8693 section 4.1: the outermost
+    ``act``; nested ones are earlier actors); ``None`` reads no actor."""
 
     def __post_init__(self) -> None:
         # A bare string is one path, not a sequence of one-letter paths.
@@ -99,6 +102,7 @@ class ClaimMap:
             scopes=frozenset(_collect(claims, self.scopes, split=True)),
             attributes=self._attributes(claims),
             issuer=iss if isinstance(iss, str) else None,
+            actor=self._actor(claims),
             token=SecretStr(token),
             expires_at=_seconds(exp),
         )
@@ -109,6 +113,10 @@ class ClaimMap:
             if isinstance(value, str) and value:
                 return value
         return None
+
+    def _actor(self, claims: Mapping[str, Any]) -> str | None:
+        value = claim_at(claims, self.actor) if self.actor else None
+        return value if isinstance(value, str) and value else None
 
     def _attributes(self, claims: Mapping[str, Any]) -> dict[str, Any]:
         names = (

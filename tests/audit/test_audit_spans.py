@@ -342,3 +342,21 @@ def test_argument_errors_get_a_span_too() -> None:
     [span] = exporter.get_finished_spans()
     assert span.name == "execute_tool add"
     assert span.status.status_code.name == "ERROR"
+
+
+def test_a_delegated_principal_names_its_actor_on_the_span(
+    make_guard: GuardFactory,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+    alice: Principal,
+) -> None:
+    """A call made with a token exchanged for an agent says which agent acted."""
+    guard = make_guard()
+    register(guard, provider)
+    with guard.acting_as(alice.model_copy(update={"actor": "agent-7"})):
+        guard.call("refund", {"order_id": "A-1", "amount": 4})
+    with guard.acting_as(alice):
+        guard.call("refund", {"order_id": "A-2", "amount": 4})
+    spans = [s for s in exporter.get_finished_spans() if s.name == "execute_tool refund"]
+    actors = [dict(s.attributes or {}).get("guardrail.principal.actor") for s in spans]
+    assert actors == ["agent-7", None]

@@ -118,3 +118,21 @@ def test_single_path_given_as_string() -> None:
 def test_numeric_string_exp_still_sets_expiry() -> None:
     """PyJWT accepts ``"exp": "2000000000"``; the principal still knows when it expires."""
     assert _principal({"exp": "2000000000"}).expires_at == 2_000_000_000.0
+
+
+def test_the_current_actor_of_a_delegated_token() -> None:
+    """RFC 8693 4.1: the outermost ``act`` names the current actor; nested ones earlier."""
+    chain = {"act": {"sub": "agent", "act": {"sub": "gateway"}}}
+    assert _principal(chain).actor == "agent"
+    assert _principal({}).actor is None
+
+
+@pytest.mark.parametrize("act", [{"sub": ""}, {"sub": 7}, "agent", ["agent"], {"client": "x"}])
+def test_an_act_claim_without_a_string_subject_names_no_actor(act: Any) -> None:
+    assert _principal({"act": act}).actor is None
+
+
+def test_the_actor_claim_path_can_be_changed_or_turned_off() -> None:
+    claims = {"act": {"sub": "agent"}, "azp": "cli"}
+    assert _principal(claims, ClaimMap(actor="azp")).actor == "cli"
+    assert _principal(claims, ClaimMap(actor=None)).actor is None

@@ -165,6 +165,20 @@ async def test_the_server_runs_the_tool_as_the_user(world: World) -> None:
     assert server_side[0].attributes["act"] == {"sub": "agent"}
 
 
+async def test_the_server_names_the_acting_client_in_its_records_and_spans(world: World) -> None:
+    """The exchanged token's ``act`` claim becomes the server-side principal's actor."""
+    async with (
+        world.client.acting_as(world.user("alice")),
+        connect(world, ["crm.read"]) as session,
+    ):
+        await session.initialize()
+        await world.client.wrap(session).call_tool("whoami", {})
+    server_side = records(world.server_audit, "whoami")
+    assert [(e.subject, e.actor) for e in server_side] == [("alice", "agent")] * 2
+    client_side = records(world.client_audit, "crm/whoami")
+    assert [(e.subject, e.actor) for e in client_side] == [("alice", None)] * 2
+
+
 async def test_a_user_without_consent_is_refused_with_the_reason(world: World) -> None:
     """bob never consented: his call is refused saying so; no other credential is sent."""
     async with (
