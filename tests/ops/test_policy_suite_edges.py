@@ -129,7 +129,14 @@ def test_an_inline_principal_is_validated_and_used(
         ("cases:\n  - 3\n", "{suite}:2: a case must be a mapping"),
         ("cases:\n  - {tool: r, expect: deny, args: [1]}\n", "{suite}:2: 'args' must be a mapping"),
         ("cases:\n  - {tool: r, expect: deny, repeat: '2'}\n", "{suite}:2: 'args' must be"),
-        ("cases:\n  - {tool: 3, expect: deny}\n", "{suite}:2: a case needs 'tool' and 'expect'"),
+        (
+            "cases:\n  - {tool: 3, expect: deny}\n",
+            "{suite}:2: a case needs 'tool' and 'expect' (one of allow, deny, budget_exceeded)",
+        ),
+        (
+            "cases:\n  - {tool: r, expect: deny, size: 1, colour: red}\n",
+            "{suite}:2: unknown case field(s) colour, size",
+        ),
         ("- 1\n", "{suite}: a suite is a mapping with a 'cases' list"),
     ],
 )
@@ -231,3 +238,61 @@ def test_failure_lines_name_the_default_deny_and_missing_limits(
     ]
     assert rows[3]["failures"] == []
     assert rows[-1] == {"passed": 1, "failed": 3}
+
+
+def test_a_real_call_and_a_decision_agree_on_an_omitted_argument(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A deny rule on an argument the case leaves out applies in doubt, whether the case is
+    decided or called, and whatever cases ran before it (a call's stand-in tool does not
+    leak into later decisions)."""
+    policy = {
+        "rules": [
+            {"id": "ok", "allow": ["refund"], "args": {"amount": {"max": 100}}},
+            {"id": "no", "deny": ["refund"], "args": {"note": {"regex": ".*drop.*"}}},
+        ]
+    }
+    base = {"principal": {"subject": "s"}, "tool": "refund", "expect": "allow"}
+    omitted = {**base, "args": {"amount": 5}}
+    given = {**base, "args": {"amount": 5, "note": "fine"}}
+    cases = [omitted, {**omitted, "repeat": 2}, omitted, given, {**given, "repeat": 2}, omitted]
+    suite = _suite(tmp_path, cases)
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy))
+    code, rows = _rows(capsys, suite)
+    assert [(r["decision"], r["rule"]) for r in rows[:6]] == [
+        ("deny", "no"),
+        ("deny", "no"),
+        ("deny", "no"),
+        ("allow", "ok"),
+        ("allow", "ok"),
+        ("deny", "no"),
+    ]
+    assert code == 1
+
+
+def test_failure_lines_carry_the_reason_of_the_decision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = {"principal": {"subject": "s", "roles": ["support"]}, "tool": "refund"}
+    cases = [
+        {**base, "args": {"amount": 500}, "expect": "allow"},
+        {**base, "args": {"amount": 500}, "repeat": 2, "expect": "allow"},
+        {**base, "args": {"amount": 5}, "cost": 60, "expect": "allow"},
+    ]
+    code, rows = _rows(capsys, _suite(tmp_path, cases))
+    assert code == 1
+    assert [r["failures"] for r in rows[:3]] == [
+        [
+            "expected allow, got deny (rule 'support-refunds' allows 'refund' only when "
+            "argument 'amount' is <= 100)"
+        ],
+        [
+            "expected allow, got deny (s may not call 'refund': rule 'support-refunds' allows "
+            "'refund' only when argument 'amount' is <= 100)"
+        ],
+        [
+            "expected allow, got budget_exceeded (budget exceeded for 'refund': user 's' has "
+            "used 0 of 50 cost today (UTC) (limit 'spend'). This call needs 60, more than the "
+            "whole limit.)"
+        ],
+    ]
