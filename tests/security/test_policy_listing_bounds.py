@@ -99,3 +99,14 @@ def test_a_deny_rule_some_value_escapes_lists_the_tool(op: str, lim: Any) -> Non
         [{"id": "all", "allow": ["t"]}, {"id": "no", "deny": ["t"], "args": {"x": {op: REF}}}]
     )
     assert _allowed(policy, lim) and _listed(policy, lim)
+
+
+def test_a_deny_regex_lists_the_tool_when_some_string_escapes_it() -> None:
+    policy = _policy(
+        [
+            {"id": "all", "allow": ["t"]},
+            {"id": "no", "deny": ["t"], "args": {"x": {"regex": "a.*"}}},
+        ]
+    )
+    assert _listed(policy, 1)
+    assert _allowed(policy, 1) == ["", "5"]  # other strings: denied; other types: in doubt
