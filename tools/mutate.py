@@ -52,6 +52,7 @@ GROUPS = {
             "tests/security/test_policy_listing_bounds.py",
             "tests/security/test_skill_step_denials.py",
             "tests/security/test_policy_claim_fields.py",
+            "tests/security/test_policy_names_and_issuers.py",
             "tests/security/test_policy_findings_text.py",
             "tests/core/test_narrowed_schema.py",
             "tests/ops/test_policy_suite.py",
