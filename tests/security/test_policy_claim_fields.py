@@ -72,7 +72,7 @@ def test_approvers_the_authenticator_can_never_fill_are_reported() -> None:
         "p.yaml: rule 'r', approvers.roles, tool 't': the authenticator never fills roles: "
         "nobody can approve",
     ]
-    (finding,) = [w.message.finding for w in caught if "roles" in str(w.message)]  # type: ignore[attr-defined]
+    (finding,) = [w.message.finding for w in caught if "roles" in str(w.message)]  # type: ignore[union-attr]
     assert (finding.kind, finding.id, finding.field, finding.tool) == (
         "rule",
         "r",
