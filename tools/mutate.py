@@ -53,6 +53,7 @@ GROUPS = {
             "tests/security/test_skill_step_denials.py",
             "tests/security/test_policy_claim_fields.py",
             "tests/security/test_policy_names_and_issuers.py",
+            "tests/security/test_policy_approvals_and_refs.py",
             "tests/security/test_policy_findings_text.py",
             "tests/core/test_narrowed_schema.py",
             "tests/ops/test_policy_suite.py",
