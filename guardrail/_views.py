@@ -12,6 +12,7 @@ from guardrail.policy.decision import Decision
 from guardrail.schema import narrow_schema
 
 if TYPE_CHECKING:
+    from guardrail.approvals.model import ApprovalRequest
     from guardrail.checks import PolicyChecker
     from guardrail.policy.evaluator import Region
     from guardrail.policy.policy import Policy
@@ -46,6 +47,27 @@ class Views:
             return call.decision or Decision(False, refusal.rule, refusal.reason)
         assert call.decision is not None
         return call.decision
+
+    def approval_for(
+        self, tool: str, args: Mapping[str, Any] | None = None, principal: Principal | None = None
+    ) -> ApprovalRequest | None:
+        """The approval a call of ``tool`` waits for, without running or consuming anything.
+
+        ``None`` when no ``approve`` rule holds the call (or it would be refused, or
+        there is no store: running it decides and records that). Otherwise the unused
+        grant for exactly this call, or its pending request, filed (and audited) now
+        if there is none. Frameworks with a native pause ask this before pausing.
+        """
+        who = principal if principal is not None else current_principal()
+        spec = self.tools.get(tool)
+        if spec is None or spec.binder is None:
+            return None
+        call = Call(tool=spec, args={}, principal=who, parent=current_call())
+        try:
+            call.args = spec.binder.bind((), args or {})
+            return self.checker.approval(call)
+        except GuardrailDenied:
+            return None
 
     def visible_tools(
         self, principal: Principal | None = None, names: Iterable[str] | None = None

@@ -13,6 +13,7 @@ from guardrail.policy.policy import Policy
 
 if TYPE_CHECKING:
     from guardrail.approvals.gate import ApprovalGate
+    from guardrail.approvals.model import ApprovalRequest
 
 
 class PolicyChecker:
@@ -34,6 +35,11 @@ class PolicyChecker:
     async def aenter(self, call: Call) -> None:
         if self.judge(call):
             await self._gate(call).aredeem(call, self.policy)
+
+    def approval(self, call: Call) -> ApprovalRequest | None:
+        """For a call an approve rule holds: its grant or pending request (see
+        :meth:`ApprovalGate.find`); ``None`` when the call is not held. Runs nothing."""
+        return self._gate(call).find(call, self.policy) if self.judge(call) else None
 
     def _gate(self, call: Call) -> ApprovalGate:
         if self.approvals is None:
@@ -67,8 +73,7 @@ class PolicyChecker:
                 principal=principal,
             )
         if tool.expose == "skill":
-            self._skill_step(call)
-            return False
+            return self._skill_step(call)
         decision = self.policy.evaluator.decide(tool.name, principal, call.args)
         call.decision = decision
         if decision.allowed:
@@ -88,9 +93,10 @@ class PolicyChecker:
             rule=decision.rule,
         )
 
-    def _skill_step(self, call: Call) -> None:
+    def _skill_step(self, call: Call) -> bool:
         # A skill was authorized as a whole; its internal steps need no rule of
-        # their own, but are refused to anyone calling them directly.
+        # their own, but are refused to anyone calling them directly. A rule
+        # written about a step is still enforced: deny refuses it, approve holds it.
         parent = call.parent
         if parent is None or not parent.tool.skill:
             call.decision = Decision(False, None, f"{call.tool.name!r} runs only inside a skill")
@@ -108,8 +114,18 @@ class PolicyChecker:
                 principal=call.principal,
                 rule=denial.rule,
             )
+        held = self.policy.evaluator.decide(call.tool.name, call.principal, call.args)
+        if held.approval:
+            call.decision = held
+            if call.principal is None:  # nobody to file a request for: fail closed
+                raise AuthenticationError(
+                    f"{call.tool.name!r} needs an approval: call it inside guard.acting_as(...)",
+                    tool=call.tool.name,
+                )
+            return True
         rule = parent.decision.rule if parent.decision else None
         call.decision = Decision(True, rule, f"step of skill {parent.tool.name!r}")
+        return False
 
     def exit(self, call: Call) -> None:
         pass

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain_core.messages import ToolMessage
@@ -26,9 +27,17 @@ from langgraph.config import get_config
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
-from guardrail import AuthenticationError, Guard, GuardrailDenied, PermissionDenied, Principal
+from guardrail import (
+    ApprovalRequired,
+    AuthenticationError,
+    Guard,
+    GuardrailDenied,
+    PermissionDenied,
+    Principal,
+)
 from guardrail.adapters import OnDenied
 from guardrail_langchain._adapter import visible
+from guardrail_langchain._approval import apaused, paused
 from guardrail_langchain._binder import register_tool
 from guardrail_langchain._denial import denial_message
 from guardrail_langchain._identity import claimed_identity
@@ -48,6 +57,9 @@ class GuardrailMiddleware(AgentMiddleware[Any, Any, Any]):
     ``on_denied="result"`` (default) answers a refusal with an error
     ``ToolMessage`` the model reads; ``"raise"`` raises the guardrail error.
     ``flat=True`` keeps ``anyOf``/``allOf`` off shown schema roots.
+    ``approvals="interrupt"`` pauses the run (a LangGraph ``interrupt``; the agent
+    needs a checkpointer) on a call an ``approve`` rule holds, instead of answering
+    the model with the refusal; see :mod:`guardrail_langchain._approval`.
     """
 
     def __init__(
@@ -57,12 +69,14 @@ class GuardrailMiddleware(AgentMiddleware[Any, Any, Any]):
         identify: Identify | None = None,
         on_denied: OnDenied = "result",
         flat: bool = False,
+        approvals: Literal["refuse", "interrupt"] = "refuse",
     ) -> None:
         super().__init__()
         self.guard = guard
         self.identify = identify
         self.on_denied: OnDenied = on_denied
         self.flat = flat
+        self.approvals = approvals
 
     # -- who is calling -------------------------------------------------------------
 
@@ -144,15 +158,29 @@ class GuardrailMiddleware(AgentMiddleware[Any, Any, Any]):
             with self.guard.acting_as(who) if who is not None else nullcontext():
                 return handler(request.override(tool=inner))
         register_tool(self.guard, inner)
-        inner_request = request.override(tool=inner)
+        if self._pauses(name, args, who):
+            govern = partial(self._govern, handler=handler, who=who, held=True)
+            return paused(request.override(tool=inner), govern)
+        return _settled(self._govern(request.override(tool=inner), handler, who, held=False))
+
+    def _govern(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], ToolResult],
+        who: Principal | None,
+        *,
+        held: bool,
+    ) -> ToolResult | ApprovalRequired:
+        """The call through the guard; ``held``: a held call's refusal is returned as is."""
+        name, call_id, args = _call_parts(request)
         try:
-            result: ToolResult = self.guard.run(
+            result: ToolResult | ApprovalRequired = self.guard.run(
                 name,
                 args=(dict(args),),
                 principal=who,
                 tool_call_id=call_id,
-                invoke=lambda _: _unhandled(handler(inner_request)),
-                denied=lambda refusal: self._denied(refusal, request),
+                invoke=lambda _: _unhandled(handler(request)),
+                denied=lambda refusal: self._refused(refusal, request, held),
             )
         except HandledToolError as handled:
             return handled.output  # type: ignore[no-any-return]
@@ -178,23 +206,41 @@ class GuardrailMiddleware(AgentMiddleware[Any, Any, Any]):
             with self.guard.acting_as(who) if who is not None else nullcontext():
                 return await handler(request.override(tool=inner))
         register_tool(self.guard, inner)
-        inner_request = request.override(tool=inner)
+        if self._pauses(name, args, who):
+            agovern = partial(self._agovern, handler=handler, who=who, held=True)
+            return await apaused(request.override(tool=inner), agovern)
+        governed = await self._agovern(request.override(tool=inner), handler, who, held=False)
+        return _settled(governed)
+
+    async def _agovern(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolResult]],
+        who: Principal | None,
+        *,
+        held: bool,
+    ) -> ToolResult | ApprovalRequired:
+        name, call_id, args = _call_parts(request)
 
         async def invoke(_: dict[str, Any]) -> ToolResult:
-            return _unhandled(await handler(inner_request))
+            return _unhandled(await handler(request))
 
         try:
-            result: ToolResult = await self.guard.arun(
+            result: ToolResult | ApprovalRequired = await self.guard.arun(
                 name,
                 args=(dict(args),),
                 principal=who,
                 tool_call_id=call_id,
                 invoke=invoke,
-                denied=lambda refusal: self._denied(refusal, request),
+                denied=lambda refusal: self._refused(refusal, request, held),
             )
         except HandledToolError as handled:
             return handled.output  # type: ignore[no-any-return]
         return result
+
+    def _pauses(self, name: str, args: Mapping[str, Any], who: Principal | None) -> bool:
+        """Whether an ``approve`` rule covers the call (decided only: nothing filed)."""
+        return self.approvals == "interrupt" and self.guard.check(name, args, who).approval
 
     def _inner(self, request: ToolCallRequest) -> BaseTool | None:
         """The tool to run: a tool this guard wraps is unwrapped (checked once, here)."""
@@ -202,6 +248,13 @@ class GuardrailMiddleware(AgentMiddleware[Any, Any, Any]):
         if isinstance(tool, GuardedTool) and tool.guard is self.guard:
             return tool.wrapped
         return tool
+
+    def _refused(
+        self, refusal: GuardrailDenied, request: ToolCallRequest, held: bool
+    ) -> ToolMessage | ApprovalRequired:
+        if held and isinstance(refusal, ApprovalRequired) and refusal.request_id is not None:
+            return refusal
+        return self._denied(refusal, request)
 
     def _denied(self, refusal: GuardrailDenied, request: ToolCallRequest) -> ToolMessage:
         if self.on_denied == "raise":
@@ -231,6 +284,13 @@ def _run_config() -> Mapping[str, Any] | None:
     except RuntimeError:  # called outside a LangGraph run
         return None
     return config
+
+
+def _settled(result: ToolResult | ApprovalRequired) -> ToolResult:
+    # Only a pausing run gets a held call's refusal back; anything else raises it.
+    if isinstance(result, ApprovalRequired):
+        raise result
+    return result
 
 
 def _unhandled(output: ToolResult) -> ToolResult:

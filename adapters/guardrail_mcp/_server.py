@@ -24,7 +24,7 @@ from mcp_types import INTERNAL_ERROR
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import SecretStr
 
-from guardrail import Guard, GuardrailDenied, GuardrailError, Principal
+from guardrail import ApprovalRequired, Guard, GuardrailDenied, GuardrailError, Principal
 from guardrail.adapters import GuardedWrapper, OnDenied, ToolSpec
 from guardrail_mcp._auth import GuardedAccessToken
 from guardrail_mcp._common import (
@@ -34,6 +34,7 @@ from guardrail_mcp._common import (
     denial_result,
     ensure_registered,
 )
+from guardrail_mcp._elicit import can_elicit, confirmed
 from guardrail_mcp._pins import PINNED_FIELDS, qualify, tool_digest
 
 Context = ServerRequestContext[Any, Any]
@@ -57,8 +58,10 @@ class GuardMiddleware(GuardedWrapper[MCPServer[Any]]):
         prefix: str | None = None,
         default_principal: Principal | None = None,
         cost: CostSpec = None,
+        elicit: bool = True,
     ) -> None:
         self.wrapped = self.server = server
+        self.elicit = elicit
         self.guard = guard
         self.prefix = prefix
         self.default_principal = default_principal
@@ -104,6 +107,7 @@ class GuardMiddleware(GuardedWrapper[MCPServer[Any]]):
                 raise RemoteToolError(result)
             return result
 
+        elicit = self.elicit and can_elicit(ctx)
         try:
             with self._acting_as(who):
                 result: HandlerResult = await self.guard.arun(
@@ -111,11 +115,26 @@ class GuardMiddleware(GuardedWrapper[MCPServer[Any]]):
                     arguments,
                     principal=who,
                     invoke=run,
-                    denied=lambda refusal: self.wire_denial(refusal, ctx),
+                    denied=lambda refusal: self._refused(refusal, ctx, elicit),
                 )
+                if isinstance(result, ApprovalRequired):  # asked the user: once more
+                    result = await self.guard.arun(
+                        spec.name,
+                        arguments,
+                        principal=who,
+                        invoke=run,
+                        denied=lambda refusal: self.wire_denial(refusal, ctx),
+                    )
         except RemoteToolError as failed:
             return failed.result  # type: ignore[no-any-return]
         return result
+
+    async def _refused(self, refusal: GuardrailDenied, ctx: Context, elicit: bool) -> Any:
+        # A held call, for a client that can ask its user: ask them to have it approved.
+        held = isinstance(refusal, ApprovalRequired) and refusal.request_id is not None
+        if elicit and held and await confirmed(ctx, refusal):  # type: ignore[arg-type]
+            return refusal
+        return self.wire_denial(refusal, ctx)
 
     async def _sync(self, tool: str) -> ToolSpec | None:
         """Register the server's tools with the guard (tools may be added at any time)."""
@@ -208,6 +227,7 @@ def protect(
     prefix: str | None = None,
     default_principal: Principal | None = None,
     cost: CostSpec = None,
+    elicit: bool = True,
 ) -> GuardMiddleware:
     """Put every ``tools/call`` of ``server`` through ``guard``; filter ``tools/list`` per caller.
 
@@ -217,10 +237,13 @@ def protect(
     ``default_principal`` (e.g. ``guard.authenticate(os.environ["TOKEN"])``).
     Tool names in the policy are the server's own names, or ``{prefix}/{name}``
     with ``prefix``. A refused call returns ``is_error=True``
-    naming the rule; the tool body never runs. Returns the installed middleware.
+    naming the rule; the tool body never runs. A call an ``approve`` rule holds,
+    from a client that declared elicitation, asks the user to have it approved and
+    to confirm (``elicit=False``: never); see :mod:`guardrail_mcp._elicit`.
+    Returns the installed middleware.
     """
     middleware = GuardMiddleware(
-        server, guard, prefix=prefix, default_principal=default_principal, cost=cost
+        server, guard, prefix=prefix, default_principal=default_principal, cost=cost, elicit=elicit
     )
     server.middleware.append(middleware)
     return middleware

@@ -20,6 +20,7 @@ of a hidden tool into a recorded refusal instead of an error that ends the run.
 """
 
 from guardrail_openai_agents._adapter import OpenAIAgentsAdapter, run_config, visible, wrap
+from guardrail_openai_agents._approval import approval_request
 from guardrail_openai_agents._mcp import GuardedMCPServer
 from guardrail_openai_agents._tool import GuardedFunctionTool
 
@@ -27,6 +28,7 @@ __all__ = [
     "GuardedFunctionTool",
     "GuardedMCPServer",
     "OpenAIAgentsAdapter",
+    "approval_request",
     "run_config",
     "visible",
     "wrap",

@@ -33,6 +33,7 @@ from guardrail.adapters import (
     denial_text,
     principal_from_context,
 )
+from guardrail_openai_agents._approval import needs_approval
 
 _MARK = "__guardrail_openai_agents__"
 
@@ -88,6 +89,7 @@ class GuardedFunctionTool(GuardedWrapper[FunctionTool], FunctionTool):
         # Made from ``wrapped`` each time, so a dataclasses.replace() copy stays governed.
         self.on_invoke_tool = self._invoke
         self.is_enabled = self._enabled
+        self.needs_approval = self._needs_approval
 
     def narrowed_for(self, principal: Principal | None) -> GuardedFunctionTool | None:
         """This tool as ``principal`` is shown it (schema narrowed); ``None``: hidden."""
@@ -112,6 +114,12 @@ class GuardedFunctionTool(GuardedWrapper[FunctionTool], FunctionTool):
             tool_call_id=call_id,
             invoke=lambda _: self.wrapped.on_invoke_tool(ctx, input),
         )
+
+    async def _needs_approval(
+        self, run_context: RunContextWrapper[Any], params: dict[str, Any], call_id: str
+    ) -> bool:
+        # A call an approve rule holds pauses the run (the SDK's own approval).
+        return await needs_approval(self.guard, self.wrapped, run_context, params, call_id)
 
     async def _enabled(self, run_context: RunContextWrapper[Any], agent: Any) -> bool:
         if not await _enabled_by(self.wrapped.is_enabled, run_context, agent):

@@ -9,23 +9,29 @@ from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
 
 from guardrail import ConfigurationError, Guard, Principal
 from guardrail.adapters import Adapter, OnDenied
-from guardrail_pydantic_ai._toolset import GuardedToolset
+from guardrail_pydantic_ai._toolset import Approvals, GuardedToolset
 
 
-def wrap(guard: Guard, obj: Any, *, on_denied: OnDenied = "result") -> Any:
-    """Guard a toolset (any ``AbstractToolset``) or a ``Tool`` (in a toolset of its own)."""
+def wrap(
+    guard: Guard, obj: Any, *, on_denied: OnDenied = "result", approvals: Approvals = "refuse"
+) -> Any:
+    """Guard a toolset (any ``AbstractToolset``) or a ``Tool`` (in a toolset of its own).
+
+    ``approvals="defer"``: a call an ``approve`` rule holds ends the run with
+    pydantic-ai's own ``DeferredToolRequests`` (see :class:`GuardedToolset`).
+    """
     if isinstance(obj, list | tuple):
-        return type(obj)(wrap(guard, item, on_denied=on_denied) for item in obj)
-    if isinstance(obj, GuardedToolset) and obj.guard is guard:
-        return (
-            obj
-            if obj.on_denied == on_denied
-            else GuardedToolset(obj.wrapped, guard=guard, on_denied=on_denied)
+        return type(obj)(
+            wrap(guard, item, on_denied=on_denied, approvals=approvals) for item in obj
         )
+    if isinstance(obj, GuardedToolset) and obj.guard is guard:
+        if (obj.on_denied, obj.approvals) == (on_denied, approvals):
+            return obj
+        obj = obj.wrapped
     if isinstance(obj, Tool):
         obj = FunctionToolset([obj])
     if isinstance(obj, AbstractToolset):
-        return GuardedToolset(obj, guard=guard, on_denied=on_denied)
+        return GuardedToolset(obj, guard=guard, on_denied=on_denied, approvals=approvals)
     raise ConfigurationError(f"not a pydantic-ai toolset or tool: {type(obj).__name__}")
 
 
@@ -46,8 +52,8 @@ class PydanticAIAdapter(Adapter):
     def supports(self, obj: Any) -> bool:
         return isinstance(obj, AbstractToolset | Tool)
 
-    def wrap(self, obj: Any, guard: Guard) -> Any:
-        return wrap(guard, obj, on_denied=self.on_denied)
+    def wrap(self, obj: Any, guard: Guard, *, approvals: Approvals = "refuse") -> Any:
+        return wrap(guard, obj, on_denied=self.on_denied, approvals=approvals)
 
     def visible(self, obj: Any, guard: Guard, principal: Principal | None) -> Any:
         return wrap(guard, obj, on_denied=self.on_denied)

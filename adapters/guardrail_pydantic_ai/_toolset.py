@@ -5,18 +5,34 @@ MCP servers, ...): ``get_tools`` shows the run's user only the tools they may
 call, with schemas narrowed to what the policy allows them; ``call_tool`` runs
 each call through ``guard.arun`` as that user. A refusal raises ``ToolFailed``:
 the model gets a failed tool result saying why, without using up retries.
+
+With ``approvals="defer"`` a call an ``approve`` rule holds raises pydantic-ai's own
+``ApprovalRequired`` instead (metadata: the guardrail request), so the run ends
+with ``DeferredToolRequests``. An approver decides through ``guard.approvals``; the
+next run passes ``DeferredToolResults(approvals={call_id: True})`` and the call
+goes through the guard again: it runs once on the grant. Approving the deferred
+call is not an approval: still held, it is refused (``ToolFailed``) naming the
+request; edited arguments (``ToolApproved(override_args=...)``) are a new request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic_ai import RunContext, ToolFailed
+from pydantic_ai.exceptions import ApprovalRequired as DeferForApproval
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 
-from guardrail import AuthenticationError, ConfigurationError, Guard, GuardrailDenied, Principal
+from guardrail import (
+    ApprovalRequired,
+    AuthenticationError,
+    ConfigurationError,
+    Guard,
+    GuardrailDenied,
+    Principal,
+)
 from guardrail.adapters import (
     GuardedWrapper,
     NamedArgBinder,
@@ -26,6 +42,7 @@ from guardrail.adapters import (
 )
 
 _MARK = "__guardrail_pydantic_ai__"
+Approvals = Literal["refuse", "defer"]
 
 
 class ToolArgs(NamedArgBinder):
@@ -45,6 +62,7 @@ class GuardedToolset(WrapperToolset[Any], GuardedWrapper[AbstractToolset[Any]]):
 
     guard: Guard = dataclasses.field(kw_only=True, repr=False)
     on_denied: OnDenied = dataclasses.field(kw_only=True, default="result")
+    approvals: Approvals = dataclasses.field(kw_only=True, default="refuse")
 
     async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
         tools = await self.wrapped.get_tools(ctx)
@@ -78,13 +96,23 @@ class GuardedToolset(WrapperToolset[Any], GuardedWrapper[AbstractToolset[Any]]):
             who = principal_from_context(self.guard, ctx.deps)
         except AuthenticationError as exc:
             return await self.arefuse_guarded(name, exc, tool_args, tool_call_id=ctx.tool_call_id)
-        return await self.arun_guarded(
+        return await self.guard.arun(
             name,
             tool_args,
             principal=who,
             tool_call_id=ctx.tool_call_id,
             invoke=lambda _: self.wrapped.call_tool(name, tool_args, ctx, tool),
+            denied=lambda refusal: self._denied_in(refusal, ctx),
         )
+
+    def _denied_in(self, refusal: GuardrailDenied, ctx: RunContext[Any]) -> Any:
+        # A held call defers the run, unless this is the resumed call: approving the
+        # deferred call is not a grant, so then the refusal is what the model reads.
+        held = isinstance(refusal, ApprovalRequired) and refusal.request_id is not None
+        if held and self.approvals == "defer" and not ctx.tool_call_approved:
+            assert isinstance(refusal, ApprovalRequired)
+            raise DeferForApproval(metadata={"guardrail": _request_of(refusal)}) from refusal
+        return self.denied(refusal)
 
     def denial(self, refusal: GuardrailDenied) -> ToolFailed:
         """The failed tool result the model reads: why, and whether to retry."""
@@ -96,6 +124,15 @@ class GuardedToolset(WrapperToolset[Any], GuardedWrapper[AbstractToolset[Any]]):
         if self.on_denied == "raise":
             raise refusal
         raise self.denial(refusal)
+
+
+def _request_of(held: ApprovalRequired) -> dict[str, Any]:
+    return {
+        "request_id": held.request_id,
+        "digest": held.digest,
+        "expires": held.expires,
+        "rule": held.rule,
+    }
 
 
 def register_tool(guard: Guard, name: str, description: str, schema: Mapping[str, Any]) -> None:

@@ -59,11 +59,7 @@ class ApprovalGate:
             )
             self._record("allowed", "consumed", grant, call_id=call.call_id)
             return
-        rule = _rule(policy, decision.rule)
-        wanted = self._new_request(call, principal, rule, digest, policy.digest, now)
-        request = self.store.request(wanted, now)
-        if request.id == wanted.id:
-            self._record("approval_required", "requested", request)
+        request = self._pending(call, principal, digest, policy, now)
         raise ApprovalRequired(
             f"{decision.reason}: approval request {request.id} is pending "
             f"(approvers: {_who(request.approvers)}); once it is granted, make the "
@@ -75,6 +71,30 @@ class ApprovalGate:
             principal=principal,
             rule=decision.rule,
         )
+
+    def find(self, call: Call, policy: Policy) -> ApprovalRequest:
+        """The unused grant for exactly ``call``, else its pending request (filed now if
+        there is none). Nothing is consumed: a framework asks this before it pauses."""
+        principal = call.principal
+        assert principal is not None
+        digest = digest_of(call, principal, policy)
+        now = self.clock()
+        for request in self.store.list("granted"):
+            if request.digest == digest and not request.expired(now):
+                return request
+        return self._pending(call, principal, digest, policy, now)
+
+    def _pending(
+        self, call: Call, principal: Principal, digest: str, policy: Policy, now: float
+    ) -> ApprovalRequest:
+        decision = call.decision
+        assert decision is not None and decision.rule is not None
+        rule = _rule(policy, decision.rule)
+        wanted = self._new_request(call, principal, rule, digest, policy.digest, now)
+        request = self.store.request(wanted, now)
+        if request.id == wanted.id:
+            self._record("approval_required", "requested", request)
+        return request
 
     async def aredeem(self, call: Call, policy: Policy) -> None:
         # The store and the audit sinks do blocking I/O: off the event loop.

@@ -75,7 +75,7 @@ class _Assignments:
     """
 
     pattern = re.compile(
-        r"(?<![\w$@.-])([$@]?[^\W\d][\w.$-]{0,79})"
+        r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
         r"(?=((?:[\"'`]?(?:[ \t]*:?[ \t]*[A-Za-z_][\w.<>\[\]]*)?[ \t]*"
         r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
         r"((?i:(?:bearer|basic|digest|token|negotiate|apikey)[ \t]+)?"
@@ -93,6 +93,23 @@ class _Assignments:
         return "".join(out) + text[done:] if out else text
 
 
+class _Flags:
+    """``--password VALUE`` on a command line: a flag named like a secret, then its value
+    after a space (``--password=VALUE`` is an assignment)."""
+
+    pattern = re.compile(
+        r"(?<![\w-])--?([A-Za-z][\w.-]{1,60})([ \t]+)(?!-)(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)"
+    )
+
+    def sub(self, replacement: str, text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if not secret_name(match.group(1)):
+                return match.group()
+            return match.group()[: match.start(3) - match.start()] + replacement
+
+        return self.pattern.sub(replace, text)
+
+
 SECRET_VALUES = (
     _Shape(
         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----.*?"
@@ -100,7 +117,13 @@ SECRET_VALUES = (
         re.DOTALL,
     ),
     _Shape(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"),  # JWT
-    _Shape(r"(?i)\b([a-z][a-z0-9+.-]{1,30}://[^\s/:@?#\[\]]*:)[^\s/@?#]+(?=@)", keep=1),
+    # URL credentials: the password runs to the *last* `@` of the URL, as URL parsers
+    # read it (`postgres://u:p@ss@host`), and may hold `/ ? #` (unencoded, as people do).
+    _Shape(
+        r"(?i)\b([a-z][a-z0-9+.-]{1,30}://[^\s/:@?#\[\]]*:)[^\s@\"'<>]*(?:@[^\s@\"'<>]*)*?"
+        r"(?=@[^\s@\"'<>]*(?![^\s\"'<>]))",
+        keep=1,
+    ),
     _Shape(r"(?i)\b(?:bearer|token|apikey)\s+[\w.~+/=-]{8,}"),
     _BasicCredentials(r"(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
     _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+))(?:'[^'\n]*'|\"[^\"\n]*\")", keep=1),
@@ -110,6 +133,7 @@ SECRET_VALUES = (
         r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}|"
         r"webhook\.office\.com/webhookb2/[^\s\"']+|discord(?:app)?\.com/api/webhooks/\d+/[\w-]+"
     ),
+    _Flags(),
     _Runs(),
 )
 """Applied in order to text; each has ``sub(REDACTED, text)``."""
@@ -117,15 +141,20 @@ _ASSIGNED = _Assignments()
 _DIGIT_RUN = re.compile(r"(?<![\w.])\d+(?:[ -]\d+)*(?![\w.])")
 """Digit groups joined by single spaces or dashes; a card number is some of them."""
 _GROUP = re.compile(r"\d+")
-_MAYBE_SECRET = (
+_MAYBE_SECRET_LITERALS = (
     *NAME_LITERALS, "eyj", "://", "-----begin", "bearer", "basic", "apikey", "curl",
     "hooks.slack", "webhook", "discord",
 )  # fmt: skip
 """Every match of a ``SECRET_VALUES`` pattern or of ``_ASSIGNED`` that is not in a
 ``RUN`` contains one of these once case-folded (and NFKC-normalised, when the text is
 not ASCII): text with none of them and no run is left alone without trying any."""
+_MAYBE_SECRET = re.compile("|".join(map(re.escape, _MAYBE_SECRET_LITERALS)))
+"""The literals as one pattern: one scan of the text instead of one per literal."""
 _MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
 """13 digits, single spaces or dashes between: what any card number in a digit run has."""
+_CARD_MIN = 13
+"""The shortest text ``_MAYBE_CARD`` can match."""
+_NUMBERS = frozenset({int, float, bool})
 _MAX_GROUPS = 40
 _MAX_KEYS = 4096
 
@@ -144,7 +173,7 @@ def _maybe_secret(text: str) -> bool:
     folded = text.casefold()
     if not text.isascii():
         folded = unicodedata.normalize("NFKC", folded).casefold()
-    if any(literal in folded for literal in _MAYBE_SECRET):
+    if _MAYBE_SECRET.search(folded) is not None:
         return True
     # A run has no whitespace: without a 16-character word there is none (and split()
     # is much cheaper than trying the run pattern at every position).
@@ -179,7 +208,10 @@ class Redactor:
     def value(self, value: Any, *, key: str = "", depth: int = 0) -> Any:
         if key and secret_name(key):
             return REDACTED
-        if value is None or isinstance(value, bool | int | float):
+        kind = type(value)
+        if kind is str:  # the common cases first, by exact type (subclasses below)
+            return self.text(value)
+        if value is None or kind in _NUMBERS or isinstance(value, bool | int | float):
             return value
         if isinstance(value, str):
             return self.text(value)
@@ -190,6 +222,8 @@ class Redactor:
             value = fields
         if isinstance(value, Mapping):
             return self._mapping(value, depth)
+        if isinstance(value, list | tuple) and len(value) == 2 and _secret_pair_name(value[0]):
+            return [self.text(value[0]), REDACTED]  # ("Authorization", "...") header pairs
         if isinstance(value, list | tuple | set | frozenset):
             return [self.value(v, depth=depth + 1) for v in list(value)[: self.max_items]]
         if isinstance(value, bytes | bytearray | memoryview):
@@ -204,9 +238,14 @@ class Redactor:
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        # {"name": "DB_PASSWORD", "value": "..."}: an env var, header or tag as a record
+        named = any(_secret_pair_name(value.get(k)) for k in _PAIR_NAMES if k in value)
         for k, v in list(value.items())[: self.max_items]:
             name = str(k)
-            out[self._key(name, out)] = self.value(v, key=name, depth=depth + 1)
+            hidden = named and name in _PAIR_VALUES
+            out[self._key(name, out)] = (
+                REDACTED if hidden else self.value(v, key=name, depth=depth + 1)
+            )
         return out
 
     def _key(self, name: str, taken: Mapping[str, Any]) -> str:
@@ -229,7 +268,7 @@ class Redactor:
             for pattern in SECRET_VALUES:
                 text = pattern.sub(REDACTED, text)
             text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-        if _MAYBE_CARD.search(text) is not None:
+        if len(text) >= _CARD_MIN and _MAYBE_CARD.search(text) is not None:
             text = _DIGIT_RUN.sub(self._card, text)
         if len(text) > self.max_length:
             text = f"{text[: self.max_length]}...[{len(text) - self.max_length} more chars]"
@@ -259,6 +298,14 @@ class Redactor:
         for start, end in reversed(spans):
             run = run[:start] + REDACTED + run[end:]
         return run
+
+
+_PAIR_NAMES = ("name", "key", "Name", "Key", "header", "field")
+_PAIR_VALUES = ("value", "Value", "val", "values")
+
+
+def _secret_pair_name(name: Any) -> bool:
+    return type(name) is str and len(name) <= 80 and secret_name(name)
 
 
 def _hide(tree: dict[str, Any], path: list[str]) -> None:

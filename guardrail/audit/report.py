@@ -45,6 +45,7 @@ def render(summary: Mapping[str, Any], *, title: str = "guardrail usage report")
         _tools(summary),
         _latency(summary),
         _errors(summary),
+        _approvals(summary),
     ]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -215,6 +216,24 @@ def _errors(summary: Mapping[str, Any]) -> str:
     if not summary["errors"]:
         return ""
     return f"<h2>Tool errors</h2><div class='panel'>{_bars(summary['errors'], 'errors')}</div>"
+
+
+def _approvals(summary: Mapping[str, Any]) -> str:
+    approvals: Mapping[str, Mapping[str, float]] = summary.get("approvals", {})
+    if not approvals:
+        return ""
+    kinds = list(next(iter(approvals.values())))
+    head = "".join(f"<th class='n'>{_e(kind)}</th>" for kind in kinds)
+    body = "".join(
+        f"<tr><td>{_e(tool)}</td>"
+        + "".join(_figure(f"approvals.{tool}.{k}", counts[k], tag="td") for k in kinds)
+        + "</tr>"
+        for tool, counts in approvals.items()
+    )
+    return (
+        "<h2>Human approvals</h2><div class='panel'>"
+        f"<table><tr><th>tool</th>{head}</tr>{body}</table></div>"
+    )
 
 
 def _figure(name: str, value: float, *, tag: str) -> str:

@@ -19,6 +19,8 @@ BUCKETS = 24
 """Time buckets of the spend-over-time series (sized to the log's time span)."""
 NO_TEAM = "(no team)"
 NO_ORG = "(no org)"
+APPROVAL_EVENTS = ("requested", "granted", "denied", "refused", "consumed")
+"""Approval notices counted per tool (``refused``: an approve/deny attempt turned down)."""
 
 
 @dataclass
@@ -32,6 +34,7 @@ class _Tally:
     durations: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     charges: list[tuple[float, float, dict[str, list[str]]]] = field(default_factory=list)
     """(time, cost, level -> keys) of each settled cost, for the series over time."""
+    approvals: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def add(self, event: Mapping[str, Any]) -> None:
         phase = event.get("phase")
@@ -43,6 +46,14 @@ class _Tally:
             self._refusal(event, tool)
         elif phase == "outcome":
             self._outcome(event, tool)
+        elif phase == "notice":
+            self._notice(event, tool)
+
+    def _notice(self, event: Mapping[str, Any], tool: str) -> None:
+        detail = event.get("detail")
+        name = str(detail.get("event", "")) if isinstance(detail, Mapping) else ""
+        if name.startswith("approval.") and name[9:] in APPROVAL_EVENTS:
+            self.approvals[tool][name[9:]] += 1
 
     def _refusal(self, event: Mapping[str, Any], tool: str) -> None:
         decision = str(event.get("decision"))
@@ -78,7 +89,8 @@ class _Tally:
 
 
 def summarize(events: Iterable[Mapping[str, Any]], limits: Iterable[Any] = ()) -> dict[str, Any]:
-    """Calls, decisions, denials (by rule, user, tool), errors, spend, latency, series.
+    """Calls, decisions, denials (by rule, user, tool), errors, spend, latency, series,
+    and the approval requests, grants, denials and uses per tool.
 
     ``limits`` (a policy's :class:`~guardrail.budgets.Limit` objects) adds the cost limits
     the spend is measured against.
@@ -100,6 +112,10 @@ def summarize(events: Iterable[Mapping[str, Any]], limits: Iterable[Any] = ()) -
         },
         "spend_over_time": _series(tally.charges),
         "limits": [_limit(limit) for limit in limits if limit.measure == "cost"],
+        "approvals": {
+            tool: {kind: counts[kind] for kind in APPROVAL_EVENTS}
+            for tool, counts in sorted(tally.approvals.items())
+        },
     }
 
 
