@@ -41,17 +41,28 @@ class Condition(BaseModel):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return (value,)
+            value = (value,)
         if isinstance(value, _COLLECTIONS) and not value:
             raise ValueError("an empty list matches nobody; remove the field to mean anyone")
+        if isinstance(value, _COLLECTIONS) and "" in value:
+            raise ValueError("an empty name matches nobody")
         return value
 
     @field_validator("attributes")
     @classmethod
     def _no_empty_choices(cls, value: Mapping[str, Any]) -> Mapping[str, Any]:
+        if not value:
+            raise ValueError("an empty mapping says nothing; remove the field to mean anyone")
         for key, want in value.items():
             if isinstance(want, _COLLECTIONS) and not want:
                 raise ValueError(f"attribute {key!r}: an empty list matches nobody")
+            for item in want if isinstance(want, _COLLECTIONS) else (want,):
+                if item is None or plain(item) is MISSING or isinstance(item, Mapping | list):
+                    # null, NaN, a mapping: no principal's attribute ever equals it
+                    raise ValueError(
+                        f"attribute {key!r}: {item!r} matches nobody (give a string, "
+                        "number or boolean, or a list of them)"
+                    )
         return value
 
     @model_validator(mode="after")

@@ -39,7 +39,7 @@ from guardrail.pipeline import Engine
 from guardrail.policy.names import tool_name
 from guardrail.policy.policy import Policy
 from guardrail.policy.validate import PolicyValidator
-from guardrail.tools import ArgBinder, ToolSpec
+from guardrail.tools import ArgBinder, ToolSpec, body_kind
 
 if TYPE_CHECKING:
     from guardrail.reload import PolicyWatcher
@@ -238,8 +238,9 @@ class Guard(Decorators, Views):
         a taken name is a :class:`ConfigurationError`. ``definition`` is the hash of
         a remote tool's definition (an MCP pin): approvals are bound to it.
         """
+        is_async, generator = body_kind(fn)
         spec = ToolSpec(
-            name=tool_name(name or fn.__name__),
+            name=tool_name(name or _name_of(fn)),
             fn=fn,
             description=description if description is not None else inspect.getdoc(fn) or "",
             cost=cost,
@@ -247,8 +248,8 @@ class Guard(Decorators, Views):
             redact=tuple(redact),
             expose=expose,
             skill=skill,
-            is_async=inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn),
-            generator=inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn),
+            is_async=is_async,
+            generator=generator,
             binder=binder if binder is not None else ArgBinder(fn, validate=validate),
             downstream=self._downstream_of(fn, downstream),
             definition=definition,
@@ -268,6 +269,13 @@ class Guard(Decorators, Views):
                 f"{fn.__name__!r} needs downstream tokens: Guard(token_exchange=...)"
             )
         return targets(spec)
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str):  # a functools.partial or a callable object
+        raise ConfigurationError(f"{fn!r} has no __name__: register it with name=...")
+    return name
 
 
 def _watcher(guard: Guard, policy: Policy | str | Path, interval: float) -> PolicyWatcher:

@@ -21,15 +21,17 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from types import TracebackType
+from types import AsyncGeneratorType, CoroutineType, GeneratorType, TracebackType
 from typing import Any, TypeVar
 
 from guardrail.call import Call, Step, bind_call, unbind_call
-from guardrail.errors import GuardrailDenied
+from guardrail.errors import ConfigurationError, GuardrailDenied
 from guardrail.identity import bind_principal, unbind_principal
 
 R = TypeVar("R")
 _Hook = Callable[[Call], Awaitable[None]] | None
+_LAZY = frozenset({GeneratorType, CoroutineType, AsyncGeneratorType})
+"""What a tool returns when its body has not run yet (see :func:`_lazy_result`)."""
 
 
 class Engine:
@@ -59,6 +61,8 @@ class Engine:
         acting, current = bind_principal(call.principal), bind_call(call)
         try:
             call.result = fn(*args, **kwargs)
+            if type(call.result) in _LAZY:
+                raise _lazy_result(call)
         except BaseException as exc:
             call.error = exc
         finally:
@@ -98,6 +102,8 @@ class Engine:
         acting, current = bind_principal(call.principal), bind_call(call)
         try:
             call.result = await fn(*args, **kwargs)
+            if type(call.result) in _LAZY:
+                raise _lazy_result(call)
         except BaseException as exc:
             call.error = exc
         finally:
@@ -222,6 +228,20 @@ async def _adriven(call: Call, agen: Any) -> AsyncGenerator[Any, Any]:
             raise
         except BaseException as exc:
             value, action = exc, agen.athrow
+
+
+def _lazy_result(call: Call) -> ConfigurationError:
+    """A tool that handed back its body unrun (a generator or coroutine object from a
+    plain function): it would run after the guard let go (no principal bound, budget
+    held no more, outcome recorded as ok), so it is closed unrun and the call fails."""
+    lazy, call.result = call.result, None
+    if not isinstance(lazy, AsyncGeneratorType):  # an unstarted async generator needs no close
+        lazy.close()
+    kind = type(lazy).__name__
+    return ConfigurationError(
+        f"tool {call.tool.name!r} returned a {kind} object instead of running: write the "
+        "tool itself as a generator (`def ...: yield`) or coroutine (`async def`) function"
+    )
 
 
 def _stop(call: Call, reason: BaseException) -> None:

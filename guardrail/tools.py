@@ -26,7 +26,7 @@ from guardrail.values import (
 if TYPE_CHECKING:
     from guardrail.downstream import Downstream
 
-__all__ = ["ArgBinder", "NamedArgBinder", "ToolSpec", "validation_message"]
+__all__ = ["ArgBinder", "NamedArgBinder", "ToolSpec", "body_kind", "validation_message"]
 
 _SELF_NAMES = ("self", "cls")
 
@@ -70,7 +70,7 @@ class ArgBinder:
         self._positional = tuple(p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD)
         self._defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self._required = frozenset(p.name for p in params if p.default is p.empty)
-        self.model = _args_model(fn.__name__, params) if validate else None
+        self.model = _args_model(getattr(fn, "__name__", "tool"), params) if validate else None
         self._plain = plain_fields(params) if self.model is not None else None
         self._vars = VarParams(params, validate=validate)
         named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -284,3 +284,19 @@ class ToolSpec:
                 checked_cost(self.cost, f"tool {self.name!r}")
             except ArgumentError as exc:
                 raise ConfigurationError(str(exc).replace("a cost", "its cost", 1)) from None
+
+
+def body_kind(fn: Callable[..., Any]) -> tuple[bool, bool]:
+    """``(is_async, generator)`` for what calling ``fn`` runs.
+
+    A function, a method or a ``functools.partial`` of one is inspected itself; any
+    other callable by its class's ``__call__`` (an object with ``async def __call__``
+    or a generator ``__call__`` is an async or a generator tool, whose body must run
+    inside the guard, not after it).
+    """
+    target: Any = fn
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn) or isinstance(fn, functools.partial)):
+        target = type(fn).__call__
+    asyncgen = inspect.isasyncgenfunction(target)
+    generator = asyncgen or inspect.isgeneratorfunction(target)
+    return asyncgen or inspect.iscoroutinefunction(target), generator

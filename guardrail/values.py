@@ -209,7 +209,10 @@ def checked_cost(amount: Any, what: str) -> float:
     negative, a bool or a string) raises ArgumentError naming ``what``."""
     if isinstance(amount, bool | str | bytes) or not isinstance(amount, int | float | Decimal):
         raise ArgumentError(f"{what}: a cost must be a number, not {type(amount).__name__}")
-    value = float(amount)
+    try:
+        value = float(amount)
+    except OverflowError:  # an int too large for a float: no budget holds it
+        value = _INF
     if not 0 <= value < _INF:
         raise ArgumentError(f"{what}: a cost must be a finite number >= 0, not {value!r}")
     return value

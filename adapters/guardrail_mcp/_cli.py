@@ -15,6 +15,7 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from guardrail import ConfigurationError, GuardrailError
+from guardrail.cli._errors import say
 from guardrail_mcp._listing import list_all_tools
 from guardrail_mcp._pins import PinStore, qualify, tool_definition
 
@@ -108,7 +109,7 @@ def run_pin(
         raise GuardrailError(f"cannot list the MCP server's tools: {_leaf(exc)}{hint}") from exc
     for change in changes:
         digest = change.sha256[:16] if change.sha256 else "-"
-        print(f"{change.change:9} {change.name}  sha256:{digest}")
+        say(f"{change.change:9} {change.name}  sha256:{digest}")  # names come from the server
     print(f"wrote {pins}", file=sys.stderr)
     return 0
 

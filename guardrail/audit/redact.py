@@ -75,7 +75,7 @@ class _Assignments:
     """
 
     pattern = re.compile(
-        r"(?<![\w$@.-])([$@]?[^\W\d][\w.$-]{0,79})"
+        r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
         r"(?=((?:[\"'`]?(?:[ \t]*:?[ \t]*[A-Za-z_][\w.<>\[\]]*)?[ \t]*"
         r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
         r"((?i:(?:bearer|basic|digest|token|negotiate|apikey)[ \t]+)?"
@@ -93,6 +93,23 @@ class _Assignments:
         return "".join(out) + text[done:] if out else text
 
 
+class _Flags:
+    """``--password VALUE`` on a command line: a flag named like a secret, then its value
+    after a space (``--password=VALUE`` is an assignment)."""
+
+    pattern = re.compile(
+        r"(?<![\w-])--?([A-Za-z][\w.-]{1,60})([ \t]+)(?!-)(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)"
+    )
+
+    def sub(self, replacement: str, text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if not secret_name(match.group(1)):
+                return match.group()
+            return match.group()[: match.start(3) - match.start()] + replacement
+
+        return self.pattern.sub(replace, text)
+
+
 SECRET_VALUES = (
     _Shape(
         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----.*?"
@@ -100,7 +117,13 @@ SECRET_VALUES = (
         re.DOTALL,
     ),
     _Shape(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"),  # JWT
-    _Shape(r"(?i)\b([a-z][a-z0-9+.-]{1,30}://[^\s/:@?#\[\]]*:)[^\s/@?#]+(?=@)", keep=1),
+    # URL credentials: the password runs to the *last* `@` of the URL, as URL parsers
+    # read it (`postgres://u:p@ss@host`), and may hold `/ ? #` (unencoded, as people do).
+    _Shape(
+        r"(?i)\b([a-z][a-z0-9+.-]{1,30}://[^\s/:@?#\[\]]*:)[^\s@\"'<>]*(?:@[^\s@\"'<>]*)*?"
+        r"(?=@[^\s@\"'<>]*(?![^\s\"'<>]))",
+        keep=1,
+    ),
     _Shape(r"(?i)\b(?:bearer|token|apikey)\s+[\w.~+/=-]{8,}"),
     _BasicCredentials(r"(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
     _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+))(?:'[^'\n]*'|\"[^\"\n]*\")", keep=1),
@@ -110,6 +133,7 @@ SECRET_VALUES = (
         r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}|"
         r"webhook\.office\.com/webhookb2/[^\s\"']+|discord(?:app)?\.com/api/webhooks/\d+/[\w-]+"
     ),
+    _Flags(),
     _Runs(),
 )
 """Applied in order to text; each has ``sub(REDACTED, text)``."""
@@ -190,6 +214,8 @@ class Redactor:
             value = fields
         if isinstance(value, Mapping):
             return self._mapping(value, depth)
+        if isinstance(value, list | tuple) and len(value) == 2 and _secret_pair_name(value[0]):
+            return [self.text(value[0]), REDACTED]  # ("Authorization", "...") header pairs
         if isinstance(value, list | tuple | set | frozenset):
             return [self.value(v, depth=depth + 1) for v in list(value)[: self.max_items]]
         if isinstance(value, bytes | bytearray | memoryview):
@@ -204,9 +230,14 @@ class Redactor:
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        # {"name": "DB_PASSWORD", "value": "..."}: an env var, header or tag as a record
+        named = any(_secret_pair_name(value.get(k)) for k in _PAIR_NAMES if k in value)
         for k, v in list(value.items())[: self.max_items]:
             name = str(k)
-            out[self._key(name, out)] = self.value(v, key=name, depth=depth + 1)
+            hidden = named and name in _PAIR_VALUES
+            out[self._key(name, out)] = (
+                REDACTED if hidden else self.value(v, key=name, depth=depth + 1)
+            )
         return out
 
     def _key(self, name: str, taken: Mapping[str, Any]) -> str:
@@ -259,6 +290,14 @@ class Redactor:
         for start, end in reversed(spans):
             run = run[:start] + REDACTED + run[end:]
         return run
+
+
+_PAIR_NAMES = ("name", "key", "Name", "Key", "header", "field")
+_PAIR_VALUES = ("value", "Value", "val", "values")
+
+
+def _secret_pair_name(name: Any) -> bool:
+    return type(name) is str and len(name) <= 80 and secret_name(name)
 
 
 def _hide(tree: dict[str, Any], path: list[str]) -> None:

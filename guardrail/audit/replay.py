@@ -16,7 +16,6 @@ authorized as a whole.
 
 from __future__ import annotations
 
-import fnmatch
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from guardrail.audit.redact import REDACTED
 from guardrail.identity import Principal
 from guardrail.policy.model import PRINCIPAL_PREFIXES
+from guardrail.policy.names import covers
 from guardrail.policy.policy import Policy
 
 CHANGES = ("newly_denied", "newly_allowed", "rule_changed")
@@ -196,7 +196,7 @@ def _redacted_arguments(
         return "the record keeps no arguments"
     read: set[str] = set()
     for rule in candidate.rules:
-        if any(fnmatch.fnmatchcase(tool, glob) for glob in rule.tools) and rule.when.matches(
+        if any(covers(glob, tool, ignore_case=True) for glob in rule.tools) and rule.when.matches(
             principal
         ):
             read.update(rule.args)

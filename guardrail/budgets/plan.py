@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from fnmatch import fnmatchcase
 from typing import Any
 
 from guardrail.budgets.digest import args_digest
@@ -19,6 +18,7 @@ from guardrail.budgets.ledger import MICRO, Charge, Kind, make_charge
 from guardrail.budgets.limit import Limit
 from guardrail.call import Call
 from guardrail.identity import Principal
+from guardrail.policy.names import covers
 
 SHARED_KEYS = {"user": "anonymous", "team": "(no team)", "org": "(no org)"}
 """The one key a caller lacking a limit's key is charged on, shared by every such caller:
@@ -116,7 +116,7 @@ class Planner:
         return tuple(
             limit
             for limit in self.limits
-            if any(fnmatchcase(tool, pattern) for pattern in limit.tools)
+            if any(covers(pattern, tool, ignore_case=True) for pattern in limit.tools)
             and not (step and limit.tools == ("*",))
         )
 

@@ -54,6 +54,12 @@ def printable(text: str) -> str:
     return "".join(_escape(ch) for ch in text)
 
 
+def say(line: str) -> None:
+    """Print one output line with what a terminal would interpret escaped: values from
+    a policy, a log or a server (ids, subjects, tool names) cannot forge other lines."""
+    print(printable(line))
+
+
 def _escape(ch: str) -> str:
     if ch == "\\":
         return "\\\\"

@@ -127,21 +127,38 @@ def _print_breaks(report: VerifyReport) -> None:
 
 
 def read_events(files: Sequence[str]) -> Iterator[dict[str, Any]]:
-    """Audit events from chain logs (or plain one-event-per-line JSONL), unverified."""
+    """Audit events from chain logs (or plain one-event-per-line JSONL), unverified.
+
+    A line that is no audit record is an error, not a row quietly left out (a wrong
+    file, or a log someone edited, would otherwise read as "no calls"); only a torn
+    last line (no newline: a write cut short) and blank lines are passed over.
+    """
     for name in files:
         with open(name, "rb") as handle:
-            for raw in handle:
-                try:
-                    obj = json.loads(raw)
-                except ValueError:
+            for number, raw in enumerate(handle, start=1):
+                torn = number > 1 and not raw.endswith(b"\n") and not handle.peek(1)
+                if torn or not raw.strip():
                     continue
-                if not isinstance(obj, dict):
-                    continue
-                if "kind" in obj and "data" in obj:
-                    if obj["kind"] == "event" and isinstance(obj["data"], dict):
-                        yield {**obj["data"], "_seq": obj.get("seq")}
-                elif "event_id" in obj:
+                obj = _record(raw)
+                if obj is None:
+                    raise ConfigurationError(f"{name}:{number}: not an audit record")
+                if "kind" not in obj:
                     yield obj
+                elif obj["kind"] == "event" and isinstance(obj["data"], dict):
+                    yield {**obj["data"], "_seq": obj.get("seq")}
+
+
+def _record(raw: bytes) -> dict[str, Any] | None:
+    """A chain record (``kind`` and ``data``) or a plain event (``event_id``), else None."""
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if ("kind" in obj and "data" in obj) or ("event_id" in obj and "kind" not in obj):
+        return obj
+    return None
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:

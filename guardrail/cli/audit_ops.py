@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from guardrail.audit.replay import CHANGES, Replayed, ReplayReport, replay
+from guardrail.cli._errors import say
 from guardrail.policy.policy import Policy
 
 MAX_LISTED = 200
@@ -71,7 +72,7 @@ def _replay_json(result: ReplayReport, path: str, candidate: Policy) -> dict[str
 
 def _print_replay(result: ReplayReport, path: str, candidate: Policy) -> None:
     counts = result.counts()
-    print(
+    say(
         f"replayed {counts['calls']} call(s) under {path} (digest {candidate.digest[:16]}): "
         f"{counts['decided']} decided, {counts['undecidable']} undecidable, "
         f"{counts['not_policy']} not policy decisions"
@@ -82,7 +83,7 @@ def _print_replay(result: ReplayReport, path: str, candidate: Policy) -> None:
             print(f"{title}:")
         for name, changes in sorted(table.items()):
             line = ", ".join(f"{changes[k]} {k.replace('_', ' ')}" for k in CHANGES if changes[k])
-            print(f"  {name}: {line}")
+            say(f"  {name}: {line}")
     _listed("changes", [_change_line(item) for item in result.changed])
     _listed(
         "undecidable",
@@ -102,7 +103,7 @@ def _listed(title: str, lines: list[str]) -> None:
         return
     print(f"{title}:")
     for line in lines[:MAX_LISTED]:
-        print(f"  {line}")
+        say(f"  {line}")
     if len(lines) > MAX_LISTED:
         print(f"  ... and {len(lines) - MAX_LISTED} more (--json lists all)")
 
@@ -115,5 +116,5 @@ def run_report(args: argparse.Namespace) -> int:
     limits = Policy.from_file(args.policy).limits if args.policy else ()
     summary = summarize(read_events(args.files), limits)
     Path(args.output).write_text(render(summary, title=args.title), encoding="utf-8")
-    print(f"wrote {args.output} ({summary['calls']} calls)")
+    say(f"wrote {args.output} ({summary['calls']} calls)")
     return 0

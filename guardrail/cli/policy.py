@@ -11,13 +11,14 @@ import warnings
 from typing import Any
 
 from guardrail.cli import policy_test
+from guardrail.cli._errors import printable, say
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.identity import Principal
 from guardrail.policy.names import normalize
 from guardrail.policy.params import tool_params
 from guardrail.policy.policy import Policy
 from guardrail.policy.regex import SEMANTICS
-from guardrail.policy.validate import PolicyWarning, findings_for
+from guardrail.policy.validate import PolicyWarning, findings_for, policy_findings
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,21 +59,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def check_command(args: argparse.Namespace) -> int:
     policy = Policy.from_file(args.file)
-    print(f"{args.file}: OK ({len(policy.rules)} rules, {len(policy.limits)} limits)")
+    say(f"{args.file}: OK ({len(policy.rules)} rules, {len(policy.limits)} limits)")
     print(f"digest {policy.digest[:16]}")
     print(SEMANTICS)
     for rule in policy.rules:
         when = rule.when.model_dump(exclude_defaults=True)
         constraints = {name: c.operators() for name, c in rule.args.items()}
-        print(f"  {rule.effect:5} {rule.id}: {', '.join(rule.tools)}", end="")
-        print(f"  when {_compact(when)}" if when else "", end="")
-        print(f"  args {_compact(constraints)}" if constraints else "")
+        line = printable(f"  {rule.effect:5} {rule.id}: {', '.join(rule.tools)}")
+        line += f"  when {_compact(when)}" if when else ""  # JSON: already escaped
+        print(line + (f"  args {_compact(constraints)}" if constraints else ""))
     for limit in policy.limits:
-        print(f"  limit {limit.id}: {limit.maximum:g} {limit.measure} per {limit.per}", end="")
         span = f"{limit.window:g}s window" if limit.window else limit.period or ""
-        print(f" ({span})" if span else "")
+        say(
+            f"  limit {limit.id}: {limit.maximum:g} {limit.measure} per {limit.per}"
+            + (f" ({span})" if span else "")
+        )
+    general = policy_findings(policy)
+    for finding in general:
+        say(f"warning: {finding}")
     if args.tools is None:
-        return 0
+        return 1 if general else 0
     guard = load_guard(args.tools)
     found = [
         finding
@@ -80,10 +86,11 @@ def check_command(args: argparse.Namespace) -> int:
         for finding in findings_for(policy, spec, guard.authenticator)
     ]
     for finding in found:
-        print(f"warning: {finding}")
+        say(f"warning: {finding}")
     tools = len(guard.tools)
+    found += general
     if found:
-        print(f"{len(found)} finding(s) for {tools} tool(s) of {args.tools}")
+        say(f"{len(found)} finding(s) for {tools} tool(s) of {args.tools}")
         return 1
     print(f"no findings: every rule and limit can apply as written to the {tools} tool(s)")
     return 0
@@ -103,13 +110,13 @@ def explain_command(args: argparse.Namespace) -> int:
         try:
             call_args = _bound(policy, load_guard(args.tools), args.tool, call_args)
         except ArgumentError as exc:
-            print(f"DENY  {who} -> {args.tool}")
-            print(f"reason: invalid arguments, refused before the policy: {exc}")
+            say(f"DENY  {who} -> {args.tool}")
+            say(f"reason: invalid arguments, refused before the policy: {exc}")
             return 1
     decision = policy.decide(args.tool, principal, call_args)
-    print(f"{'ALLOW' if decision.allowed else 'DENY'}  {who} -> {args.tool}")
-    print(f"rule:   {decision.rule or '(none: default deny)'}")
-    print(f"reason: {decision.reason}")
+    say(f"{'ALLOW' if decision.allowed else 'DENY'}  {who} -> {args.tool}")
+    say(f"rule:   {decision.rule or '(none: default deny)'}")
+    say(f"reason: {decision.reason}")
     if args.tools is None:
         print(
             "note:   --args were checked as given; the guard first binds them to the tool's "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from guardrail.cli._errors import say
 from guardrail.errors import ConfigurationError
 from guardrail.policy.policy import Policy
 from guardrail.policy.suite import Result, load_suite, run_suite
@@ -31,9 +32,9 @@ def test_command(args: argparse.Namespace) -> int:
     else:
         for result in failed:
             for failure in result.failures:
-                print(f"{suite.source}:{result.case.line}: {result.case.name}: {failure}")
+                say(f"{suite.source}:{result.case.line}: {result.case.name}: {failure}")
     summary = f"{len(results) - len(failed)} passed, {len(failed)} failed ({path})"
-    print(
+    say(
         json.dumps({"passed": len(results) - len(failed), "failed": len(failed)})
         if args.json
         else summary

@@ -48,8 +48,9 @@ class Evaluator:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self._exact: dict[str, list[CompiledRule]] = {}
-        self._globbed: dict[str, list[tuple[re.Pattern[str], CompiledRule]]] = {}
+        self._exact: dict[str, list[tuple[CompiledRule, bool]]] = {}
+        self._globbed: dict[str, list[tuple[re.Pattern[str], CompiledRule, bool]]] = {}
+        """Rules by literal name / glob prefix; ``True``: filed in lower case (ignores case)."""
         for order, rule in enumerate(rules):
             compiled = CompiledRule(
                 order,
@@ -58,14 +59,18 @@ class Evaluator:
                 rule.when.compile(),
                 Decision(True, rule.id, f"allowed by rule {rule.id!r}"),
             )
-            for pattern in rule.tools:
+            # Deny and approve globs ignore case: `crm.delete*` also stops `CRM.Delete`
+            # (a look-alike name errs into the stricter rule); allow globs are exact.
+            fold = not rule.allow
+            for glob in rule.tools:
+                pattern = glob.lower() if fold else glob
                 wildcard = _GLOB_CHARS.search(pattern)
                 if wildcard:
                     prefix = pattern[: wildcard.start()]
                     matcher = re.compile(fnmatch.translate(pattern))
-                    self._globbed.setdefault(prefix, []).append((matcher, compiled))
+                    self._globbed.setdefault(prefix, []).append((matcher, compiled, fold))
                 else:
-                    self._exact.setdefault(pattern, []).append(compiled)
+                    self._exact.setdefault(pattern, []).append((compiled, fold))
         self._params: dict[str, ToolParams] = {}
         # Bounded memos (oldest out first). Both live on this evaluator, i.e. on one
         # policy object: a new policy (a reload) starts with empty ones.
@@ -96,11 +101,17 @@ class Evaluator:
 
     def _match(self, name: str) -> ToolRules:
         tool = normalize(name)
-        matched = {c.order: c for c in self._exact.get(tool, ())}
-        for end in range(len(tool) + 1):
-            for pattern, compiled in self._globbed.get(tool[:end], ()):
-                if pattern.fullmatch(tool):
+        lower = tool.lower()
+        matched: dict[int, CompiledRule] = {}
+        for key in {tool, lower}:
+            for compiled, fold in self._exact.get(key, ()):
+                if key == (lower if fold else tool):
                     matched[compiled.order] = compiled
+        for end in range(len(tool) + 1):
+            for key in {tool[:end], lower[:end]}:
+                for pattern, compiled, fold in self._globbed.get(key, ()):
+                    if pattern.fullmatch(lower if fold else tool):
+                        matched[compiled.order] = compiled
         ordered = [matched[k] for k in sorted(matched)]
         params = self._params.get(tool)
         deny = tuple(c for c in ordered if c.rule.deny)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,38 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     return int(text, 10)  # YAML 1.2: a leading zero is decimal, not octal
 
 
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """A mapping whose keys are all different: YAML says they must be, and PyYAML's
+    last-one-wins would let a second ``max:`` quietly replace the first."""
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *defaults` then an override is how merges are meant
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, Hashable) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    loader.flatten_mapping(node)
+    return loader.construct_mapping(node, deep=True)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (json keeps the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(f"JSON: duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
@@ -75,7 +107,7 @@ def load_document(path: Path) -> Mapping[str, Any]:
         if suffix in (".yaml", ".yml"):
             data = parse_yaml(text)
         elif suffix == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_pairs)
         elif suffix == ".toml":
             data = tomllib.loads(text)
         else:
@@ -85,6 +117,8 @@ def load_document(path: Path) -> Mapping[str, Any]:
             )
     except yaml.MarkedYAMLError as exc:
         raise yaml_error(exc, source) from None
+    except _DuplicateKey as exc:
+        raise PolicyError(str(exc), source=source) from None
     except json.JSONDecodeError as exc:
         raise PolicyError(
             f"line {exc.lineno}, column {exc.colno}: JSON syntax error: {exc.msg}", source=source

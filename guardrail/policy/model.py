@@ -13,20 +13,44 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from guardrail._plain import MISSING, plain
 from guardrail.budgets.limit import parse_duration
 from guardrail.conditions import Condition
 from guardrail.policy.names import check_glob
 from guardrail.policy.regex import Regex
+from guardrail.policy.regions import satisfiable
 
 PRINCIPAL_PREFIXES = ("$principal.", "principal.")
 
 
+_REFERABLE = frozenset({"subject", "org", "teams", "roles", "scopes", "issuer", "expires_at"})
+"""Principal fields a reference may name (plus ``attributes.<name>``); never ``token``."""
+
+
 def is_principal_ref(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(PRINCIPAL_PREFIXES)
+
+
+def check_reference(value: str) -> None:
+    """Raise ValueError when ``value`` is, or looks like, a principal reference that
+    names no principal field: ``$principal.subjet`` would resolve to nothing at call
+    time, and ``$Principal.subject`` would be compared as the literal text."""
+    if is_principal_ref(value):
+        path = value.split(".", 1)[1]
+        head, _, rest = path.partition(".")
+        if (head == "attributes" and rest and "" not in rest.split(".")) or (
+            head in _REFERABLE and not rest
+        ):
+            return
+        fields = ", ".join(sorted(_REFERABLE))
+        raise ValueError(f"{value!r} names no principal field (use {fields} or attributes.<name>)")
+    if value[:1] == "$" and value[1:].lower().startswith("principal"):
+        raise ValueError(f"{value!r} is not a principal reference (write $principal.<field>)")
 
 
 class _Strict(BaseModel):
@@ -52,7 +76,31 @@ class Constraint(_Strict):
     def _none_means_absent(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and not data:
             raise ValueError("a constraint needs at least one operator")
+        if isinstance(data, Mapping):
+            for op in ("in", "not_in", "min", "max", "regex", "max_length"):
+                if op in data and data[op] is None:
+                    raise ValueError(f"'{op}: null' has no operand (remove it, or give one)")
         return data
+
+    @field_validator("eq", "ne", "in_", "not_in", "min", "max", "max_length")
+    @classmethod
+    def _comparable(cls, value: Any) -> Any:
+        # A literal that is not plain data (NaN, bytes from !!binary, a date) can never
+        # be compared: the constraint would be unknown for every value. A reference
+        # inside a list is not resolved, so it is refused too.
+        if isinstance(value, str):
+            check_reference(value)
+        elif value is not None:
+            if plain(value) is MISSING:
+                raise ValueError("must be plain data (no NaN, bytes, dates or other objects)")
+            for item in _leaves(value):
+                if isinstance(item, str) and (is_principal_ref(item) or item[:1] == "$"):
+                    check_reference(item)
+                    raise ValueError(
+                        f"a principal reference inside a list or mapping ({item!r}) is not "
+                        "resolved: give the reference alone, e.g. in: $principal.attributes.x"
+                    )
+        return value
 
     @field_validator("in_", "not_in", mode="before")
     @classmethod
@@ -66,8 +114,15 @@ class Constraint(_Strict):
     @field_validator("min", "max", "max_length", mode="before")
     @classmethod
     def _number_or_reference(cls, value: Any) -> Any:
-        if isinstance(value, str) and not is_principal_ref(value):
+        if (isinstance(value, str) and not is_principal_ref(value)) or isinstance(value, bool):
             raise ValueError("must be a number or a principal reference")
+        return value
+
+    @field_validator("max_length")
+    @classmethod
+    def _length(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("a length is never below 0")
         return value
 
     @field_validator("min", "max", "max_length")
@@ -89,6 +144,31 @@ class Constraint(_Strict):
     def operators(self) -> dict[str, Any]:
         """The operators set on this constraint, by their policy-file names."""
         return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The scalars inside a (plain) list, tuple or mapping, keys included."""
+    if isinstance(value, Mapping):
+        return [leaf for k, v in value.items() for leaf in (*_leaves(k), *_leaves(v))]
+    if isinstance(value, list | tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+@dataclass(frozen=True)
+class _Op:
+    op: str
+    value: Any
+
+
+def never_met(constraint: Constraint) -> bool:
+    """Whether no value meets every operator of ``constraint`` (``min: 10, max: 5``);
+    constraints with principal references are known only at call time."""
+    operators = constraint.operators()
+    if any(is_principal_ref(v) for v in operators.values()):
+        return False
+    ops = [_Op(op, list(v) if isinstance(v, tuple) else v) for op, v in operators.items()]
+    return not satisfiable(ops)
 
 
 class Rule(_Strict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from fnmatch import fnmatchcase
 
 from guardrail.errors import ConfigurationError
 
@@ -50,3 +51,14 @@ def check_glob(pattern: str) -> str:
             "(names use ASCII letters, digits, '_', '-', '.', '/'; globs add * ? [ ] !)"
         )
     return normal
+
+
+def covers(glob: str, name: str, *, ignore_case: bool = False) -> bool:
+    """Whether ``glob`` matches the (normalised) tool ``name``.
+
+    Globs that restrict (deny and approve rules, limits) ignore case, so a name that
+    differs only by case (``CRM.Delete``) cannot slip past them; allow globs are exact.
+    """
+    if ignore_case:
+        return fnmatchcase(name.lower(), glob.lower())
+    return fnmatchcase(name, glob)

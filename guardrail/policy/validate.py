@@ -14,7 +14,6 @@ closed at call time: a deny rule that cannot be checked denies.
 
 from __future__ import annotations
 
-import fnmatch
 import inspect
 import warnings
 from collections.abc import Iterable, Iterator
@@ -26,8 +25,8 @@ from guardrail.budgets.limit import Limit
 from guardrail.conditions import Condition
 from guardrail.errors import PolicyError
 from guardrail.policy.fields import PrincipalFields, principal_fields
-from guardrail.policy.model import Rule, is_principal_ref
-from guardrail.policy.names import normalize
+from guardrail.policy.model import Rule, is_principal_ref, never_met
+from guardrail.policy.names import covers, normalize
 from guardrail.policy.operators import json_types
 from guardrail.policy.params import tool_params
 from guardrail.policy.regions import ToolParams, judged_types
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from guardrail.policy.policy import Policy
     from guardrail.tools import ToolSpec
 
-__all__ = ["Finding", "PolicyValidator", "PolicyWarning", "findings_for"]
+__all__ = ["Finding", "PolicyValidator", "PolicyWarning", "findings_for", "policy_findings"]
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent)
 
@@ -76,7 +75,7 @@ def findings_for(
     found: list[Finding] = []
     allow_findings: list[list[Finding]] = []
     for rule in policy.rules:
-        if not _covers(rule.tools, name):
+        if not _covers(rule.tools, name, ignore_case=not rule.allow):
             continue
         findings = list(_rule_findings(policy.source, rule, name, params, fields))
         if rule.deny:
@@ -87,13 +86,36 @@ def findings_for(
     if allow_findings and all(allow_findings):
         found.extend(f for findings in allow_findings for f in findings)
     for limit in policy.limits:
-        if _covers(limit.tools, name):
+        if _covers(limit.tools, name, ignore_case=True):
             found.extend(_limit_findings(policy.source, limit, name, fields))
     return found
 
 
-def _covers(globs: Iterable[str], name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
+def policy_findings(policy: Policy) -> list[Finding]:
+    """What in ``policy`` cannot work as written whatever the tools: constraints no
+    value meets (``in: []``, ``min: 10, max: 5``), so their rule never applies.
+
+    ``guardrail policy check`` prints them and ``Guard(strict=True)`` refuses them; by
+    default they stay quiet (such a rule fails closed: an allow rule allows nothing,
+    and a value a deny rule cannot judge is still denied).
+    """
+    return [
+        Finding(
+            policy.source,
+            "rule",
+            rule.id,
+            f"args.{arg}",
+            "*",
+            f"no value meets all of {constraint.operators()}: the rule never applies",
+        )
+        for rule in policy.rules
+        for arg, constraint in rule.args.items()
+        if never_met(constraint)
+    ]
+
+
+def _covers(globs: Iterable[str], name: str, *, ignore_case: bool) -> bool:
+    return any(covers(glob, name, ignore_case=ignore_case) for glob in globs)
 
 
 def _rule_findings(
@@ -103,6 +125,7 @@ def _rule_findings(
     params: ToolParams | None,
     fields: PrincipalFields | None,
 ) -> Iterator[Finding]:
+    never = "the deny rule never applies" if rule.deny else "the rule never applies"
     effect = (
         f"the rule denies every call to {tool!r} it covers"
         if rule.deny
@@ -111,7 +134,11 @@ def _rule_findings(
     for arg, constraint in rule.args.items():
         for field, problem in _arg_problems(arg, constraint.operators(), params):
             yield Finding(source, "rule", rule.id, field, tool, f"{problem}: {effect}")
-    never = "the deny rule never applies" if rule.deny else "the rule never applies"
+        for op, operand in constraint.operators().items():
+            unfilled = _reference_problem(operand, fields)
+            if unfilled is not None:
+                field = f"args.{arg}.{op}"
+                yield Finding(source, "rule", rule.id, field, tool, f"{unfilled}: {effect}")
     for field, problem in _when_problems(rule.when, fields):
         yield Finding(source, "rule", rule.id, field, tool, f"{problem}: {never}")
     if rule.approvers is not None:
@@ -147,6 +174,23 @@ def _arg_problems(
 class _Op:
     op: str
     value: Any
+
+
+def _reference_problem(operand: Any, fields: PrincipalFields | None) -> str | None:
+    """Why ``$principal.<field>`` resolves to nothing for every principal, if it does."""
+    if fields is None or not is_principal_ref(operand):
+        return None
+    head, _, rest = operand.split(".", 1)[1].partition(".")
+    if head == "attributes" and fields.attributes is not None:
+        name = rest.split(".")[0]
+        if name not in fields.attributes:
+            return (
+                f"{operand} is never filled: the authenticator's claim map fills "
+                f"{_listed(fields.attributes)}"
+            )
+    if head in ("teams", "org", "roles", "scopes") and head not in fields.filled:
+        return f"{operand} is never filled: the authenticator never fills {head}"
+    return None
 
 
 def _when_problems(when: Condition, fields: PrincipalFields | None) -> Iterator[tuple[str, str]]:
@@ -194,6 +238,9 @@ class PolicyValidator:
         self.policy = policy
         self.authenticator = authenticator
         self.strict = strict
+        found = policy_findings(policy) if strict else []
+        if found:
+            raise PolicyError("; ".join(str(f) for f in found))
 
     def registered(self, spec: ToolSpec) -> None:
         params = tool_params(spec)
