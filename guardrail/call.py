@@ -92,6 +92,8 @@ class Call:
     span: SpanState | None = None
     redacted_args: dict[str, Any] | None = None
     """``args`` redacted for records and spans, computed once per call; do not modify."""
+    audit_fields: dict[str, Any] | None = None
+    """The fields every audit record of the call shares, made once by the audit step."""
     recorded: bool = False
     """The audit step wrote the call's final record (outcome or refusal)."""
     downstream: DownstreamTokens | None = None
