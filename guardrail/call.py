@@ -148,6 +148,11 @@ def report_cost(amount: float) -> None:
     call = _current_call.get()
     if call is None:
         raise RuntimeError("report_cost() called outside a guarded tool")
+    budget = call.budget
+    if budget is not None and budget.hold is None and budget.ledger_note is None:
+        # Its reservation is already settled (e.g. reported from a thread the tool left
+        # running): a cost that can no longer be charged is an error, not silently lost.
+        raise RuntimeError(f"report_cost() after the call of {call.tool.name!r} was settled")
     # Refused inside the tool (an ArgumentError the outcome records): a negative or
     # NaN cost would refill the budget it settles against.
     call.reported_cost = checked_cost(amount, "report_cost()")
