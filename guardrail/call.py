@@ -45,6 +45,8 @@ class BudgetState:
     """Why the ledger was not used as planned (unreachable, failed open, settle failed)."""
     hold: Any = None
     """The budget step's own handle on the reservation, released when the call ends."""
+    closed: bool = False
+    """The reservation was settled: a cost reported after this could not be charged."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -148,8 +150,7 @@ def report_cost(amount: float) -> None:
     call = _current_call.get()
     if call is None:
         raise RuntimeError("report_cost() called outside a guarded tool")
-    budget = call.budget
-    if budget is not None and budget.hold is None and budget.ledger_note is None:
+    if call.budget is not None and call.budget.closed:
         # Its reservation is already settled (e.g. reported from a thread the tool left
         # running): a cost that can no longer be charged is an error, not silently lost.
         raise RuntimeError(f"report_cost() after the call of {call.tool.name!r} was settled")

@@ -151,7 +151,7 @@ class BudgetKeeper:
         if budget is None or budget.hold is None:
             return None
         plan, reservation = budget.hold
-        budget.hold = None
+        budget.hold, budget.closed = None, True
         if call.error is None and not plan.concurrent and call.reported_cost is None and call.ran:
             return None
         planned, held = plan.planned, reservation.held
