@@ -1,7 +1,7 @@
 """``python -m benchmarks``: every group, interleaved in one process, one table.
 
 ``python -m benchmarks`` is the full run (about two minutes), ``--quick`` a smoke run
-with tiny counts (figures meaningless), ``--profile`` also profiles the lean path.
+with tiny counts (figures meaningless), ``--profile`` also profiles the lean and audited paths.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument("--rounds", type=int, help="rounds per case (default 21, quick 3)")
     parser.add_argument("--batch-ms", type=float, help="time per case per round (default 20)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the lean path")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the lean and audited paths"
+    )
     parser.add_argument("--no-processes", action="store_true", help="skip the process curve")
     parser.add_argument(
         "--only", default="", help="comma-separated case key prefixes, e.g. lean,denied,policy."
@@ -77,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             if options.profile:
                 say("profiling the lean path")
                 calls = 2_000 if quick else 100_000
-                profile = hotpath.stages(calls // 2) + "\n\n" + hotpath.profile(calls)
+                audited = hotpath.profile(calls // 5, "audited", env.workdir)
+                profile = "\n\n".join([hotpath.stages(calls // 2), hotpath.profile(calls), audited])
         finally:
             for cleanup in reversed(env.cleanups):
                 try:

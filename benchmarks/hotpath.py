@@ -7,20 +7,24 @@ import io
 import pstats
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from benchmarks import _features as F
 
 
-def profile(calls: int) -> str:
-    """Profile ``calls`` lean sync calls; the top functions by own time, as text."""
-    built = F.build(ledger="memory://")
+def profile(calls: int, variant: str = "lean", workdir: Path | None = None) -> str:
+    """Profile ``calls`` sync calls of ``variant`` (``lean``, or ``audited``: with a
+    ChainLog, fsync batched, in ``workdir``); the top functions by own time, as text.
+    CPU time (``time.process_time``), so waiting on another thread is not counted."""
+    chain = workdir / f"profile-{variant}.jsonl" if variant == "audited" and workdir else None
+    built = F.build(ledger="memory://", chain_path=chain)
     guard, fn = built.guard, built.sync
     if guard is None or fn is None:
-        return f"profile: lean guard failed to build: {built.error}"
+        return f"profile: {variant} guard failed to build: {built.error}"
     with guard.acting_as(F.SUPPORT):
         for _ in range(1000):
             fn("A-17", 40.0)
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         for _ in range(calls):
             fn("A-17", 40.0)
@@ -32,8 +36,8 @@ def profile(calls: int) -> str:
     start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
     total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
     header = (
-        f"cProfile, {calls:,} lean sync calls: {total / calls * 1e6:.2f} us/call under the "
-        "profiler (profiling inflates small functions); top functions by own time:"
+        f"cProfile, {calls:,} {variant} sync calls: {total / calls * 1e6:.2f} us/call under "
+        "the profiler (profiling inflates small functions); top functions by own time:"
     )
     return "\n".join([header, *lines[start:]])
 

@@ -129,7 +129,7 @@ class Decorators(Running):
 
             @functools.wraps(spec.fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                return await self._arun(spec, args, kwargs, None, None, None, None)
+                return await self._astart(spec, args, kwargs)
 
             return run_async
 

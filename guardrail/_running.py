@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from guardrail.budgets.session import current_session
+from guardrail._sessions import current_sessions
 from guardrail.call import Call, current_call
 from guardrail.errors import ArgumentError, ConfigurationError, GuardrailDenied
 from guardrail.identity import Principal, current_principal
@@ -155,12 +155,14 @@ class Running:
     def _new_call(
         self, spec: ToolSpec, principal: Principal | None, tool_call_id: str | None
     ) -> Call:
+        sessions = current_sessions()
         return Call(
             tool=spec,
             args={},
             principal=principal if principal is not None else current_principal(),
             tool_call_id=tool_call_id,
-            session=current_session(),
+            session=sessions[-1] if sessions else None,
+            sessions=sessions,
             parent=current_call(),
         )
 
@@ -224,6 +226,18 @@ class Running:
                 raise
             return await _maybe_await(denied(exc))
 
+    def _astart(self, spec: ToolSpec, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        """A decorated async tool's call, begun: the :class:`Call` made and its arguments
+        bound now; what the wrapper awaits is the engine's run of it (or its recorded
+        refusal): one coroutine fewer than :meth:`_arun`, which adapters' options need."""
+        call = self._new_call(spec, None, None)
+        try:
+            fn, a, kw = _invocation(call, args, kwargs, None)
+        except ArgumentError as exc:
+            call.args = dict(kwargs)
+            return _refused(self._engine, call, exc)
+        return self._engine.arun(call, fn, a, kw)
+
     def _refused_call(
         self,
         tool: str,
@@ -250,12 +264,15 @@ def _invocation(
     spec = call.tool
     binder = spec.binder
     assert binder is not None
-    positional = tuple(args)
-    call.args = binder.bind(positional, kwargs)
+    call.args, a, kw = binder.invocation(args if type(args) is tuple else tuple(args), kwargs)
     if invoke is not None:
         return invoke, (call.args,), {}
-    a, kw = binder.invoke_args(positional, call.args)
     return spec.fn, a, kw
+
+
+async def _refused(engine: Engine, call: Call, exc: ArgumentError) -> Any:
+    await engine.arefuse(call, exc)
+    raise exc
 
 
 async def _in_thread(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:

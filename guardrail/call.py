@@ -28,25 +28,63 @@ if TYPE_CHECKING:
     from guardrail.policy.decision import Decision
     from guardrail.tools import ToolSpec
 
-__all__ = ["BudgetState", "Call", "SpanState", "Step", "current_call", "new_id", "report_cost"]
+__all__ = [
+    "BudgetState",
+    "Call",
+    "SpanState",
+    "Step",
+    "current_call",
+    "new_id",
+    "report_cost",
+]
 
 
-@dataclass(slots=True, kw_only=True)
 class BudgetState:
-    """What the budget step reserved for a call and what it finally charged."""
+    """What the budget step reserved for a call and what it finally charged.
 
-    reserved: float | None = None
-    """Cost reserved before the tool ran (``cost`` limits and a declared tool cost)."""
-    settled: float | None = None
-    """What the cost limits were finally charged (0 when refunded); ``None``: as reserved."""
-    remaining: dict[str, float] = field(default_factory=dict)
-    """Budget left after the call, by ``limit:key``."""
-    ledger_note: str | None = None
-    """Why the ledger was not used as planned (unreachable, failed open, settle failed)."""
-    hold: Any = None
-    """The budget step's own handle on the reservation, released when the call ends."""
-    closed: bool = False
-    """The reservation was settled: a cost reported after this could not be charged."""
+    ``remaining`` is worked out when first read (:meth:`_remaining_now`, which the
+    budget step's own state overrides): only records and spans ask for it.
+    """
+
+    __slots__ = ("_remaining", "closed", "hold", "ledger_note", "reserved", "settled")
+
+    def __init__(
+        self,
+        *,
+        reserved: float | None = None,
+        settled: float | None = None,
+        remaining: dict[str, float] | None = None,
+        ledger_note: str | None = None,
+        hold: Any = None,
+    ) -> None:
+        self.reserved = reserved
+        """Cost reserved before the tool ran (``cost`` limits and a declared tool cost)."""
+        self.settled = settled
+        """What the cost limits were finally charged (0 when refunded); ``None``: as reserved."""
+        self._remaining = remaining
+        self.ledger_note = ledger_note
+        """Why the ledger was not used as planned (unreachable, failed open, settle failed)."""
+        self.hold = hold
+        """The budget step's own handle on the reservation, released when the call ends."""
+        self.closed = False
+        """The reservation was settled: a cost reported after this could not be charged."""
+
+    @property
+    def remaining(self) -> dict[str, float]:
+        """Budget left after the call, by ``limit:key``."""
+        found = self._remaining
+        if found is None:
+            found = self._remaining = self._remaining_now()
+        return found
+
+    def _remaining_now(self) -> dict[str, float]:
+        return {}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(reserved={self.reserved!r}, settled={self.settled!r}, "
+            f"remaining={self.remaining!r}, ledger_note={self.ledger_note!r})"
+        )
 
 
 @dataclass(slots=True, kw_only=True)
@@ -94,6 +132,8 @@ class Call:
     span: SpanState | None = None
     redacted_args: dict[str, Any] | None = None
     """``args`` redacted for records and spans, computed once per call; do not modify."""
+    audit_fields: dict[str, Any] | None = None
+    """The fields every audit record of the call shares, made once by the audit step."""
     recorded: bool = False
     """The audit step wrote the call's final record (outcome or refusal)."""
     downstream: DownstreamTokens | None = None
@@ -127,7 +167,8 @@ class Step(Protocol):
     exits after all the others. A step keeps on the :class:`Call` whatever it must undo,
     and finds nothing to undo when its ``enter`` never ran. A step may also define
     ``async def aenter(call)`` / ``aexit(call)``, which the async driver awaits
-    instead (for I/O that must not block an event loop).
+    instead (for I/O that must not block an event loop); one whose async hooks would
+    do nothing more than its sync methods sets ``awaits = False`` and is not awaited.
     """
 
     def enter(self, call: Call) -> None: ...
@@ -150,9 +191,9 @@ def report_cost(amount: float) -> None:
     call = _current_call.get()
     if call is None:
         raise RuntimeError("report_cost() called outside a guarded tool")
-    if call.budget is not None and call.budget.closed:
-        # Its reservation is already settled (e.g. reported from a thread the tool left
-        # running): a cost that can no longer be charged is an error, not silently lost.
+    if getattr(call.budget, "closed", False):  # a slot the budget step may leave unset
+        # Settled already (e.g. reported from a thread the tool left running): a cost
+        # that can no longer be charged is an error, not silently lost.
         raise RuntimeError(f"report_cost() after the call of {call.tool.name!r} was settled")
     # Refused inside the tool (an ArgumentError the outcome records): a negative or
     # NaN cost would refill the budget it settles against.

@@ -14,6 +14,7 @@ from guardrail.policy.policy import Policy
 if TYPE_CHECKING:
     from guardrail.approvals.gate import ApprovalGate
     from guardrail.approvals.model import ApprovalRequest
+    from guardrail.tools import ToolSpec
 
 
 class PolicyChecker:
@@ -27,6 +28,8 @@ class PolicyChecker:
     def __init__(self, policy: Policy, approvals: ApprovalGate | None = None) -> None:
         self.policy = policy
         self.approvals = approvals
+        # Only a gate redeeming approvals does I/O; otherwise aenter is enter.
+        self.awaits = approvals is not None and any(rule.approve for rule in policy.rules)
 
     def enter(self, call: Call) -> None:
         if self.judge(call):
@@ -58,20 +61,8 @@ class PolicyChecker:
         """Decide ``call`` (setting ``call.decision``) with no I/O: raise a refusal,
         return ``True`` when an approve rule holds it, ``False`` when it is allowed."""
         tool, principal = call.tool, call.principal
-        if principal is not None and _expired(principal):
-            raise AuthenticationError(
-                f"the token of {principal.describe()} expired during acting_as(...)",
-                tool=tool.name,
-                principal=principal,
-            )
-        if principal is not None and not tool.scopes <= principal.scopes:
-            missing = ", ".join(sorted(tool.scopes - principal.scopes))
-            call.decision = Decision(False, None, f"{tool.name!r} needs scope(s) {missing}")
-            raise PermissionDenied(
-                f"{principal.describe()} may not call {tool.name!r}: missing scope(s) {missing}",
-                tool=tool.name,
-                principal=principal,
-            )
+        if principal is not None:
+            _check_principal(tool, principal, call)
         if tool.expose == "skill":
             return self._skill_step(call)
         decision = self.policy.evaluator.decide(tool.name, principal, call.args)
@@ -131,8 +122,23 @@ class PolicyChecker:
         pass
 
 
-def _expired(principal: Principal) -> bool:
-    return principal.expires_at is not None and principal.expires_at <= time.time()
+def _check_principal(tool: ToolSpec, principal: Principal, call: Call) -> None:
+    """Refuse a principal whose token expired, or who lacks one of the tool's scopes."""
+    expires = principal.expires_at
+    if expires is not None and expires <= time.time():
+        raise AuthenticationError(
+            f"the token of {principal.describe()} expired during acting_as(...)",
+            tool=tool.name,
+            principal=principal,
+        )
+    if not tool.scopes <= principal.scopes:
+        missing = ", ".join(sorted(tool.scopes - principal.scopes))
+        call.decision = Decision(False, None, f"{tool.name!r} needs scope(s) {missing}")
+        raise PermissionDenied(
+            f"{principal.describe()} may not call {tool.name!r}: missing scope(s) {missing}",
+            tool=tool.name,
+            principal=principal,
+        )
 
 
 def _who(principal: Principal | None) -> str:

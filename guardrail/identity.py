@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from guardrail._context import ContextBinding
+from guardrail._frozen import frozen
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -20,6 +21,8 @@ class Principal(BaseModel):
 
     ``token`` keeps the raw bearer token so a tool can call downstream systems as
     the user; it is a ``SecretStr`` and never appears in audit records or spans.
+    ``attributes`` are read-only (nested dicts and lists too): a changed principal
+    is a new one (``model_copy(update=...)``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -36,6 +39,21 @@ class Principal(BaseModel):
     e.g. the agent a token service exchanged the user's token for."""
     token: SecretStr | None = Field(default=None, repr=False)
     expires_at: float | None = None
+
+    @field_validator("attributes", mode="after")
+    @classmethod
+    def _read_only(cls, attributes: Mapping[str, Any]) -> Mapping[str, Any]:
+        # Copied read-only: decisions and budget plans are memoised per principal
+        # object, so what they were decided on must not change in place afterwards.
+        read_only: Mapping[str, Any] = frozen(dict(attributes))
+        return read_only
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, validated like a new principal (so its attributes are
+        read-only too: pydantic's own copy would take them as given)."""
+        if update:
+            return type(self)(**{**dict(self), **update})
+        return super().model_copy(deep=deep)
 
     def __hash__(self) -> int:
         return hash((self.subject, self.org, self.issuer, self.teams))

@@ -21,12 +21,13 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
+from contextvars import Token
 from types import AsyncGeneratorType, CoroutineType, GeneratorType, TracebackType
 from typing import Any, TypeVar
 
 from guardrail.call import Call, Step, bind_call, unbind_call
 from guardrail.errors import ConfigurationError, GuardrailDenied
-from guardrail.identity import bind_principal, unbind_principal
+from guardrail.identity import Principal, bind_principal, current_principal, unbind_principal
 
 R = TypeVar("R")
 _Hook = Callable[[Call], Awaitable[None]] | None
@@ -41,10 +42,16 @@ class Engine:
         self.steps = tuple(steps)
         # Reverse order, the recorder (the last step) last: it sees the settled call.
         self._exits = (*self.steps[-2::-1], *self.steps[-1:])
-        # Async hooks where a step has them, else None: the sync method is called.
-        self._aenter: tuple[_Hook, ...] = tuple(getattr(s, "aenter", None) for s in self.steps)
-        self._aexit: tuple[tuple[Step, _Hook], ...] = tuple(
-            (s, getattr(s, "aexit", None)) for s in self._exits
+        # Bound once: a call looks up no method of a step.
+        self._enter = tuple(s.enter for s in self.steps)
+        self._exit = tuple(s.exit for s in self._exits)
+        # The async driver awaits a step's async hook where it has one that does
+        # something the sync method does not (``awaits``), else calls the sync method.
+        self._aenter: tuple[tuple[_Hook, Callable[[Call], None]], ...] = tuple(
+            (_hook(s, "aenter"), s.enter) for s in self.steps
+        )
+        self._aexit: tuple[tuple[_Hook, Callable[[Call], None]], ...] = tuple(
+            (_hook(s, "aexit"), s.exit) for s in self._exits
         )
 
     # -- the sync driver ------------------------------------------------------------
@@ -52,13 +59,13 @@ class Engine:
     def run(self, call: Call, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
         """Enter the steps, run ``fn(*args, **kwargs)`` as the call's principal, exit them."""
         try:
-            for step in self.steps:
-                step.enter(call)
+            for enter in self._enter:
+                enter(call)
         except BaseException as exc:
             self.refuse(call, exc)
             raise
         call.ran = True
-        acting, current = bind_principal(call.principal), bind_call(call)
+        acting, current = _bind(call), bind_call(call)
         try:
             call.result = fn(*args, **kwargs)
             if type(call.result) in _LAZY:
@@ -67,7 +74,8 @@ class Engine:
             call.error = exc
         finally:
             unbind_call(current)
-            unbind_principal(acting)
+            if acting is not None:
+                unbind_principal(acting)
         self.unwind(call)
         result: R = _outcome(call)
         return result
@@ -80,9 +88,9 @@ class Engine:
     def unwind(self, call: Call) -> None:
         # Every step exits even if one fails; the first failure is raised afterwards.
         failure: BaseException | None = None
-        for step in self._exits:
+        for exit_step in self._exit:
             try:
-                step.exit(call)
+                exit_step(call)
             except BaseException as exc:
                 failure = failure or exc
         if failure is not None:
@@ -93,13 +101,13 @@ class Engine:
     async def arun(self, call: Call, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any) -> R:
         """:meth:`run` for a coroutine function, awaiting the steps' async hooks."""
         try:
-            for step, aenter in zip(self.steps, self._aenter, strict=True):
-                await aenter(call) if aenter is not None else step.enter(call)
+            for aenter, enter in self._aenter:
+                await aenter(call) if aenter is not None else enter(call)
         except BaseException as exc:
             await self.arefuse(call, exc)
             raise
         call.ran = True
-        acting, current = bind_principal(call.principal), bind_call(call)
+        acting, current = _bind(call), bind_call(call)
         try:
             call.result = await fn(*args, **kwargs)
             if type(call.result) in _LAZY:
@@ -108,7 +116,8 @@ class Engine:
             call.error = exc
         finally:
             unbind_call(current)
-            unbind_principal(acting)
+            if acting is not None:
+                unbind_principal(acting)
         await self.aunwind(call)
         result: R = _outcome(call)
         return result
@@ -119,9 +128,9 @@ class Engine:
 
     async def aunwind(self, call: Call) -> None:
         failure: BaseException | None = None
-        for step, aexit in self._aexit:
+        for aexit, exit_step in self._aexit:
             try:
-                await aexit(call) if aexit is not None else step.exit(call)
+                await aexit(call) if aexit is not None else exit_step(call)
             except BaseException as exc:
                 failure = failure or exc
         if failure is not None:
@@ -135,8 +144,8 @@ class Engine:
         exit (outcome recorded, concurrency released) when it is exhausted, fails or is
         closed."""
         try:
-            for step in self.steps:
-                step.enter(call)
+            for enter in self._enter:
+                enter(call)
         except BaseException as exc:
             self.refuse(call, exc)
             raise
@@ -156,8 +165,8 @@ class Engine:
     ) -> AsyncGenerator[R, Any]:
         """:meth:`iterate` for an async generator tool."""
         try:
-            for step, aenter in zip(self.steps, self._aenter, strict=True):
-                await aenter(call) if aenter is not None else step.enter(call)
+            for aenter, enter in self._aenter:
+                await aenter(call) if aenter is not None else enter(call)
         except BaseException as exc:
             await self.arefuse(call, exc)
             raise
@@ -228,6 +237,19 @@ async def _adriven(call: Call, agen: Any) -> AsyncGenerator[Any, Any]:
             raise
         except BaseException as exc:
             value, action = exc, agen.athrow
+
+
+def _hook(step: Step, name: str) -> _Hook:
+    """``step``'s async hook ``name``, or ``None`` when it has none or says its hooks
+    would only do what its sync methods do (``awaits = False``: no coroutine per call)."""
+    return getattr(step, name, None) if getattr(step, "awaits", True) else None
+
+
+def _bind(call: Call) -> Token[Principal | None] | None:
+    """Make the call's principal current while its tool runs; ``None`` when it already
+    is (a call made inside ``acting_as``: nothing to bind, nothing to reset)."""
+    principal = call.principal
+    return None if principal is current_principal() else bind_principal(principal)
 
 
 def _lazy_result(call: Call) -> ConfigurationError:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import ValidationError
 
+from guardrail._inspect_tool import args_model, arity_message, body_kind, signature_of
 from guardrail._plain_args import exactly, plain_fields
-from guardrail._varparams import ARGS_CONFIG, VarParams, validation_message
+from guardrail._varparams import VarParams, validation_message
 from guardrail.errors import ArgumentError, ConfigurationError
 from guardrail.values import (
     allows_inf_nan,
@@ -43,11 +43,17 @@ class ArgBinder:
     ``{"kwargs": {"amount": 5}}``; ``*args`` stay one tuple under their name.
     """
 
+    _own_binding: bool = True
+    """This class binds as :class:`ArgBinder` does (no subclass ``bind``/``invoke_args``),
+    so :meth:`invocation` may take its exact path."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Fail closed by construction: whatever a subclass's ``bind`` returns is made
         # plain before the guard sees it (an adapter cannot forget to).
         super().__init_subclass__(**kwargs)
         bind = cls.__dict__.get("bind")
+        if bind is not None or "invoke_args" in cls.__dict__:
+            cls._own_binding = False
         if bind is not None:
 
             @functools.wraps(bind)
@@ -59,7 +65,7 @@ class ArgBinder:
             setattr(cls, "bind", checked_bind)  # noqa: B010 - mypy: no method assignment
 
     def __init__(self, fn: Callable[..., Any], *, validate: bool = True) -> None:
-        self.signature = _signature(fn)
+        self.signature = signature_of(fn)
         params = list(self.signature.parameters.values())
         self.skip_first = bool(params) and params[0].name in _SELF_NAMES
         if self.skip_first:
@@ -70,7 +76,7 @@ class ArgBinder:
         self._positional = tuple(p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD)
         self._defaults = {p.name: p.default for p in params if p.default is not p.empty}
         self._required = frozenset(p.name for p in params if p.default is p.empty)
-        self.model = _args_model(getattr(fn, "__name__", "tool"), params) if validate else None
+        self.model = args_model(getattr(fn, "__name__", "tool"), params) if validate else None
         self._plain = plain_fields(params) if self.model is not None else None
         self._vars = VarParams(params, validate=validate)
         named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -100,7 +106,7 @@ class ArgBinder:
             for key, value in kwargs.items():
                 name = key if type(key) is str else plain_key(key)
                 if name in bound or name not in self.names:
-                    raise ArgumentError(_arity_message(name, name in bound))
+                    raise ArgumentError(arity_message(name, name in bound))
                 bound[name] = value
             # Every name bound (keys are checked names): nothing missing, no default due.
             if len(bound) < len(self.names):
@@ -114,6 +120,19 @@ class ArgBinder:
         else:
             bound = self._slow_bind(args, kwargs)
         return self.validate(bound)
+
+    def invocation(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+        """:meth:`bind` and :meth:`invoke_args` at once: the bound arguments, and the
+        positional and keyword arguments to call the function with. Values of exactly
+        the plain types given positionally are passed on as they came (nothing to copy)."""
+        exact = self._exact if self._own_binding else None
+        if exact is not None and not kwargs and not self.skip_first and exactly(args, *exact):
+            return dict(zip(self._positional, args, strict=True)), args, {}
+        bound = self.bind(args, kwargs)
+        positional, keywords = self.invoke_args(args, bound)
+        return bound, positional, keywords
 
     def _already_valid(self, bound: Mapping[str, Any]) -> bool:
         """Every field plainly typed (``str``, ``int``, ``float``, ``bool``) and given a value
@@ -218,35 +237,6 @@ class NamedArgBinder(ArgBinder):
         return (), dict(bound)
 
 
-def _signature(fn: Callable[..., Any]) -> inspect.Signature:
-    """The signature with string annotations (``from __future__ import annotations``)
-    evaluated where possible, so ``Annotated[float, AllowInfNan()]`` is seen."""
-    try:
-        return inspect.signature(fn, eval_str=True)
-    except Exception:  # a name only imported under TYPE_CHECKING: keep the strings
-        return inspect.signature(fn)
-
-
-def _args_model(name: str, params: list[inspect.Parameter]) -> type[BaseModel] | None:
-    fields: dict[str, Any] = {}
-    for param in params:
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        annotation = Any if param.annotation is param.empty else param.annotation
-        default = ... if param.default is param.empty else param.default
-        fields[param.name] = (annotation, default)
-    if not fields or all(p.annotation is p.empty for p in params):
-        return None
-    model: type[BaseModel] = create_model(f"{name}_args", __config__=ARGS_CONFIG, **fields)
-    return model
-
-
-def _arity_message(name: str, duplicate: bool) -> str:
-    if duplicate:
-        return f"got multiple values for argument {name!r}"
-    return f"unexpected argument {name!r}"
-
-
 @dataclass(frozen=True, kw_only=True)
 class ToolSpec:
     """A tool as the guard knows it."""
@@ -284,19 +274,3 @@ class ToolSpec:
                 checked_cost(self.cost, f"tool {self.name!r}")
             except ArgumentError as exc:
                 raise ConfigurationError(str(exc).replace("a cost", "its cost", 1)) from None
-
-
-def body_kind(fn: Callable[..., Any]) -> tuple[bool, bool]:
-    """``(is_async, generator)`` for what calling ``fn`` runs.
-
-    A function, a method or a ``functools.partial`` of one is inspected itself; any
-    other callable by its class's ``__call__`` (an object with ``async def __call__``
-    or a generator ``__call__`` is an async or a generator tool, whose body must run
-    inside the guard, not after it).
-    """
-    target: Any = fn
-    if not (inspect.isfunction(fn) or inspect.ismethod(fn) or isinstance(fn, functools.partial)):
-        target = type(fn).__call__
-    asyncgen = inspect.isasyncgenfunction(target)
-    generator = asyncgen or inspect.isgeneratorfunction(target)
-    return asyncgen or inspect.iscoroutinefunction(target), generator

@@ -54,6 +54,8 @@ class ChainFile:
         today: Callable[[], str] = utc_today,
     ) -> None:
         self.path = path
+        self.path_text = str(path)
+        """``path`` as text: ``os.stat`` takes it without a conversion per append."""
         self.key = key
         self.fsync = fsync
         self.rotate_bytes = rotate_bytes
@@ -152,44 +154,61 @@ class ChainFile:
         """Whether someone else touched the path since our last append (one ``stat``):
         a different file (rotated) or not the size we left it at."""
         try:
-            st = os.stat(self.path)
+            st = os.stat(self.path_text)
         except FileNotFoundError:
             return True
         return st.st_size != self.end or (st.st_dev, st.st_ino) != self.ino or not self.end
 
-    def commit(self, records: Sequence[tuple[str, str]]) -> int:
+    def append(self, records: Sequence[tuple[str, str]]) -> int:
         """Append ``(kind, data JSON)`` records after whatever is in the file now, in
-        one write; return the first one's seq."""
-        if self.stale():
-            _recovery.sync(self)  # says so if the file was removed
-        if self.rotate_bytes is not None or self.rotate_daily:
-            self.maybe_rotate()
-        first = self.write(records)
-        if self.checkpointer is not None:
-            self.checkpointer.maybe(self.scanner, self.seq)
+        one write under :meth:`flock` (synced with ``fsync="always"``); return the
+        first one's seq. Spelled out rather than ``with self.flock()``: this is
+        every append's path, and a generator per append costs more than its write."""
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        try:
+            if self.stale():
+                _recovery.sync(self)  # says so if the file was removed
+            if self.rotate_bytes is not None or self.rotate_daily:
+                self.maybe_rotate()
+            first = self.write(records)
+            if self.checkpointer is not None:
+                self.checkpointer.maybe(self.scanner, self.seq)
+            if self.fsync == "always":
+                self.datasync()
+        finally:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
         return first
 
     def write(self, records: Sequence[tuple[str, str]]) -> int:
         scanner = self.scanner
         first = seq = scanner.expected or 1
         prev = scanner.last_hash or GENESIS
+        if len(records) == 1:  # the usual batch: one caller's line
+            kind, data_json = records[0]
+            line, prev = encode(seq, kind, prev, data_json, self.key)
+            self._put(line, 1)
+            scanner.appended(seq, prev)
+            return seq
         lines, hashes = [], []
         for kind, data_json in records:
             line, prev = encode(seq, kind, prev, data_json, self.key)
             lines.append(line)
             hashes.append(prev)
             seq += 1
-        blob = b"".join(lines) if len(lines) > 1 else lines[0]
+        self._put(b"".join(lines), len(lines))
+        for offset, hash_ in enumerate(hashes):
+            scanner.appended(first + offset, hash_)
+        return first
+
+    def _put(self, blob: bytes, count: int) -> None:
+        """Write ``count`` whole lines at the end of the file."""
         written = os.write(self.fd, blob)
         if written != len(blob):
             # The file now ends in a torn line; the next append sets it aside.
             raise OSError(f"short write ({written} of {len(blob)} bytes)")
         self.end += written
-        self.line += len(lines)
-        self.unsynced += len(lines)
-        for offset, hash_ in enumerate(hashes):
-            scanner.appended(first + offset, hash_)
-        return first
+        self.line += count
+        self.unsynced += count
 
     def write_first(self, kind: Literal["start", "rotate"], previous: str | None) -> None:
         data: dict[str, object] = {

@@ -87,7 +87,9 @@ class Writer:
     def append(self, kind: str, data: str) -> int:
         if self.file.fsync != "always" and self.lock.acquire(blocking=False):
             try:
-                if self._idle():
+                with self._gate:
+                    idle = not self._queue and not self._closed
+                if idle:
                     return self._append_here(kind, data)
             finally:
                 self.lock.release()
@@ -99,10 +101,6 @@ class Writer:
         if pending.error is not None:
             raise pending.error
         return pending.seq
-
-    def _idle(self) -> bool:  # under lock
-        with self._gate:
-            return not self._queue and not self._closed
 
     def _append_here(self, kind: str, data: str) -> int:  # under lock, the queue empty
         try:
@@ -214,10 +212,7 @@ class Writer:
         if self._sync_failure is not None:  # batch mode: the last sync failed
             file.datasync()
             self._sync_failure = None
-        with file.flock():
-            first = file.commit(records)
-            if file.fsync == "always":
-                file.datasync()
+        first = file.append(records)
         self.commits += 1
         return first
 

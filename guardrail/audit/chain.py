@@ -121,7 +121,9 @@ class ChainLog:
         The record's ``data`` is the event's JSON form without its null fields
         (``AuditEvent.model_validate(data)`` reads it back).
         """
-        self._current_writer().append("event", event_json(event))
+        data = event_json(event)
+        writer = self._writer if self._pid == os.getpid() else self._current_writer()
+        writer.append("event", data)
 
     async def awrite(self, event: AuditEvent) -> None:
         """:meth:`write` for a coroutine: waits without blocking the event loop."""

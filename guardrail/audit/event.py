@@ -161,7 +161,9 @@ def build_event(fields: dict[str, Any]) -> AuditEvent:
     for name in _FRESH:
         if name not in fields:
             fields[name] = {}
-    return _Built._make(map(fields.get, NAMES, _DEFAULT_VALUES))
+    # tuple.__new__ is what ``_make`` calls, without its length check: map() over
+    # NAMES always gives one value per field.
+    return tuple.__new__(_Built, map(fields.get, NAMES, _DEFAULT_VALUES))
 
 
 def is_plain(event: AuditEvent) -> bool:

@@ -141,15 +141,20 @@ _ASSIGNED = _Assignments()
 _DIGIT_RUN = re.compile(r"(?<![\w.])\d+(?:[ -]\d+)*(?![\w.])")
 """Digit groups joined by single spaces or dashes; a card number is some of them."""
 _GROUP = re.compile(r"\d+")
-_MAYBE_SECRET = (
+_MAYBE_SECRET_LITERALS = (
     *NAME_LITERALS, "eyj", "://", "-----begin", "bearer", "basic", "apikey", "curl",
     "hooks.slack", "webhook", "discord",
 )  # fmt: skip
 """Every match of a ``SECRET_VALUES`` pattern or of ``_ASSIGNED`` that is not in a
 ``RUN`` contains one of these once case-folded (and NFKC-normalised, when the text is
 not ASCII): text with none of them and no run is left alone without trying any."""
+_MAYBE_SECRET = re.compile("|".join(map(re.escape, _MAYBE_SECRET_LITERALS)))
+"""The literals as one pattern: one scan of the text instead of one per literal."""
 _MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
 """13 digits, single spaces or dashes between: what any card number in a digit run has."""
+_CARD_MIN = 13
+"""The shortest text ``_MAYBE_CARD`` can match."""
+_NUMBERS = frozenset({int, float, bool})
 _MAX_GROUPS = 40
 _MAX_KEYS = 4096
 
@@ -168,7 +173,7 @@ def _maybe_secret(text: str) -> bool:
     folded = text.casefold()
     if not text.isascii():
         folded = unicodedata.normalize("NFKC", folded).casefold()
-    if any(literal in folded for literal in _MAYBE_SECRET):
+    if _MAYBE_SECRET.search(folded) is not None:
         return True
     # A run has no whitespace: without a 16-character word there is none (and split()
     # is much cheaper than trying the run pattern at every position).
@@ -203,7 +208,10 @@ class Redactor:
     def value(self, value: Any, *, key: str = "", depth: int = 0) -> Any:
         if key and secret_name(key):
             return REDACTED
-        if value is None or isinstance(value, bool | int | float):
+        kind = type(value)
+        if kind is str:  # the common cases first, by exact type (subclasses below)
+            return self.text(value)
+        if value is None or kind in _NUMBERS or isinstance(value, bool | int | float):
             return value
         if isinstance(value, str):
             return self.text(value)
@@ -260,7 +268,7 @@ class Redactor:
             for pattern in SECRET_VALUES:
                 text = pattern.sub(REDACTED, text)
             text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-        if _MAYBE_CARD.search(text) is not None:
+        if len(text) >= _CARD_MIN and _MAYBE_CARD.search(text) is not None:
             text = _DIGIT_RUN.sub(self._card, text)
         if len(text) > self.max_length:
             text = f"{text[: self.max_length]}...[{len(text) - self.max_length} more chars]"

@@ -141,27 +141,20 @@ class AuditTrail:
     # -- records ----------------------------------------------------------------------
 
     def event(self, call: Call, phase: Phase) -> AuditEvent:
-        """The record of ``call`` at ``phase``, its arguments redacted (once per call)."""
-        principal, refusal, parent = call.principal, call.refusal, call.parent
+        """The record of ``call`` at ``phase``: the fields all its records share (made once
+        per call, arguments redacted then), and this phase's own."""
+        fields = self._shared_fields(call).copy()
+        fields["args"] = fields["args"].copy()  # each record its own (sinks may keep them)
+        if "attributes" in fields:
+            fields["attributes"] = fields["attributes"].copy()
+        refusal = call.refusal
         if refusal is None and isinstance(call.error, GuardrailDenied):
             refusal = call.error  # refused inside the tool (e.g. no downstream token)
-        fields: dict[str, Any] = {
-            "event_id": new_id(),
-            "time": datetime.now(UTC),
-            "phase": phase,
-            "call_id": call.call_id,
-            "tool": call.tool.name,
-            "tool_call_id": call.tool_call_id,
-            "session": call.session,
-            "parent_call_id": parent.call_id if parent is not None else None,
-            "skill": _skill_of(parent),
-            "decision": _decision_kind(call, phase),
-            "args": dict(redacted_args(call, self.redactor)),
-            "policy": self.policy_digest,
-            "delegations": delegations(call),
-        }
-        if principal is not None:
-            self._principal_fields(principal, fields)
+        fields["event_id"] = new_id()
+        fields["time"] = datetime.now(UTC)
+        fields["phase"] = phase
+        fields["decision"] = _decision_kind(call, phase)
+        fields["delegations"] = delegations(call)
         self._verdict_fields(call.decision, refusal, fields)
         if phase == "outcome":
             fields["outcome"] = "ok" if call.error is None else type(call.error).__name__
@@ -169,10 +162,31 @@ class AuditTrail:
             fields["cost_settled"] = None if cost is None else float(cost)
         if phase != "intent":
             fields["duration_ms"] = call.duration_ms()
-        if call.span is not None:
-            fields["trace_id"], fields["span_id"] = call.span.trace_id, call.span.span_id
         _budget_fields(call, refusal, fields)
         return build_event(fields)
+
+    def _shared_fields(self, call: Call) -> dict[str, Any]:
+        """What every record of ``call`` says alike: which call, who made it, where."""
+        shared = call.audit_fields
+        if shared is not None:
+            return shared
+        parent, principal, span = call.parent, call.principal, call.span
+        shared = {
+            "call_id": call.call_id,
+            "tool": call.tool.name,
+            "tool_call_id": call.tool_call_id,
+            "session": call.session,
+            "parent_call_id": parent.call_id if parent is not None else None,
+            "skill": _skill_of(parent),
+            "args": redacted_args(call, self.redactor),
+            "policy": self.policy_digest,
+        }
+        if principal is not None:
+            self._principal_fields(principal, shared)
+        if span is not None:
+            shared["trace_id"], shared["span_id"] = span.trace_id, span.span_id
+        call.audit_fields = shared
+        return shared
 
     def _verdict_fields(
         self, decision: Decision | None, refusal: GuardrailDenied | None, fields: dict[str, Any]

@@ -85,10 +85,28 @@ class Connection:
         return aio.Redis.from_pool(pool)  # owns the pool: closing the client closes it
 
     def _options(self) -> dict[str, Any]:
-        return {
+        options: dict[str, Any] = {
             "socket_timeout": self.socket_timeout,
             "socket_connect_timeout": self.connect_timeout,
         }
+        driver = _driver_info()
+        if driver is not None:
+            options["driver_info"] = driver
+        return options
+
+
+def _driver_info() -> Any:
+    """What the clients tell Redis they are (CLIENT SETINFO), worked out once.
+
+    Left to itself, redis-py >= 7 looks its own version up in the installed packages'
+    metadata for every new connection: about 0.7 ms of CPU, on the event loop for an
+    asyncio client, each time a burst of calls opens more connections. Older redis-py
+    has no ``driver_info`` and reads its version once, at import."""
+    try:
+        info = importlib.import_module("redis.driver_info")
+    except ModuleNotFoundError:
+        return None
+    return info.DriverInfo(lib_version=redis_module("redis").__version__)
 
 
 def _backoff(module: str) -> Any:

@@ -68,11 +68,15 @@ class BudgetKeeper:
     ) -> None:
         if on_error not in ("deny", "allow"):
             raise ConfigurationError(f"on_ledger_error must be 'deny' or 'allow', not {on_error!r}")
-        self.planner = Planner(limits, lease)
+        self.planner = Planner(limits, lease, ledger.prepare)
         self.limits = self.planner.limits
         self.ledger = ledger
         self.on_error = on_error
         self.lease = lease
+        # A ledger whose async twins are the defaults (they call the sync methods, e.g.
+        # memory) gains nothing from them: the async driver then calls enter/exit.
+        base = type(ledger)
+        self.awaits = base.areserve is not Ledger.areserve or base.asettle is not Ledger.asettle
 
     def for_tool(self, tool: str) -> tuple[Limit, ...]:
         """The limits whose ``tools`` globs match ``tool``."""
@@ -133,15 +137,7 @@ class BudgetKeeper:
     def _reserved(self, call: Call, plan: Plan, result: Reservation | Refusal) -> None:
         if isinstance(result, Refusal):
             raise self._refuse(call, plan.planned[result.index], result)
-        cost = call.tool.cost
-        call.budget = BudgetState(
-            reserved=float(cost) if plan.costed and cost is not None else None,
-            remaining={
-                label: max(maximum - h.used, 0.0)
-                for label, maximum, h in zip(plan.labels, plan.maxima, result.held, strict=True)
-            },
-            hold=(plan, result),
-        )
+        call.budget = _Held(plan, result)
 
     def _settling(self, call: Call) -> tuple[Plan, Reservation, list[float]] | None:
         """The reservation and what its charges finally amount to; ``None`` when nothing
@@ -150,10 +146,12 @@ class BudgetKeeper:
         budget = call.budget
         if budget is None or budget.hold is None:
             return None
-        plan, reservation = budget.hold
+        hold: _Held = budget.hold
         budget.hold, budget.closed = None, True
+        plan = hold.plan
         if call.error is None and not plan.concurrent and call.reported_cost is None and call.ran:
             return None
+        reservation = hold.reservation
         planned, held = plan.planned, reservation.held
         amounts = [_final(p.limit, h, call) for p, h in zip(planned, held, strict=True)]
         costs = [a for p, a in zip(planned, amounts, strict=True) if p.limit.cost is not None]
@@ -228,6 +226,29 @@ class BudgetKeeper:
             )
             for p, r in zip(planned, readings, strict=True)
         ]
+
+
+class _Held(BudgetState):
+    """The budget state of a call whose charges are held: it is also the budget step's
+    handle on the reservation (``hold``, taken when settling), and where the remaining
+    budget is read from, only when a record or span asks."""
+
+    __slots__ = ("plan", "reservation")
+
+    def __init__(self, plan: Plan, reservation: Reservation) -> None:
+        # The fields set here, not through BudgetState.__init__: one frame less per call.
+        self.reserved, self.settled, self._remaining = plan.reserved, None, None
+        self.ledger_note, self.hold = None, self
+        self.plan, self.reservation = plan, reservation
+
+    def _remaining_now(self) -> dict[str, float]:
+        plan = self.plan
+        return {
+            label: max(maximum - h.used, 0.0)
+            for label, maximum, h in zip(
+                plan.labels, plan.maxima, self.reservation.held, strict=True
+            )
+        }
 
 
 def _final(limit: Limit, held: Held, call: Call) -> float:

@@ -79,14 +79,28 @@ class Held:
         return max(self.charge.maximum - self.used, 0.0)
 
 
-@dataclass(slots=True)
 class Reservation:
-    """Charges held for one call, until settled (read-only by convention)."""
+    """Charges held for one call, until settled (read-only by convention).
 
-    id: str
-    held: tuple[Held, ...]
-    handle: Any = field(default=None, repr=False, compare=False)
-    """Backend-private: what the ledger needs to settle it without a search."""
+    ``handle`` is backend-private: what the ledger needs to settle it without a
+    search. A backend may work ``held`` out only when it is first read (a subclass
+    overriding the property): most calls never read it.
+    """
+
+    __slots__ = ("_held", "handle", "id")
+
+    def __init__(self, id: str, held: tuple[Held, ...], handle: Any = None) -> None:
+        self.id = id
+        self._held = held
+        self.handle = handle
+
+    @property
+    def held(self) -> tuple[Held, ...]:
+        """Each charge as it was reserved, in the order of the charges."""
+        return self._held
+
+    def __repr__(self) -> str:
+        return f"Reservation(id={self.id!r}, held={self.held!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +140,15 @@ class Ledger(ABC):
 
     Errors of the store are raised as :class:`~guardrail.errors.BackendError`.
     """
+
+    def prepare(self, charges: Sequence[Charge]) -> Sequence[Charge]:
+        """``charges`` in the form this ledger reserves fastest, still a sequence of them.
+
+        The budget step prepares each plan once and passes the result to every
+        :meth:`reserve` of that plan; a ledger may precompute keys or encodings in it.
+        ``reserve`` still takes any sequence of charges.
+        """
+        return tuple(charges)
 
     @abstractmethod
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from heapq import heappop, heappush
 from itertools import islice
 from typing import Any
@@ -32,7 +32,61 @@ from guardrail.budgets.ledger import (
 )
 
 _floor = math.floor
-_Found = list[tuple[Charge, str, Window | Counter, float | None]]
+_Slots = tuple[tuple[str, float | None], ...]
+"""Where each charge of a plan goes (its key, or its calendar bucket) and when it resets."""
+
+
+class _Prepared(tuple[Charge, ...]):
+    """A plan's charges with what reserving them needs worked out once
+    (:meth:`MemoryLedger.prepare`): which are windows, and today's calendar slots."""
+
+    windowed: tuple[bool, ...]
+    today: tuple[float, float, _Slots]
+    """The day the slots are for, as [start, end) epoch seconds, and the slots."""
+
+    def __new__(cls, charges: Iterable[Charge]) -> _Prepared:
+        prepared = super().__new__(cls, charges)
+        prepared.windowed = tuple(c.kind in ("window", "concurrent") for c in prepared)
+        prepared.today = (0.0, -1.0, ())
+        return prepared
+
+    def slots_on(self, now: float) -> _Slots:
+        """Each charge's slot and reset at ``now``; worked out again when the day changes."""
+        start, end, slots = self.today
+        if start <= now < end:
+            return slots
+        day = _floor(now / DAY)
+        slots = tuple(
+            (c.key, None) if window else bucket(c.kind, c.key, now)
+            for c, window in zip(self, self.windowed, strict=True)
+        )
+        self.today = (float(day * DAY), float((day + 1) * DAY), slots)
+        return slots
+
+
+class _Reserved(Reservation):
+    """A memory reservation: its ``held`` is made only when read (most calls never do).
+    ``handle`` is the window entry of each charge (``None`` for a counter)."""
+
+    __slots__ = ("_plan", "_slots", "_used")
+
+    def __init__(
+        self, rid: str, plan: _Prepared, slots: _Slots, used: list[int], entries: list[Any]
+    ) -> None:
+        # Set here, not through Reservation.__init__: one frame less per call.
+        self.id, self._held, self.handle = rid, (), entries
+        self._plan, self._slots, self._used = plan, slots, used
+
+    @property
+    def held(self) -> tuple[Held, ...]:
+        if not self._held:
+            self._held = tuple(
+                Held(charge, slot, used / MICRO, reset)
+                for charge, (slot, reset), used in zip(
+                    self._plan, self._slots, self._used, strict=True
+                )
+            )
+        return self._held
 
 
 class MemoryLedger(Ledger):
@@ -50,85 +104,97 @@ class MemoryLedger(Ledger):
         self._expiry: list[tuple[float, str]] = []
         """A heap of (expires, slot); stale rows (the key was extended or is gone) are
         skipped when popped."""
-        self._slots: dict[tuple[str, str], tuple[int, str, float | None]] = {}
-        """Calendar slots by (kind, key): (day they were computed for, slot, reset)."""
+
+    def prepare(self, charges: Sequence[Charge]) -> Sequence[Charge]:
+        return charges if type(charges) is _Prepared else _Prepared(charges)
 
     def reserve(self, charges: Sequence[Charge], *, rid: str) -> Reservation | Refusal:
+        plan = charges if type(charges) is _Prepared else _Prepared(charges)
         with self._lock:
             now = self.clock()
             expiry = self._expiry
             if expiry and expiry[0][0] <= now:
                 self._purge(now)
-            found = self._admit(charges, now)
-            if isinstance(found, Refusal):
-                return found
-            held, handles = self._take(found, now)
+            slots = plan.slots_on(now)
+            used: list[int] = []
+            entries: list[Any] = []
+            known = len(self._keys)
+            refused = self._take(plan, slots, now, used, entries)
+            if refused is not None:
+                self._give_back(plan, slots, entries, known)
+                return refused
             if len(self._keys) > self.maxsize:
                 self._evict()
-        return Reservation(rid, held, handles)
+        return _Reserved(rid, plan, slots, used, entries)
 
-    def _admit(self, charges: Sequence[Charge], now: float) -> _Found | Refusal:
-        """Every charge's slot and state, or the refusal of the first that does not fit."""
-        keys, day = self._keys, _floor(now / DAY)
-        found: _Found = []
-        for index, charge in enumerate(charges):
-            kind = charge.kind
-            state: Window | Counter | None
-            if kind == "window" or kind == "concurrent":
-                slot, reset = charge.key, None
-                state = keys.get(slot)
-                if not isinstance(state, Window):
-                    state = Window()
-                elif state.expired_head(now - charge.span):
-                    state.trim(now - charge.span)
-                used = state.total
-            else:
-                if kind == "total":
-                    slot, reset = charge.key, None
-                else:
-                    cached = self._slots.get((kind, charge.key))
-                    if cached is not None and cached[0] == day:
-                        slot, reset = cached[1], cached[2]
-                    else:
-                        slot, reset = self._slot(kind, charge.key, now)
-                state = keys.get(slot)
-                if not isinstance(state, Counter):
-                    state = Counter()
-                used = state.used
-            if used + charge.units > charge.max_units:
-                retry = self._retry(charge, state, now, reset)
-                return Refusal(index, from_micro(used), retry, reset)
-            found.append((charge, slot, state, reset))
-        return found
-
-    def _take(self, found: _Found, now: float) -> tuple[tuple[Held, ...], list[Any]]:
-        """Charge every admitted charge; their ``Held`` and the handles to settle them."""
-        keys, expiry = self._keys, self._expiry
-        held = []
-        handles: list[list[Any] | None] = []
-        for charge, slot, state, reset in found:
-            units = charge.units
-            if isinstance(state, Window):
+    def _take(
+        self, plan: _Prepared, slots: _Slots, now: float, used: list[int], entries: list[Any]
+    ) -> Refusal | None:
+        """Charge the plan's charges in order, appending each one's use and window entry;
+        the refusal of the first that does not fit (the caller gives back the rest)."""
+        keys, windowed = self._keys, plan.windowed
+        for index, charge in enumerate(plan):
+            slot, reset = slots[index]
+            state = keys.get(slot)
+            units, span = charge.units, charge.span
+            if windowed[index]:
+                window = state if isinstance(state, Window) else Window()
+                if window.expired_head(now - span):
+                    window.trim(now - span)
+                if window.total + units > charge.max_units:
+                    return self._refusal(index, charge, window, window.total, now, None)
                 entry = [now, units]
-                state.order.append(entry)
-                used = state.total = state.total + units
+                window.order.append(entry)
+                used.append(window.total + units)
+                window.total += units
+                entries.append(entry)
                 # Re-register only when the expiry would not outlive this entry,
                 # so a busy key touches the expiry heap once per span, not per call.
-                if state.expires < now + charge.span:
-                    state.expires = now + 2 * charge.span
-                    keys[slot] = state
-                    heappush(expiry, (state.expires, slot))
-                handles.append(entry)
+                if window.expires < now + span:
+                    self._register(window, slot, now + 2 * span)
+                continue
+            counter = state if isinstance(state, Counter) else Counter()
+            if counter.used + units > charge.max_units:
+                return self._refusal(index, charge, counter, counter.used, now, reset)
+            counter.used += units
+            used.append(counter.used)
+            entries.append(None)
+            if not counter.expires:  # new counter: lives until after its period
+                self._register(counter, slot, math.inf if reset is None else reset + DAY)
+        return None
+
+    def _register(self, state: Window | Counter, slot: str, expires: float) -> None:
+        """Store ``state`` under ``slot`` until ``expires`` (never: ``inf``)."""
+        state.expires = expires
+        self._keys[slot] = state
+        if expires != math.inf:
+            heappush(self._expiry, (expires, slot))
+
+    def _give_back(self, plan: _Prepared, slots: _Slots, entries: list[Any], known: int) -> None:
+        """Undo what :meth:`_take` charged before a charge was refused (latest first), and
+        drop the keys it created (the newest ``len(keys) - known``: dicts keep order)."""
+        keys = self._keys
+        for index in range(len(entries) - 1, -1, -1):
+            state = keys[slots[index][0]]
+            units = plan[index].units
+            if isinstance(state, Window):
+                state.order.pop()
+                state.total -= units
             else:
-                used = state.used = state.used + units
-                if not state.expires:  # new counter: lives until after its period
-                    keys[slot] = state
-                    state.expires = math.inf if reset is None else reset + DAY
-                    if reset is not None:
-                        heappush(expiry, (state.expires, slot))
-                handles.append(None)
-            held.append(Held(charge, slot, used / MICRO, reset))
-        return tuple(held), handles
+                state.used -= units
+        for slot in list(islice(reversed(keys), len(keys) - known)):
+            del keys[slot]  # its expiry row is skipped when popped
+
+    def _refusal(
+        self,
+        index: int,
+        charge: Charge,
+        state: Window | Counter,
+        used: int,
+        now: float,
+        reset: float | None,
+    ) -> Refusal:
+        return Refusal(index, from_micro(used), self._retry(charge, state, now, reset), reset)
 
     def settle(self, reservation: Reservation, amounts: Sequence[float]) -> tuple[float, ...]:
         out = []
@@ -179,14 +245,6 @@ class MemoryLedger(Ledger):
                     used = counter.used if isinstance(counter, Counter) else 0
                     readings.append(Reading(from_micro(used), reset))
         return readings
-
-    def _slot(self, kind: str, key: str, now: float) -> tuple[str, float | None]:
-        """``bucket``, remembered per key for the rest of the (UTC) day."""
-        slot, reset = bucket(kind, key, now)
-        if len(self._slots) >= self.maxsize:
-            self._slots.clear()
-        self._slots[kind, key] = (_floor(now / DAY), slot, reset)
-        return slot, reset
 
     def _purge(self, now: float) -> None:
         """Drop every key whose expiry has come (amortized O(log n) per stored key)."""

@@ -10,7 +10,7 @@ by arguments (``identical``) are planned per call.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from guardrail.budgets.digest import args_digest
@@ -44,17 +44,27 @@ class Planned:
 
 
 class Plan:
-    """What one shape of call charges, worked out once and reused."""
+    """What one shape of call charges, worked out once and reused.
 
-    __slots__ = ("charges", "concurrent", "costed", "labels", "maxima", "planned")
+    ``charges`` are in the form the ledger reserves fastest (:meth:`Ledger.prepare`);
+    ``reserved`` is the declared cost the plan's cost limits reserve, if any.
+    """
 
-    def __init__(self, planned: list[Planned]) -> None:
+    __slots__ = ("charges", "concurrent", "costed", "labels", "maxima", "planned", "reserved")
+
+    def __init__(
+        self,
+        planned: list[Planned],
+        cost: float | None = None,
+        prepare: Callable[[Sequence[Charge]], Sequence[Charge]] = tuple,
+    ) -> None:
         self.planned = tuple(planned)
-        self.charges = tuple([p.charge for p in planned])
+        self.charges = prepare(tuple([p.charge for p in planned]))
         self.labels = tuple([p.label for p in planned])
         self.maxima = tuple([p.limit.maximum for p in planned])
         self.costed = any(p.limit.cost is not None for p in planned)
         self.concurrent = any(p.limit.concurrent is not None for p in planned)
+        self.reserved = float(cost) if self.costed and cost is not None else None
 
 
 def applies(limit: Limit, principal: Principal | None) -> bool:
@@ -100,9 +110,16 @@ class Planner:
     that died holding it).
     """
 
-    def __init__(self, limits: Iterable[Limit], lease: float) -> None:
+    def __init__(
+        self,
+        limits: Iterable[Limit],
+        lease: float,
+        prepare: Callable[[Sequence[Charge]], Sequence[Charge]] = tuple,
+    ) -> None:
         self.limits = tuple(limits)
         self.lease = lease
+        self.prepare = prepare
+        """The ledger's :meth:`~guardrail.budgets.ledger.Ledger.prepare`, applied once per plan."""
         self._shapes = {id(limit): self._shape(limit) for limit in self.limits}
         self._by_id = {id(limit): limit for limit in self.limits}
         self.for_tool = functools.lru_cache(maxsize=_MEMO)(self._for_tool)
@@ -133,12 +150,14 @@ class Planner:
             limits = self.for_tool(tool.name, step)
             plan = None
             if not any(limit.identical for limit in limits):
-                plan = Plan(self.plan(principal, tool.name, tool.cost, sessions, step))
+                planned = self.plan(principal, tool.name, tool.cost, sessions, step)
+                plan = Plan(planned, tool.cost, self.prepare)
             # The slot holds the principal: its id stays its own while memoized.
             found = slot[0] = (principal, plan)
         if found[1] is not None:
             return found[1]
-        return Plan(self.plan(principal, tool.name, tool.cost, sessions, step, call.args))
+        planned = self.plan(principal, tool.name, tool.cost, sessions, step, call.args)
+        return Plan(planned, tool.cost)
 
     def plan(
         self,

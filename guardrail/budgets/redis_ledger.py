@@ -136,13 +136,18 @@ class RedisLedger(Ledger):
 
     # -- requests and replies --------------------------------------------------------
 
+    def prepare(self, charges: Sequence[Charge]) -> Sequence[Charge]:
+        """The charges with their keys and script arguments encoded once (a plan's)."""
+        return self._encoded(charges)
+
+    def _encoded(self, charges: Sequence[Charge]) -> _Encoded:
+        if type(charges) is _Encoded and charges.prefix == self.prefix:
+            return charges
+        return _Encoded(charges, self.prefix)
+
     def _reserving(self, charges: Sequence[Charge], rid: str) -> Request:
-        keys = [self.prefix + charge.key for charge in charges]
-        args = ["reserve", rid]
-        args += [
-            f"{_KINDS[c.kind]}:{c.units}:{c.max_units}:{round(c.span * 1000)}" for c in charges
-        ]
-        return keys, args
+        plan = self._encoded(charges)
+        return plan.keys, ["reserve", rid, *plan.codes]
 
     def _reading(self, charges: Sequence[Charge]) -> Request:
         keys = [self.prefix + charge.key for charge in charges]
@@ -177,14 +182,52 @@ def _reserved(
         return Refusal(
             int(index) - 1, int(used) / MICRO, _seconds(int(retry)), _seconds(int(reset))
         )
-    held = []
-    for at, charge in enumerate(charges):
-        used, reset, bucket = fields[1 + 3 * at : 4 + 3 * at]
-        slot = prefix + charge.key
-        if bucket != b"-":
-            slot = f"{slot}:{bucket.decode()}"
-        held.append(Held(charge, slot, int(used) / MICRO, _seconds(int(reset))))
-    return Reservation(rid, tuple(held))
+    return _Reply(rid, charges, prefix, fields)
+
+
+class _Encoded(tuple[Charge, ...]):
+    """A plan's charges with their keys (under ``prefix``) and their script arguments
+    encoded once (:meth:`RedisLedger.prepare`)."""
+
+    prefix: str
+    keys: list[str]
+    codes: list[str]
+
+    def __new__(cls, charges: Sequence[Charge], prefix: str) -> _Encoded:
+        encoded = super().__new__(cls, charges)
+        encoded.prefix = prefix
+        encoded.keys = [prefix + charge.key for charge in encoded]
+        encoded.codes = [
+            f"{_KINDS[c.kind]}:{c.units}:{c.max_units}:{round(c.span * 1000)}" for c in encoded
+        ]
+        return encoded
+
+
+class _Reply(Reservation):
+    """A reservation as the script answered it; ``held`` is read from the reply only
+    when something asks (a settlement, a record of the remaining budget)."""
+
+    __slots__ = ("_charges", "_fields", "_prefix")
+
+    def __init__(
+        self, rid: str, charges: Sequence[Charge], prefix: str, fields: list[bytes]
+    ) -> None:
+        super().__init__(rid, ())
+        self._charges, self._prefix, self._fields = charges, prefix, fields
+
+    @property
+    def held(self) -> tuple[Held, ...]:
+        if not self._held:
+            held = []
+            fields, prefix = self._fields, self._prefix
+            for at, charge in enumerate(self._charges):
+                used, reset, bucket = fields[1 + 3 * at : 4 + 3 * at]
+                slot = prefix + charge.key
+                if bucket != b"-":
+                    slot = f"{slot}:{bucket.decode()}"
+                held.append(Held(charge, slot, int(used) / MICRO, _seconds(int(reset))))
+            self._held = tuple(held)
+        return self._held
 
 
 def _settling(reservation: Reservation, amounts: Sequence[float]) -> Request:

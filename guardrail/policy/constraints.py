@@ -20,6 +20,8 @@ from guardrail.policy.regex import Regex
 __all__ = ["MISSING", "ArgCheck", "ResolvedOp", "passes", "reference_resolver"]
 
 Resolver = Callable[[Principal | None], Any]
+Judge = Callable[[Any, Principal | None], "bool | None"]
+"""One operator of a constraint: the plain value and the principal -> holds, fails, unknown."""
 
 
 def reference_resolver(ref: str) -> Resolver:
@@ -67,11 +69,13 @@ class ArgCheck:
     arg: str
     ops: tuple[tuple[str, Resolver, Any], ...]
     """(operator, operand resolver, operand as written) per operator."""
+    judges: tuple[tuple[Judge, str, Any], ...]
+    """(judge, operator, operand as written) per operator: what :meth:`verdict` runs."""
 
     @classmethod
     def compile(cls, arg: str, constraint: Constraint) -> ArgCheck:
         ops = tuple((op, _operand(op, v), v) for op, v in constraint.operators().items())
-        return cls(arg, ops)
+        return cls(arg, ops, tuple((_judge(op, resolve, v), op, v) for op, resolve, v in ops))
 
     def resolve(self, principal: Principal | None) -> tuple[ResolvedOp, ...]:
         """The operators with operands resolved (a regex as its pattern text)."""
@@ -100,13 +104,42 @@ class ArgCheck:
             return UNKNOWN, f"argument {self.arg!r} {shown}"
         result: bool | None = True
         requirement = ""
-        for op, resolve, text in self.ops:
-            outcome = evaluate(op, value, resolve(principal))
+        for judge, op, text in self.judges:
+            outcome = judge(value, principal)
             if outcome is False:
                 return False, f"argument {self.arg!r} {_describe(op, text)}"
             if outcome is UNKNOWN and result is True:
                 result, requirement = UNKNOWN, f"argument {self.arg!r} {_describe(op, text)}"
         return result, requirement
+
+
+def _judge(op: str, resolve: Resolver, written: Any) -> Judge:
+    """One operator as a function of the (plain) value and the principal. A ``min`` or
+    ``max`` of a literal number compares directly; the rest go through ``evaluate``."""
+    bound = plain(written) if op in ("min", "max") and not is_principal_ref(written) else None
+    if type(bound) is int or type(bound) is float:
+        return _at_least(bound) if op == "min" else _at_most(bound)
+
+    def judge(value: Any, principal: Principal | None) -> bool | None:
+        return evaluate(op, value, resolve(principal))
+
+    return judge
+
+
+def _at_most(bound: float) -> Judge:
+    def at_most(value: Any, _principal: Principal | None) -> bool | None:
+        cls = type(value)  # plain: a number is exactly int or float (bool is not one)
+        return value <= bound if cls is int or cls is float else UNKNOWN
+
+    return at_most
+
+
+def _at_least(bound: float) -> Judge:
+    def at_least(value: Any, _principal: Principal | None) -> bool | None:
+        cls = type(value)
+        return value >= bound if cls is int or cls is float else UNKNOWN
+
+    return at_least
 
 
 def _describe(op: str, text: Any) -> str:

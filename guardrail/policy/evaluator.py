@@ -140,12 +140,14 @@ class Evaluator:
         found = self.applicable(tool, principal)
         if found.fixed is not None:
             return found.fixed
-        denied = _denial(found, principal, args)
-        if denied is not None:
-            return denied
-        held = _approval(found, tool, principal, args)
-        if held is not None:
-            return held
+        if found.deny:
+            denied = _denial(found, principal, args)
+            if denied is not None:
+                return denied
+        if found.approve:
+            held = _approval(found, tool, principal, args)
+            if held is not None:
+                return held
         declared = found.rules.declared
         first_failure: tuple[str, str] | None = None
         for compiled in found.allow:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from guardrail.policy.operators import MISSING, json_types, passes
+from guardrail.policy.operators import MISSING, json_types, passes, plain
 
 __all__ = ["ToolParams", "can_fail", "region_satisfiable", "satisfiable"]
 
@@ -68,11 +68,29 @@ def can_fail(region: Mapping[str, Sequence[Any]], params: ToolParams | None) -> 
         if declared is False:
             continue  # never given: always "cannot be checked", so never a way out
         for op in ops:
-            if op.value is MISSING or (op.op == "not_in" and op.value == []):
-                continue
-            if judged_types([op], declared) != ():
+            if _can_be_false(op) and judged_types([op], declared) != ():
                 return True
     return False
+
+
+def _can_be_false(op: Any) -> bool:
+    """Whether some value makes the operator definitely false (not merely unknown);
+    ``not_in: []`` holds for every value."""
+    return _usable(op) and not (op.op == "not_in" and op.value == [])
+
+
+def _usable(op: Any) -> bool:
+    """Whether the operator can use its operand at all. One it cannot (an unresolved
+    reference, NaN, a bound that is not a number, members that are not a list) leaves
+    every value "cannot be checked"."""
+    if op.op == "regex":
+        return True
+    operand = plain(op.value)
+    if operand is MISSING:
+        return False
+    if op.op in ("min", "max", "max_length"):
+        return _is_bound(operand)
+    return isinstance(operand, list) if op.op in ("in", "not_in") else True
 
 
 def satisfiable(ops: Sequence[Any], declared: Declared = None) -> bool:
@@ -81,8 +99,8 @@ def satisfiable(ops: Sequence[Any], declared: Declared = None) -> bool:
         return False
     by_op: dict[str, list[Any]] = {}
     for op in ops:
-        if op.value is MISSING:
-            return False
+        if not _usable(op):
+            return False  # every value is "cannot be checked": an allow rule never holds
         by_op.setdefault(op.op, []).append(op.value)
     if judged_types(ops, declared) == ():
         return False  # e.g. min needs a number and regex a string
@@ -90,17 +108,14 @@ def satisfiable(ops: Sequence[Any], declared: Declared = None) -> bool:
     if "eq" in by_op:
         candidates = by_op["eq"][:1] if all(v == by_op["eq"][0] for v in by_op["eq"]) else []
     for allowed in by_op.get("in", []):
-        pool = list(allowed) if isinstance(allowed, list | tuple | set | frozenset) else []
+        pool = list(allowed)  # a list: checked by _usable
         candidates = pool if candidates is None else [c for c in candidates if c in pool]
     if candidates is not None:
         return any(_value_passes(c, by_op) for c in candidates)
-    lows = [v for v in by_op.get("min", []) if _is_bound(v)]
-    highs = [v for v in by_op.get("max", []) if _is_bound(v)]
-    if len(lows) != len(by_op.get("min", [])) or len(highs) != len(by_op.get("max", [])):
-        return False
+    lows, highs = by_op.get("min", []), by_op.get("max", [])
     if lows and highs and max(lows) > min(highs):
         return False
-    return all(_is_bound(n) and n >= 0 for n in by_op.get("max_length", []))
+    return all(n >= 0 for n in by_op.get("max_length", []))
 
 
 def region_satisfiable(region: Mapping[str, Sequence[Any]], params: ToolParams | None) -> bool:

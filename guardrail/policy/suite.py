@@ -27,6 +27,7 @@ policy's limits count them exactly as in production.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from guardrail.errors import BudgetExceeded, ConfigurationError, GuardrailDenied
 from guardrail.identity import Principal
 from guardrail.policy.loader import parse_yaml
 from guardrail.policy.policy import Policy
+from guardrail.policy.validate import PolicyWarning
 from guardrail.tools import NamedArgBinder
 
 EXPECTATIONS = ("allow", "deny", "budget_exceeded")
@@ -210,11 +212,16 @@ class _AsGiven(NamedArgBinder):
 def _through_guard(policy: Policy, case: Case) -> Outcome:
     from guardrail.guard import Guard  # the guard imports the policy package
 
-    guard = Guard(policy)
-    # The stand-in tool takes every argument the case or a rule names, so nothing
-    # the policy constrains looks unknown to it.
-    names = {*case.args, *(arg for rule in policy.rules for arg in rule.args)}
-    guard.register(_noop, name=case.tool, cost=case.cost, binder=_AsGiven(sorted(names)))
+    # A private copy: registering the stand-in declares its parameters on the policy it
+    # is given, which must not change how later decision cases are decided.
+    guard = Guard(Policy(version=policy.version, rules=policy.rules, limits=policy.limits))
+    # The stand-in takes exactly the case's arguments. An argument a rule names but the
+    # case leaves out is unknown, as when the case is decided: a deny rule on it applies
+    # (in doubt), an allow rule that needs it does not.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PolicyWarning)  # the findings are not the question
+        binder = _AsGiven(sorted(case.args))
+        guard.register(_noop, name=case.tool, cost=case.cost, binder=binder)
     # The rule that allowed a call is also the one a budget refusal went past.
     decision = policy.decide(case.tool, case.principal, case.args)
     outcome = Outcome("allow", decision.rule, None, decision.reason)

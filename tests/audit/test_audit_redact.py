@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,7 +122,7 @@ SAMPLES = (
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=int(os.environ.get("GUARDRAIL_EXAMPLES", "200")), deadline=None)
 @given(
     before=st.text(max_size=40),
     after=st.text(max_size=40),

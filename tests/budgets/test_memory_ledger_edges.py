@@ -120,17 +120,19 @@ def test_a_reservation_whose_window_was_evicted_settles_to_nothing() -> None:
     reserved(ledger.reserve([Charge("slot", "concurrent", 1, 1, 3600)], rid="s2"))
 
 
-def test_calendar_slots_are_remembered_for_the_day_and_bounded() -> None:
-    """The per-key calendar slot cache is cleared once it holds ``maxsize`` keys."""
-    clock = Clock(at(2026, 1, 1, 12))
-    ledger = MemoryLedger(clock=clock, maxsize=3)
-    for i in range(3):
-        ledger.reserve([Charge(f"c{i}", "day", 1, 9)], rid=f"r{i}")
-    assert len(ledger._slots) == 3
-    ledger.reserve([Charge("c3", "day", 1, 9)], rid="r3")
-    assert list(ledger._slots) == [("day", "c3")]
-    ledger.reserve([Charge("c3", "day", 1, 9)], rid="r4")
-    assert ledger.usage([Charge("c3", "day", 0, 9)])[0].used == 2
+def test_a_prepared_plan_moves_to_the_next_calendar_slot_at_midnight() -> None:
+    """A plan prepared once keeps charging today's day and month slots, and the next
+    day's (and month's) from the first reservation after midnight UTC."""
+    clock = Clock(at(2026, 1, 31, 23, 59))
+    ledger = MemoryLedger(clock=clock)
+    plan = ledger.prepare([Charge("d", "day", 1, 2), Charge("m", "month", 1, 3)])
+    for rid in ("a", "b"):
+        reserved(ledger.reserve(plan, rid=rid))
+    assert isinstance(ledger.reserve(plan, rid="c"), Refusal)  # the day's 2 are used
+    clock.now = at(2026, 2, 1, 0, 1)
+    held = reserved(ledger.reserve(plan, rid="d"))
+    assert [h.used for h in held.held] == [1.0, 1.0]  # a new day and a new month
+    assert [r.used for r in ledger.usage(list(plan))] == [1.0, 1.0]
 
 
 def test_settle_after_a_key_expired_reports_zero() -> None:

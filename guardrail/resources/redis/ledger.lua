@@ -86,8 +86,9 @@ local function amount_of(member)
   return tonumber(string.match(member, '|(%-?%d+)$'))
 end
 
--- Drop window entries at or before now - span; return what is left inside.
-local function trim(key, span)
+-- Drop window entries at or before now - span, then add `amount` to what is left
+-- inside (KEY:sum); return the use before it (one INCRBY reads and charges).
+local function trim_and_add(key, span, amount_text)
   local cut = now - span
   local old = redis.call('ZRANGEBYSCORE', key, '-inf', cut)
   if #old > 0 then
@@ -99,9 +100,8 @@ local function trim(key, span)
   -- An empty (or evicted) set means nothing in the window, whatever KEY:sum says.
   if redis.call('EXISTS', key) == 0 then
     redis.call('DEL', key .. ':sum')
-    return 0
   end
-  return tonumber(redis.call('GET', key .. ':sum') or '0')
+  return redis.call('INCRBY', key .. ':sum', amount_text) - tonumber(amount_text)
 end
 
 -- Milliseconds until enough window entries expire for `amount` to fit.
@@ -117,53 +117,71 @@ local function window_retry(key, span, used, amount, maximum)
   return -1
 end
 
+-- Give back charges 1..last of a reservation that was refused (latest first): each
+-- was added with one INCRBY (windows: to KEY:sum), and each before `last` that is a
+-- window also has its entry. A key that held nothing before is deleted, as if never
+-- touched (an emptied set deletes itself).
+local function give_back(slots, amounts, used, windows, last)
+  for i = last, 1, -1 do
+    local key = slots[i]
+    if windows[i] then
+      if i < last then redis.call('ZREM', key, rid .. '|' .. amounts[i]) end
+      key = key .. ':sum'
+    end
+    if used[i] == 0 then
+      redis.call('DEL', key)
+    else
+      redis.call('DECRBY', key, amounts[i])
+    end
+  end
+end
+
+-- The refusal of charge i (nothing charged): "0 index used retry_ms reset".
+local function refusal(i, kind, slot, span, u, amount, maximum, reset)
+  local retry = -1
+  if amount <= maximum then
+    if kind == 'w' then
+      retry = window_retry(slot, span, u, amount, maximum)
+    elseif kind == 'd' or kind == 'm' then
+      retry = reset - now
+    end
+  end
+  return table.concat({'0', i, int(u), int(retry), int(reset)}, ' ')
+end
+
+-- Each charge is added as it is checked (one INCRBY reads and charges); the first
+-- that does not fit gives back those before it and itself: all or nothing.
 local function reserve()
-  local n = #KEYS
-  local kinds, amounts, spans, slots, used, resets, buckets = {}, {}, {}, {}, {}, {}, {}
-  for i = 1, n do
+  local slots, amounts, used, windows = {}, {}, {}, {}
+  local out = {'1'}
+  for i = 1, #KEYS do
     local kind, amount_text, maximum_text, span = charge(i)
     local amount, maximum = tonumber(amount_text), tonumber(maximum_text)
     local slot, reset, b, u = KEYS[i], -1, '-', 0
-    if kind == 'w' or kind == 'c' then
-      u = trim(slot, span)
+    local window = kind == 'w' or kind == 'c'
+    if window then
+      u = trim_and_add(slot, span, amount_text)
     else
       slot, reset, b = bucket(kind, slot)
-      u = tonumber(redis.call('GET', slot) or '0')
+      u = redis.call('INCRBY', slot, amount_text) - amount
     end
+    slots[i], amounts[i], used[i], windows[i] = slot, amount_text, u, window
     if u + amount > maximum then
-      local retry = -1
-      if amount <= maximum then
-        if kind == 'w' then
-          retry = window_retry(slot, span, u, amount, maximum)
-        elseif kind == 'd' or kind == 'm' then
-          retry = reset - now
-        end
-      end
-      return table.concat({'0', i, int(u), int(retry), int(reset)}, ' ')
+      give_back(slots, amounts, used, windows, i)
+      return refusal(i, kind, slot, span, u, amount, maximum, reset)
     end
-    kinds[i], amounts[i], spans[i] = kind, amount_text, span
-    slots[i], used[i], resets[i], buckets[i] = slot, u, reset, b
-  end
-  local out = {'1'}
-  for i = 1, n do
-    local kind, span, slot = kinds[i], spans[i], slots[i]
-    local amount = tonumber(amounts[i])
-    if kind == 'w' or kind == 'c' then
+    if window then
       -- Members are built from the ARGV strings: Lua's number formatting is not exact.
-      redis.call('ZADD', slot, now, rid .. '|' .. amounts[i])
-      redis.call('INCRBY', slot .. ':sum', amounts[i])
+      redis.call('ZADD', slot, now, rid .. '|' .. amount_text)
       redis.call('PEXPIRE', slot, span + 1000)
       redis.call('PEXPIRE', slot .. ':sum', span + 1000)
-    else
-      redis.call('INCRBY', slot, amounts[i])
-      if resets[i] >= 0 and used[i] == 0 then
-        -- A new counter: it lives one day past its period (late settlements).
-        redis.call('PEXPIREAT', slot, resets[i] + DAY)
-      end
+    elseif reset >= 0 and u == 0 then
+      -- A new counter: it lives one day past its period (late settlements).
+      redis.call('PEXPIREAT', slot, reset + DAY)
     end
-    out[#out + 1] = int(used[i] + amount)
-    out[#out + 1] = int(resets[i])
-    out[#out + 1] = buckets[i]
+    out[#out + 1] = int(u + amount)
+    out[#out + 1] = int(reset)
+    out[#out + 1] = b
   end
   return table.concat(out, ' ')
 end
