@@ -18,11 +18,12 @@ strings that ``from __future__ import annotations`` leaves, which name the built
 def exactly(args: tuple[Any, ...], kinds: tuple[type, ...], floats: tuple[int, ...]) -> bool:
     """``args`` are one value of exactly each type (``is``: a subclass or a metaclass that
     lies in ``==`` does not pass), the floats finite."""
-    return (
-        len(args) == len(kinds)
-        and all(map(operator.is_, map(type, args), kinds))
-        and all(-math.inf < args[i] < math.inf for i in floats)
-    )
+    if len(args) != len(kinds) or not all(map(operator.is_, map(type, args), kinds)):
+        return False
+    for i in floats:  # noqa: SIM110 - a loop: all(<genexpr>) makes a generator per call
+        if not -math.inf < args[i] < math.inf:  # NaN compares False too
+            return False
+    return True
 
 
 def plain_fields(

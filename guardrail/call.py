@@ -46,7 +46,7 @@ class BudgetState:
     budget step's own state overrides): only records and spans ask for it.
     """
 
-    __slots__ = ("_remaining", "hold", "ledger_note", "reserved", "settled")
+    __slots__ = ("_remaining", "closed", "hold", "ledger_note", "reserved", "settled")
 
     def __init__(
         self,
@@ -66,6 +66,8 @@ class BudgetState:
         """Why the ledger was not used as planned (unreachable, failed open, settle failed)."""
         self.hold = hold
         """The budget step's own handle on the reservation, released when the call ends."""
+        self.closed = False
+        """The reservation was settled: a cost reported after this could not be charged."""
 
     @property
     def remaining(self) -> dict[str, float]:
@@ -189,6 +191,10 @@ def report_cost(amount: float) -> None:
     call = _current_call.get()
     if call is None:
         raise RuntimeError("report_cost() called outside a guarded tool")
+    if getattr(call.budget, "closed", False):  # a slot the budget step may leave unset
+        # Settled already (e.g. reported from a thread the tool left running): a cost
+        # that can no longer be charged is an error, not silently lost.
+        raise RuntimeError(f"report_cost() after the call of {call.tool.name!r} was settled")
     # Refused inside the tool (an ArgumentError the outcome records): a negative or
     # NaN cost would refill the budget it settles against.
     call.reported_cost = checked_cost(amount, "report_cost()")

@@ -23,9 +23,18 @@ from fastmcp.server.dependencies import get_access_token
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import Tool, ToolResult
 
-from guardrail import ArgumentError, Guard, GuardrailDenied, GuardrailError, Principal
+from guardrail import (
+    ApprovalRequired,
+    ArgumentError,
+    Guard,
+    GuardrailDenied,
+    GuardrailError,
+    PermissionDenied,
+    Principal,
+)
 from guardrail.adapters import NamedArgBinder
 from guardrail_fastmcp._auth import GuardedAccessToken
+from guardrail_fastmcp._elicit import answer, ask
 
 log = logging.getLogger(__name__)
 _MARK = "__guardrail_fastmcp__"
@@ -59,8 +68,10 @@ class GuardrailMiddleware(Middleware):
         *,
         prefix: str | None = None,
         default_principal: Principal | None = None,
+        elicit: bool = True,
     ) -> None:
         self.server = server
+        self.elicit = elicit
         self.guard = guard
         self.prefix = prefix
         self.default_principal = default_principal
@@ -118,14 +129,23 @@ class GuardrailMiddleware(Middleware):
                 raise ToolFailed(result)
             return result
 
+        arguments = dict(context.message.arguments or {})
+        asked = self.elicit and answer(context.fastmcp_context)
+        if asked and asked != "accept":  # the user declined to have it approved
+            refusal = PermissionDenied(
+                f"the user declined to wait for the approval of {name!r}", tool=name, principal=who
+            )
+            return denial(await self.guard.arefuse(name, refusal, arguments, principal=who))
+        can_ask = self.elicit and not asked
+
+        def refused(refusal: GuardrailDenied) -> ToolResult:
+            found = ask(refusal, context.fastmcp_context) if can_ask else None
+            return found if found is not None else denial(refusal)
+
         try:
             with self._acting_as(who):
                 done: ToolResult = await self.guard.arun(
-                    name,
-                    dict(context.message.arguments or {}),
-                    principal=who,
-                    invoke=invoke,
-                    denied=denial,
+                    name, arguments, principal=who, invoke=invoke, denied=refused
                 )
         except ToolFailed as failed:
             return failed.result
@@ -160,9 +180,17 @@ def denial(refusal: GuardrailDenied) -> ToolResult:
                 "decision": refusal.decision_kind,
                 "rule": refusal.rule,
                 "tool": refusal.tool,
+                **_request(refusal),
             }
         },
     )
+
+
+def _request(refusal: GuardrailDenied) -> dict[str, Any]:
+    # As guardrail_mcp's: the request a held call waits for, for the client to show.
+    if isinstance(refusal, ApprovalRequired) and refusal.request_id is not None:
+        return {"approval_request": refusal.request_id}
+    return {}
 
 
 def _placeholder(name: str) -> Callable[..., Any]:
@@ -180,14 +208,17 @@ def protect(
     *,
     prefix: str | None = None,
     default_principal: Principal | None = None,
+    elicit: bool = True,
 ) -> GuardrailMiddleware:
     """Put every ``tools/call`` of ``server`` through ``guard``; filter ``tools/list`` per user.
 
     Pair with ``FastMCP(auth=GuardrailVerifier(guard, base_url=URL))`` (or
-    :func:`install_auth`) so HTTP callers are verified users. Returns the middleware.
+    :func:`install_auth`) so HTTP callers are verified users. A call an ``approve``
+    rule holds, from a client that can be asked, is an elicitation naming the request
+    (``elicit=False``: never; see :mod:`guardrail_fastmcp._elicit`). Returns the middleware.
     """
     middleware = GuardrailMiddleware(
-        server, guard, prefix=prefix, default_principal=default_principal
+        server, guard, prefix=prefix, default_principal=default_principal, elicit=elicit
     )
     server.add_middleware(middleware)
     return middleware

@@ -43,6 +43,8 @@ async def needs_approval(
         who = principal_from_context(guard, run_context.context)
     except AuthenticationError:
         return False  # the call itself is refused and recorded
+    if not guard.check(tool.name, params, who).approval:
+        return False  # decided with no I/O: no approve rule holds it
     found = await asyncio.to_thread(guard.approval_for, tool.name, params, who)
     if found is None or found.status == "granted":
         return False  # not held, or granted: the call goes through the guard (and runs)

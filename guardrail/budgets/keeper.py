@@ -147,7 +147,7 @@ class BudgetKeeper:
         if budget is None or budget.hold is None:
             return None
         hold: _Held = budget.hold
-        budget.hold = None
+        budget.hold, budget.closed = None, True
         plan = hold.plan
         if call.error is None and not plan.concurrent and call.reported_cost is None and call.ran:
             return None

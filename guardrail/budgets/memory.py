@@ -139,7 +139,8 @@ class MemoryLedger(Ledger):
             units, span = charge.units, charge.span
             if windowed[index]:
                 window = state if isinstance(state, Window) else Window()
-                if window.expired_head(now - span):
+                order, head = window.order, window.head  # expired_head(), inlined
+                if head < len(order) and order[head][0] <= now - span:
                     window.trim(now - span)
                 if window.total + units > charge.max_units:
                     return self._refusal(index, charge, window, window.total, now, None)

@@ -309,3 +309,35 @@ def test_settling_an_entry_that_left_the_window_changes_nothing() -> None:
     assert ledger.settle(first, [4]) == (1,)
     ledger.release(first)
     assert used(ledger, charge) == 1
+
+
+def test_a_prepared_plan_moves_to_the_new_day_exactly_at_utc_midnight() -> None:
+    """A plan prepared once and reserved call after call (as the guard does) charges the new
+    day's slot from 00:00:00 UTC on, and the new month's from the first of the month."""
+    clock = Clock(at(2026, 1, 31, 23))
+    ledger = MemoryLedger(clock=clock)
+    plan = ledger.prepare([Charge("d", "day", 2, 2), Charge("m", "month", 1, 9)])
+    reserved(ledger.reserve(plan, rid="a"))
+    clock.now = at(2026, 2, 1) - 0.001
+    assert isinstance(ledger.reserve(plan, rid="b"), Refusal)
+    clock.now = at(2026, 2, 1)
+    held = reserved(ledger.reserve(plan, rid="c")).held
+    assert [(h.used, h.reset) for h in held] == [(2, at(2026, 2, 2)), (1, at(2026, 3, 1))]
+
+
+def test_a_refusal_gives_back_every_earlier_counter() -> None:
+    """Counters charged before a later charge is refused are all restored, and a key the
+    refused reservation created is not left behind."""
+    ledger = MemoryLedger(clock=Clock(at(2026, 1, 1, 12)))
+    full = Charge("full", "total", 1, 1)
+    reserved(ledger.reserve([full], rid="x"))
+    earlier = [
+        Charge("d", "day", 1, 5),
+        Charge("t", "total", 2, 5),
+        Charge("m", "month", 3, 5),
+        Charge("w", "window", 1, 5, 60),
+    ]
+    refusal = ledger.reserve([*earlier, full], rid="y")
+    assert isinstance(refusal, Refusal) and refusal.index == 4
+    assert [r.used for r in ledger.usage(earlier)] == [0, 0, 0, 0]
+    assert [h.used for h in reserved(ledger.reserve(earlier, rid="z")).held] == [1, 2, 3, 1]
