@@ -3,42 +3,16 @@ approval store (a SQLite file, a real redis-server)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.approvals import AUDIENCE, ISSUER
-from support.jwks import JWKSServer, SigningKey, mint, rsa_key
+from support.approval_fixtures import authenticator, jwks, signer, token
 from support.redis_server import RedisServer
 
-from guardrail import JWTAuthenticator
 from guardrail.approvals.redis import RedisApprovalStore
 
-
-@pytest.fixture(scope="session")
-def signer() -> SigningKey:
-    return rsa_key("approvals-1")
-
-
-@pytest.fixture(scope="session")
-def jwks(signer: SigningKey) -> Iterator[JWKSServer]:
-    with JWKSServer([signer]) as server:
-        yield server
-
-
-@pytest.fixture
-def token(signer: SigningKey) -> Callable[..., str]:
-    """A signed JWT for ``subject`` with ``roles``."""
-
-    def make(subject: str, *roles: str) -> str:
-        return mint(signer, issuer=ISSUER, audience=AUDIENCE, subject=subject, roles=list(roles))
-
-    return make
-
-
-@pytest.fixture
-def authenticator(jwks: JWKSServer) -> JWTAuthenticator:
-    return JWTAuthenticator(ISSUER, AUDIENCE, jwks_url=jwks.url)
+__all__ = ["authenticator", "jwks", "signer", "token"]  # fixtures, found by name
 
 
 @pytest.fixture(scope="session")
