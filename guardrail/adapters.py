@@ -22,7 +22,7 @@ is registered under the ``guardrail.adapters`` entry-point group.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from guardrail._denial import denial_details, denial_text
@@ -36,7 +36,7 @@ from guardrail._run_identity import (
 from guardrail.auth.exchanged import ExchangedToken
 from guardrail.auth.token_cache import scope_set
 from guardrail.downstream import record_delegation
-from guardrail.errors import GuardrailDenied
+from guardrail.errors import ConfigurationError, GuardrailDenied
 from guardrail.tools import NamedArgBinder, ToolSpec, validation_message
 
 if TYPE_CHECKING:
@@ -60,6 +60,8 @@ __all__ = [
     "record_delegation",
     "registry",
     "scope_set",
+    "stand_in",
+    "stands_in",
     "validation_message",
 ]
 
@@ -131,3 +133,25 @@ class GuardedWrapper(Generic[W]):
         **options: Any,
     ) -> Any:
         return self.denied(await self.guard.arefuse(tool, refusal, kwargs, **options))
+
+
+_STAND_IN = "__guardrail_stand_in__"
+
+
+def stand_in(name: str, owner: str, message: str) -> Callable[..., Any]:
+    """What ``guard.register`` keeps for a tool its framework runs (an MCP tool, an agent
+    SDK's tool): the guard decides and records the calls the adapter hands it, and a
+    call of the stand-in itself raises ``message``. ``owner`` names the adapter, so
+    it can tell its own registrations from a local tool's (:func:`stands_in`)."""
+
+    async def tool(**arguments: Any) -> Any:
+        raise ConfigurationError(message)
+
+    setattr(tool, _STAND_IN, owner)
+    tool.__qualname__ = tool.__name__ = name.replace("/", "__")
+    return tool
+
+
+def stands_in(fn: object, owner: str) -> bool:
+    """``fn`` is a :func:`stand_in` that ``owner`` registered."""
+    return getattr(fn, _STAND_IN, None) == owner

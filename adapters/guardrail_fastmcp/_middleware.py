@@ -32,12 +32,12 @@ from guardrail import (
     PermissionDenied,
     Principal,
 )
-from guardrail.adapters import NamedArgBinder
+from guardrail.adapters import NamedArgBinder, stand_in, stands_in
 from guardrail_fastmcp._auth import GuardedAccessToken
 from guardrail_fastmcp._elicit import answer, ask
 
 log = logging.getLogger(__name__)
-_MARK = "__guardrail_fastmcp__"
+_OWNER = "guardrail_fastmcp"
 
 
 class JSONArgs(NamedArgBinder):
@@ -153,7 +153,7 @@ class GuardrailMiddleware(Middleware):
 
     def _register(self, name: str, description: str, schema: Mapping[str, Any]) -> None:
         known = self.guard.tools.get(name)
-        ours = known is not None and getattr(known.fn, _MARK, False)
+        ours = known is not None and stands_in(known.fn, _OWNER)
         if ours and known is not None and known.description == description:
             return
         properties = schema.get("properties")
@@ -194,12 +194,7 @@ def _request(refusal: GuardrailDenied) -> dict[str, Any]:
 
 
 def _placeholder(name: str) -> Callable[..., Any]:
-    async def fastmcp_tool(**arguments: Any) -> Any:
-        raise GuardrailError(f"{name!r} is a FastMCP tool: it runs only through its server")
-
-    setattr(fastmcp_tool, _MARK, True)
-    fastmcp_tool.__qualname__ = fastmcp_tool.__name__ = name.replace("/", "__")
-    return fastmcp_tool
+    return stand_in(name, _OWNER, f"{name!r} is a FastMCP tool: it runs only through its server")
 
 
 def protect(

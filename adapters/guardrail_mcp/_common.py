@@ -7,11 +7,11 @@ from typing import Any
 
 from mcp_types import CallToolResult, TextContent
 
-from guardrail import ArgumentError, ConfigurationError, Guard, GuardrailDenied
-from guardrail.adapters import NamedArgBinder, ToolSpec
+from guardrail import ArgumentError, Guard, GuardrailDenied
+from guardrail.adapters import NamedArgBinder, ToolSpec, stand_in, stands_in
 
 CostSpec = float | Mapping[str, float] | Callable[[str], float | None] | None
-_MARK = "__guardrail_mcp__"
+_OWNER = "guardrail_mcp"
 
 
 class JSONArgs(NamedArgBinder):
@@ -34,14 +34,9 @@ class JSONArgs(NamedArgBinder):
 
 
 def _placeholder(name: str) -> Callable[..., Any]:
-    async def mcp_tool(**arguments: Any) -> Any:
-        raise ConfigurationError(
-            f"{name!r} is an MCP tool: call it through its guarded session or server"
-        )
-
-    setattr(mcp_tool, _MARK, True)
-    mcp_tool.__qualname__ = mcp_tool.__name__ = name.replace("/", "__")
-    return mcp_tool
+    return stand_in(
+        name, _OWNER, f"{name!r} is an MCP tool: call it through its guarded session or server"
+    )
 
 
 def cost_for(cost: CostSpec, name: str) -> float | None:
@@ -67,7 +62,7 @@ def ensure_registered(
     same name is an error (it would shadow or be shadowed).
     """
     spec = guard.tools.get(name)
-    ours = spec is not None and getattr(spec.fn, _MARK, False)
+    ours = spec is not None and stands_in(spec.fn, _OWNER)
     if ours and spec is not None:
         if (spec.description, spec.cost, spec.definition) == (description, cost, definition):
             return spec

@@ -21,7 +21,6 @@ from agents.tool_context import ToolContext
 from guardrail import (
     ArgumentError,
     AuthenticationError,
-    ConfigurationError,
     Guard,
     GuardrailDenied,
     Principal,
@@ -32,10 +31,12 @@ from guardrail.adapters import (
     OnDenied,
     denial_text,
     principal_from_context,
+    stand_in,
+    stands_in,
 )
 from guardrail_openai_agents._approval import needs_approval
 
-_MARK = "__guardrail_openai_agents__"
+_OWNER = "guardrail_openai_agents"
 
 
 class JSONArgs(NamedArgBinder):
@@ -155,7 +156,7 @@ def register_tool(
 ) -> None:
     """Register ``name`` with ``guard`` (a newer definition from this adapter replaces an older)."""
     known = guard.tools.get(name)
-    ours = known is not None and getattr(known.fn, _MARK, False)
+    ours = known is not None and stands_in(known.fn, _OWNER)
     if ours and known is not None and known.description == description and known.cost == cost:
         return
     guard.register(
@@ -170,9 +171,4 @@ def register_tool(
 
 
 def _placeholder(name: str) -> Callable[..., Any]:
-    async def agents_tool(**arguments: Any) -> Any:
-        raise ConfigurationError(f"{name!r} is an OpenAI Agents tool: an agent run calls it")
-
-    setattr(agents_tool, _MARK, True)
-    agents_tool.__qualname__ = agents_tool.__name__ = name.replace("/", "__")
-    return agents_tool
+    return stand_in(name, _OWNER, f"{name!r} is an OpenAI Agents tool: an agent run calls it")

@@ -28,7 +28,6 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 from guardrail import (
     ApprovalRequired,
     AuthenticationError,
-    ConfigurationError,
     Guard,
     GuardrailDenied,
     Principal,
@@ -39,9 +38,11 @@ from guardrail.adapters import (
     OnDenied,
     denial_text,
     principal_from_context,
+    stand_in,
+    stands_in,
 )
 
-_MARK = "__guardrail_pydantic_ai__"
+_OWNER = "guardrail_pydantic_ai"
 Approvals = Literal["refuse", "defer"]
 
 
@@ -138,7 +139,7 @@ def _request_of(held: ApprovalRequired) -> dict[str, Any]:
 def register_tool(guard: Guard, name: str, description: str, schema: Mapping[str, Any]) -> None:
     """Register ``name`` with ``guard`` (a newer listing from this adapter replaces an older)."""
     known = guard.tools.get(name)
-    ours = known is not None and getattr(known.fn, _MARK, False)
+    ours = known is not None and stands_in(known.fn, _OWNER)
     if ours and known is not None and known.description == description:
         return
     guard.register(
@@ -151,9 +152,4 @@ def register_tool(guard: Guard, name: str, description: str, schema: Mapping[str
 
 
 def _placeholder(name: str) -> Callable[..., Any]:
-    async def pydantic_ai_tool(**arguments: Any) -> Any:
-        raise ConfigurationError(f"{name!r} is a pydantic-ai tool: an agent run calls it")
-
-    setattr(pydantic_ai_tool, _MARK, True)
-    pydantic_ai_tool.__qualname__ = pydantic_ai_tool.__name__ = name.replace("/", "__")
-    return pydantic_ai_tool
+    return stand_in(name, _OWNER, f"{name!r} is a pydantic-ai tool: an agent run calls it")
