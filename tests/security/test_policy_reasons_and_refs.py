@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from guardrail import Policy
+from guardrail import Guard, PermissionDenied, Policy
 from guardrail.policy.decision import Decision
 from guardrail.testing import make_principal
 
@@ -95,3 +95,34 @@ def test_an_approve_rule_resolves_its_reference_for_the_caller(
     assert decision.approval is held
     assert decision.allowed is not held
     assert decision.rule == ("others" if held else "a")
+
+
+def _skill_guard() -> tuple[Guard, list[str]]:
+    """A skill whose step may touch only the caller's own records (a deny rule on others')."""
+    guard = Guard(
+        Policy.from_yaml(
+            "rules: [{id: staff, allow: [close_case]},"
+            " {id: not-yours, deny: [delete_record], args: {owner: {ne: $principal.subject}}}]"
+        )
+    )
+    deleted: list[str] = []
+
+    @guard.tool(expose="skill")
+    def delete_record(owner: str) -> str:
+        deleted.append(owner)
+        return owner
+
+    @guard.skill
+    def close_case(owner: str) -> str:
+        return delete_record(owner)
+
+    return guard, deleted
+
+
+def test_a_skill_steps_deny_rule_resolves_its_reference_for_the_caller() -> None:
+    guard, deleted = _skill_guard()
+    assert guard.call("close_case", {"owner": "alice"}, principal=ALICE) == "alice"
+    with pytest.raises(PermissionDenied) as refused:
+        guard.call("close_case", {"owner": "bob"}, principal=ALICE)
+    assert refused.value.rule == "not-yours"
+    assert deleted == ["alice"]
