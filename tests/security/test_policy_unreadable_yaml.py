@@ -24,6 +24,7 @@ BELL = "unacceptable character #x0007: special characters are not allowed"
         ("rules:\n  - {id: a, allow: [t\x07]}\n", "line 2"),
         ("\x07rules: []\n", "line 1"),
         ("rules: []\n\n\n# \x1b[31m red\n", "line 4"),
+        ("\n\n\x07rules: []\n", "line 3"),  # counted from the very first line
     ],
 )
 def test_a_forbidden_character_is_a_located_policy_error(
