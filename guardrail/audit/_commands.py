@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from guardrail.audit._secrets import any_of, secret_name
 
@@ -109,6 +110,8 @@ _ITEM = re.compile(r"""[ \t]*,[ \t\r\n]*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\
 """The next string of a list: ``, "-p"``."""
 _GAP = re.compile(r"(?:[ \t]|\\\r?\n)*")
 """Between two arguments of one command: blanks and escaped line ends."""
+_MAX_ARGUMENTS = 100
+"""Arguments read after a program at most (a bound on the work per program)."""
 _WINDOWS_OPTION = re.compile(r"/[A-Za-z]+(?::.*)?")
 _FLAG = re.compile(r"--?([A-Za-z][\w.-]{1,60})")
 _USER_SLASH = re.compile(r"[^/@\s\"'-][^/@\s]*/([^@\s]+)")
@@ -167,19 +170,21 @@ def program_of(args: list[str]) -> str:
 
 
 class Commands:
-    """Command lines in text: each known program's arguments, up to the end of the command."""
+    """Command lines in text: each known program's arguments, up to the end of the command
+    or the next program (``sshpass -p X ssh host mysql -pY``): each argument is read once."""
 
     def sub(self, replacement: str, text: str) -> str:
         if _ANY_PROGRAM.search(text.casefold()) is None:
             return text
         out: list[str] = []
         done = 0
-        for program in _PROGRAM.finditer(text):
-            if program.start() < done:
-                continue
+        programs = list(_PROGRAM.finditer(text))
+        limits = [following.start() for following in programs[1:]] + [len(text)] * bool(programs)
+        for program, limit in zip(programs, limits, strict=True):
             end = program.end()
             listed = text[end] in "\"'"  # the lookahead saw a quote: a list's first item
-            spans = list(_items(text, end + 1) if listed else _arguments(text, end))
+            found = _items(text, end + 1, limit) if listed else _arguments(text, end, limit)
+            spans = list(islice(found, _MAX_ARGUMENTS))
             args = [text[start:stop] for start, stop in spans]
             name = program_of([" ".join(program.group(1).split()), *args])
             for index, offset in sorted(secret_parts(args, name)):
@@ -191,19 +196,19 @@ class Commands:
         return "".join(out) + text[done:] if out else text
 
 
-def _items(text: str, pos: int) -> Iterator[tuple[int, int]]:
-    """Spans of the strings of a list after ``pos`` (inside their quotes)."""
-    while (item := _ITEM.match(text, pos)) is not None:
+def _items(text: str, pos: int, limit: int) -> Iterator[tuple[int, int]]:
+    """Spans of the strings of a list after ``pos`` (inside their quotes), before ``limit``."""
+    while (item := _ITEM.match(text, pos, limit)) is not None:
         yield item.span(1 if item.group(1) is not None else 2)
         pos = item.end()
 
 
-def _arguments(text: str, pos: int) -> Iterator[tuple[int, int]]:
+def _arguments(text: str, pos: int, limit: int) -> Iterator[tuple[int, int]]:
     """Spans of the arguments after ``pos`` up to the end of the command (a line end not
-    escaped, ``;``, ``|``, ``&``, a parenthesis)."""
+    escaped, ``;``, ``|``, ``&``, a parenthesis) or ``limit``."""
     while True:
         pos = _GAP.match(text, pos).end()  # type: ignore[union-attr]
-        argument = _ARGUMENT.match(text, pos)
+        argument = _ARGUMENT.match(text, pos, limit)
         if argument is None:
             return
         yield argument.span()

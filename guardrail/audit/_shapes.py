@@ -143,7 +143,7 @@ SECRET_VALUES = (
     # password hash (htpasswd, shadow, Django, LDAP `{SSHA}`), .pgpass, HTTP Digest, FTP.
     _Shape(
         r"((?<![\w-])(?:machine[ \t\r\n]+\S+|default)(?:[ \t\r\n]+(?:login|account|port)"
-        r"[ \t\r\n]+\S+)*[ \t\r\n]+password[ \t\r\n]+)(?:\"[^\"\n]*\"|\S+)",
+        r"[ \t\r\n]+\S+){0,4}[ \t\r\n]+password[ \t\r\n]+)(?:\"[^\"\n]*\"|\S+)",
         keep=1,
         needle="password",
     ),
@@ -160,8 +160,8 @@ SECRET_VALUES = (
     ),
     _Shape(PGPASS, keep=1, needle=":"),
     _Shape(
-        r"(?i)(\bdigest[ \t]+(?:[^\n]{0,2000}?[ \t,])?response[ \t]*=[ \t]*)"
-        r"(?:\"[^\"\n]*\"|[^\s,\"]+)",
+        r"(?i)(\bdigest[ \t]+(?:[\w-]+[ \t]*=[ \t]*(?:\"[^\"\n]*\"|[^\s,\"]*)[ \t]*,[ \t]*){0,20}"
+        r"response[ \t]*=[ \t]*)(?:\"[^\"\n]*\"|[^\s,\"]+)",
         keep=1,
         needle="=",
     ),
