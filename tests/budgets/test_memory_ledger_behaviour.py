@@ -368,3 +368,15 @@ def test_a_refusal_gives_back_exactly_what_it_charged_on_keys_already_in_use() -
     for rid in "efgh":
         reserved(ledger.reserve([window], rid=rid))
     assert isinstance(ledger.reserve([window], rid="i"), Refusal)  # 10 of 10, not more
+
+
+def test_a_prepared_plan_follows_a_clock_set_back_to_the_day_before() -> None:
+    """A clock stepped back (NTP) past midnight charges the earlier day's slot, not the
+    slot the plan last worked out for the later day."""
+    clock = Clock(at(2026, 1, 2, 10))
+    ledger = MemoryLedger(clock=clock)
+    plan = ledger.prepare([Charge("d", "day", 1, 5)])
+    assert reserved(ledger.reserve(plan, rid="a")).held[0].reset == at(2026, 1, 3)
+    clock.now = at(2026, 1, 1, 23)
+    held = reserved(ledger.reserve(plan, rid="b")).held[0]
+    assert (held.used, held.reset) == (1, at(2026, 1, 2))
