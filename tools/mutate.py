@@ -76,6 +76,7 @@ GROUPS = {
             "tests/security/test_audit_redaction_more.py",
             "tests/security/test_audit_redaction_commands.py",
             "tests/security/test_audit_redact_mutants.py",
+            "tests/security/test_audit_redact_builders.py",
         ),
     ),
     "verify": Group(

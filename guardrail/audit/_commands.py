@@ -87,7 +87,6 @@ def _option(spec: str) -> _Option:
     return _Option(flag, glued=len(flag) == 2, spaced=True, after=after)
 
 
-_PARSED = {name: tuple(map(_option, specs.split())) for name, specs in OPTIONS.items()}
 LITERALS = tuple(
     sorted({name if len(name.split()[0]) < 4 else name.split()[0] for name in OPTIONS})
 )
@@ -121,7 +120,7 @@ def secret_parts(args: list[str], program: str) -> Iterator[tuple[int, int]]:
     """``(index, offset)`` for each argument whose text from ``offset`` on is a password:
     the program's own options (``program`` as in :data:`OPTIONS`; "" for none) and any
     ``--flag value`` whose flag names a secret."""
-    options = _PARSED.get(program, ())
+    options = tuple(map(_option, OPTIONS.get(program, "").split()))  # a few, once a program
     kind = options[0].flag if options else ""
     last = taken = -1
     for i, arg in enumerate(args):
