@@ -211,3 +211,51 @@ def test_no_command_or_file_secret_reaches_a_record_or_a_span(
     blob = path.read_text() + "".join(json.dumps(dict(s.attributes or {})) for s in spans)
     secrets = [S, *(secret for _, secret in CREDENTIAL_FILES)]
     assert [secret for secret in secrets if secret in blob] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"sshpass -p {S} ssh host", f"sshpass -p {REDACTED} ssh host"),
+        (f"xfreerdp /v:host /p:{S}", f"xfreerdp /v:host /p:{REDACTED}"),
+        ("xfreerdp /p: /v:host", "xfreerdp /p: /v:host"),  # an empty /p: takes nothing after
+        ("sqlplus /@orcl", "sqlplus /@orcl"),  # wallet login: no password in it
+        ("sshpass -p", "sshpass -p"),  # an option with no value left
+        (f"smbclient //fs/share -U alice%{S}%x", f"smbclient //fs/share -U alice%{REDACTED}"),
+        ("smbclient //fs/share -U alice", "smbclient //fs/share -U alice"),  # no password
+        (f"smbclient //fs/share -U %{S}", f"smbclient //fs/share -U %{REDACTED}"),
+        (f"smbclient //fs/share --user=alice%{S}", f"smbclient //fs/share --user=alice%{REDACTED}"),
+        (f"keytool -list -storepass={S}", f"keytool -list -storepass={REDACTED}"),
+        (f"lftp -u bob,{S},x ftp.example.com", f"lftp -u bob,{REDACTED} ftp.example.com"),
+        # each program's arguments end where the next program starts: the last positional
+        # of `openssl passwd` is its own, not one of mysql's
+        (f"openssl passwd -6 {S} mysql -p{S}", f"openssl passwd -6 {REDACTED} mysql -p{REDACTED}"),
+        (
+            f'["rabbitmqctl", "add_user", "app", "{S}", "mysql", "-p{S}"]',
+            f'["rabbitmqctl", "add_user", "app", "{REDACTED}", "mysql", "-p{REDACTED}"]',
+        ),
+    ],
+)
+def test_exactly_the_password_goes(text: str, expected: str) -> None:
+    assert Redactor().text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["mysql", f"-p{S}"], ["mysql", f"-p{REDACTED}"]),  # two items are a vector too
+        (["sshpass", "-p"], ["sshpass", "-p"]),
+        (["smbclient", "-U", f"bob%{S}"], ["smbclient", "-U", f"bob%{REDACTED}"]),
+    ],
+)
+def test_exactly_the_password_of_a_vector_goes(argv: list[str], expected: list[str]) -> None:
+    assert Redactor().value(argv) == expected
+
+
+def test_a_pair_is_named_by_a_secret_name_of_up_to_80_characters() -> None:
+    """("...password", value) pairs: the name is read up to 80 characters (a bound on the
+    work per value); a longer first item is a value like any other."""
+    at_bound = "x" * 71 + "_password"
+    assert len(at_bound) == 80
+    assert Redactor().value([(at_bound, S)]) == [[at_bound, REDACTED]]
+    assert Redactor().value([("x" + at_bound, S)]) == [["x" + at_bound, S]]
