@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from guardrail import Guard, PermissionDenied, Policy
+from guardrail import Guard, PermissionDenied, Policy, PolicyError
 from guardrail.policy.decision import Decision
 from guardrail.testing import make_principal
 
@@ -126,3 +126,18 @@ def test_a_skill_steps_deny_rule_resolves_its_reference_for_the_caller() -> None
         guard.call("close_case", {"owner": "bob"}, principal=ALICE)
     assert refused.value.rule == "not-yours"
     assert deleted == ["alice"]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "$principal.attributes.region.",
+        "$principal.attributes..region",
+        "$principal.attributes.a..b",
+    ],
+)
+def test_a_reference_with_an_empty_path_part_is_refused_when_the_policy_loads(ref: str) -> None:
+    """Such a path resolves to nothing for every principal: a rule that reads as a check."""
+    rule = {"id": "r", "deny": ["t"], "args": {"x": {"eq": ref}}}
+    with pytest.raises(PolicyError, match="names no principal field"):
+        Policy.from_dict({"rules": [rule]})
