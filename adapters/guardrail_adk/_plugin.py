@@ -160,10 +160,15 @@ async def _agent_hooks(tool: BaseTool, args: dict[str, Any], context: ToolContex
 
     They run after the guard allowed the call; the first that answers is the result.
     """
+    return await _agent_callbacks("before_tool_callback", context, tool=tool, args=args)
+
+
+async def _agent_callbacks(field: str, context: ToolContext, **arguments: Any) -> Any:
+    """The agent's callbacks in ``field`` (one or a list), as ADK calls them: first answer wins."""
     agent = context.get_invocation_context().agent
-    hooks: Any = getattr(agent, "before_tool_callback", None)
+    hooks: Any = getattr(agent, field, None)
     for hook in hooks if isinstance(hooks, list) else [hooks] if hooks else []:
-        answer = hook(tool=tool, args=args, tool_context=context)
+        answer = hook(tool_context=context, **arguments)
         answer = await answer if inspect.isawaitable(answer) else answer
         if answer is not None:
             return answer
@@ -173,11 +178,16 @@ async def _agent_hooks(tool: BaseTool, args: dict[str, Any], context: ToolContex
 async def _recovered(
     tool: BaseTool, args: dict[str, Any], context: ToolContext, error: Exception
 ) -> dict[str, Any] | None:
-    """What the runner's ``on_tool_error_callback`` plugins make of a failed tool."""
+    """What the runner's ``on_tool_error_callback`` plugins, then the agent's own, make of a
+    failed tool (ADK's order; it skips both once a plugin answered the call)."""
     plugins = context.get_invocation_context().plugin_manager
     answer: dict[str, Any] | None = await plugins.run_on_tool_error_callback(
         tool=tool, tool_args=args, tool_context=context, error=error
     )
+    if answer is None:
+        answer = await _agent_callbacks(
+            "on_tool_error_callback", context, tool=tool, args=args, error=error
+        )
     return answer
 
 

@@ -7,15 +7,19 @@ runs with a scripted ``FunctionModel``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pa_support import Script, answers, make_toolset, ran
+from pa_support import POLICY, Script, answers, make_toolset, ran
 from pydantic_ai import Agent
+from support.approval_fixtures import authenticator, jwks, signer, token
 
-from guardrail import Guard, Principal
+from guardrail import Guard, JWTAuthenticator, Policy, Principal
 from guardrail.testing import capture_audit
+
+__all__ = ["authenticator", "jwks", "signer", "token"]  # fixtures, used by name
 
 CLOSE = ("close_account", {"account_id": "X9"})
 LOOKUP = ("lookup_order", {"order_id": "A1"})
@@ -90,4 +94,19 @@ async def test_without_a_user_a_call_anyway_is_refused(guard: Guard) -> None:
     assert ran == {}
     assert [(e.phase, e.subject, e.tool, e.decision) for e in events] == [
         ("refusal", None, "lookup_order", "denied")
+    ]
+
+
+async def test_a_user_whose_token_fails_is_refused_as_unauthenticated(
+    authenticator: JWTAuthenticator, token: Callable[..., str]
+) -> None:
+    """A forged token: nothing is listed, and a call anyway is recorded as the auth failure."""
+    guard = Guard(Policy.model_validate(POLICY), authenticator=authenticator)
+    forged = token("alice", "support")[:-4] + "AAAA"
+    with capture_audit(guard) as events:
+        result = await agent(guard, Script([LOOKUP])).run("go", deps={"guardrail_token": forged})
+    assert "Unknown tool name" in answers(result.output)["call_1"]
+    assert ran == {}
+    assert [(e.phase, e.subject, e.tool, e.decision) for e in events] == [
+        ("refusal", None, "lookup_order", "auth_failed")
     ]
