@@ -134,3 +134,22 @@ def test_a_deep_redact_path_through_text_or_a_list_changes_nothing() -> None:
 
 def test_twenty_digits_are_no_card_even_when_they_pass_luhn() -> None:
     assert R.text("id 12345678901234567894 ok") == "id 12345678901234567894 ok"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "A+B/C~D=E+F/G~H=I+J/K~L+M/",  # upper case and symbols alternate
+        "1+2/3~4=5+6/7~8=9+0/1~2+",  # digits and symbols alternate
+    ],
+)
+def test_random_looking_counts_every_change_of_character_class(key: str) -> None:
+    """Upper case, lower case, digits and symbols are four classes: a run that changes
+    between any two of them at every character reads as key material."""
+    assert R.text(f"key {key} here") == f"key {REDACTED} here"
+
+
+def test_padding_is_not_key_material() -> None:
+    """A run is measured without its trailing `=`: 15 characters and padding are too short."""
+    assert R.text("aB3dE5gH7jK9mN1==") == "aB3dE5gH7jK9mN1=="
+    assert R.text("aB3dE5gH7jK9mN1q==") == REDACTED
