@@ -153,3 +153,23 @@ def test_padding_is_not_key_material() -> None:
     """A run is measured without its trailing `=`: 15 characters and padding are too short."""
     assert R.text("aB3dE5gH7jK9mN1==") == "aB3dE5gH7jK9mN1=="
     assert R.text("aB3dE5gH7jK9mN1q==") == REDACTED
+    assert R.text("aB3dE5gH7jK9mN1X") == REDACTED  # only `=` is padding
+
+
+def test_none_and_numbers_pass_through_unchanged() -> None:
+    assert R.value(None) is None
+    assert R.arguments({"note": None, "ok": True, "n": 3, "x": 1.5}) == {
+        "note": None,
+        "ok": True,
+        "n": 3,
+        "x": 1.5,
+    }
+
+
+class Tag(str):
+    """A str subclass (enums and typed ids are): redacted like a str, kept as text."""
+
+
+def test_a_str_subclass_is_redacted_like_a_str() -> None:
+    assert R.value(Tag("token=abc123")) == "token=[REDACTED]"
+    assert R.value(Tag("plain")) == "plain"
