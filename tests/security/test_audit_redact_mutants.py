@@ -199,3 +199,14 @@ def test_sets_are_redacted_item_by_item_within_the_depth_bound() -> None:
     assert R.value({"token=abc"}) == ["token=[REDACTED]"]
     assert Redactor(max_depth=1).value({frozenset({"a"})}) == ["[...]"]
     assert Redactor(max_depth=2).value({frozenset({"a"})}) == [["a"]]
+
+
+class Opaque:
+    """Neither a mapping, a sequence, a dataclass nor a model: recorded by its repr."""
+
+    def __repr__(self) -> str:
+        return "Opaque(token=abc123, size=3)"
+
+
+def test_any_other_object_is_recorded_as_its_redacted_repr() -> None:
+    assert R.value(Opaque()) == "Opaque(token=[REDACTED], size=3)"
