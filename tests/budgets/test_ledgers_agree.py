@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support.redis_server import RedisServer
 
@@ -53,6 +53,23 @@ def play(ledger: Ledger, ops: list[tuple[str, list[int] | int, list[float]]]) ->
 
 @settings(max_examples=40, deadline=None)
 @given(ops=st.lists(op, max_size=25))
+# A refusal gives back a counter an earlier reservation charged 0 to: the later
+# settlement of that reservation still finds it (a total, then a day counter).
+@example(
+    ops=[
+        ("reserve", [4], [0, 0, 0, 0]),
+        ("reserve", [4], [2, 0, 0, 0]),
+        ("settle", 0, [0.1, 0, 0, 0]),
+    ]
+)
+@example(
+    ops=[
+        ("reserve", [4, 0, 2], [1, 0, 0, 0]),
+        ("reserve", [0], [0, 0, 0, 0]),
+        ("reserve", [0, 1, 2, 4], [0, 0, 0, 0.7]),
+        ("settle", 0, [0, 0, 0.1, 0]),
+    ]
+)
 def test_memory_and_redis_agree(
     redis_server: RedisServer, ops: list[tuple[str, list[int] | int, list[float]]]
 ) -> None:

@@ -120,7 +120,9 @@ end
 -- Give back charges 1..last of a reservation that was refused (latest first): each
 -- was added with one INCRBY (windows: to KEY:sum), and each before `last` that is a
 -- window also has its entry. A key that held nothing before is deleted, as if never
--- touched (an emptied set deletes itself).
+-- touched (an emptied set deletes itself), unless it is a calendar counter with an
+-- expiry: that one existed before (a reservation that charged 0 to it is settled
+-- against it later) and keeps its 0.
 local function give_back(slots, amounts, used, windows, last)
   for i = last, 1, -1 do
     local key = slots[i]
@@ -128,7 +130,7 @@ local function give_back(slots, amounts, used, windows, last)
       if i < last then redis.call('ZREM', key, rid .. '|' .. amounts[i]) end
       key = key .. ':sum'
     end
-    if used[i] == 0 then
+    if used[i] == 0 and (windows[i] or redis.call('PTTL', key) < 0) then
       redis.call('DEL', key)
     else
       redis.call('DECRBY', key, amounts[i])
@@ -202,8 +204,10 @@ local function settle()
       else
         u = tonumber(redis.call('GET', slot .. ':sum') or '0')
       end
-    elseif redis.call('EXISTS', slot) == 1 then
-      -- A counter that has expired belongs to a past period: nothing to settle.
+    elseif kind == 'n' or redis.call('EXISTS', slot) == 1 then
+      -- A calendar counter that has expired belongs to a past period: nothing to
+      -- settle. A never-resetting one has no past period (and one a refusal deleted
+      -- held 0).
       u = redis.call('INCRBY', slot, new - old)
     end
     out[i] = u
