@@ -121,8 +121,8 @@ end
 -- was added with one INCRBY (windows: to KEY:sum), and each before `last` that is a
 -- window also has its entry. A key that held nothing before is deleted, as if never
 -- touched (an emptied set deletes itself), unless it is a calendar counter with an
--- expiry: that one existed before (a reservation that charged 0 to it is settled
--- against it later) and keeps its 0.
+-- expiry: that one existed before this reservation (one that charged 0 to it is
+-- settled against it later) and keeps its 0.
 local function give_back(slots, amounts, used, windows, last)
   for i = last, 1, -1 do
     local key = slots[i]
@@ -154,7 +154,7 @@ end
 -- Each charge is added as it is checked (one INCRBY reads and charges); the first
 -- that does not fit gives back those before it and itself: all or nothing.
 local function reserve()
-  local slots, amounts, used, windows = {}, {}, {}, {}
+  local slots, amounts, used, windows, fresh = {}, {}, {}, {}, {}
   local out = {'1'}
   for i = 1, #KEYS do
     local kind, amount_text, maximum_text, span = charge(i)
@@ -178,12 +178,17 @@ local function reserve()
       redis.call('PEXPIRE', slot, span + 1000)
       redis.call('PEXPIRE', slot .. ':sum', span + 1000)
     elseif reset >= 0 and u == 0 then
-      -- A new counter: it lives one day past its period (late settlements).
-      redis.call('PEXPIREAT', slot, reset + DAY)
+      fresh[#fresh + 1] = {slot, reset}
     end
     out[#out + 1] = int(u + amount)
     out[#out + 1] = int(reset)
     out[#out + 1] = b
+  end
+  -- A new counter lives one day past its period (late settlements). Its expiry is set
+  -- once every charge fits, so a give-back tells a counter this reservation made (no
+  -- expiry yet) from one that held 0 before.
+  for _, counter in ipairs(fresh) do
+    redis.call('PEXPIREAT', counter[1], counter[2] + DAY)
   end
   return table.concat(out, ' ')
 end
