@@ -210,3 +210,8 @@ class Opaque:
 
 def test_any_other_object_is_recorded_as_its_redacted_repr() -> None:
     assert R.value(Opaque()) == "Opaque(token=[REDACTED], size=3)"
+
+
+def test_a_fullwidth_secret_name_is_found_by_its_normalised_form() -> None:
+    """Short non-ASCII text is checked for secret names after NFKC (`ｐｗｄ` is `pwd`)."""
+    assert R.text("ｐｗｄ=hunter2") == "ｐｗｄ=[REDACTED]"
