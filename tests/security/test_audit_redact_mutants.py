@@ -213,5 +213,6 @@ def test_any_other_object_is_recorded_as_its_redacted_repr() -> None:
 
 
 def test_a_fullwidth_secret_name_is_found_by_its_normalised_form() -> None:
-    """Short non-ASCII text is checked for secret names after NFKC (`ｐｗｄ` is `pwd`)."""
-    assert R.text("ｐｗｄ=hunter2") == "ｐｗｄ=[REDACTED]"
+    """Short non-ASCII text is checked for secret names after NFKC (fullwidth `pwd`)."""
+    name = "\uff50\uff57\uff44"  # fullwidth p, w, d
+    assert R.text(f"{name}=hunter2") == f"{name}=[REDACTED]"
