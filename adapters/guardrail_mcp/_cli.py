@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -15,7 +15,6 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from guardrail import ConfigurationError, GuardrailError
-from guardrail.cli._errors import say
 from guardrail_mcp._listing import list_all_tools
 from guardrail_mcp._pins import PinStore, qualify, tool_definition
 
@@ -90,8 +89,10 @@ def run_pin(
     command: Sequence[str],
     token_env: str,
     timeout: float,
+    say: Callable[[str], None] = print,
 ) -> int:
-    """Connect, pin, print one line per tool. Exit status 0."""
+    """Connect, pin, print one line per tool with ``say`` (the CLI's, which escapes
+    what a terminal would interpret: tool names come from the server). Exit status 0."""
     token = os.environ.get(token_env) if url is not None else None
     store = PinStore(pins)
 
@@ -109,7 +110,7 @@ def run_pin(
         raise GuardrailError(f"cannot list the MCP server's tools: {_leaf(exc)}{hint}") from exc
     for change in changes:
         digest = change.sha256[:16] if change.sha256 else "-"
-        say(f"{change.change:9} {change.name}  sha256:{digest}")  # names come from the server
+        say(f"{change.change:9} {change.name}  sha256:{digest}")
     print(f"wrote {pins}", file=sys.stderr)
     return 0
 

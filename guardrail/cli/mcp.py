@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from guardrail.cli import _args
+from guardrail.cli._errors import say
 from guardrail.errors import ConfigurationError
 
 
@@ -59,4 +60,5 @@ def _pin(args: argparse.Namespace) -> int:
         command=command,
         token_env=args.token_env,
         timeout=args.timeout,
+        say=say,
     )
