@@ -55,7 +55,7 @@ class AuditTrail:
     # -- the step -------------------------------------------------------------------
 
     def enter(self, call: Call) -> None:
-        if self.sinks:
+        if self.sinks and _intent_needed(call):
             self._intent_written(call, self._emit(self.event(call, "intent")))
 
     def exit(self, call: Call) -> None:
@@ -64,7 +64,7 @@ class AuditTrail:
             self._final_written(call, self._emit(self.event(call, _final_phase(call))))
 
     async def aenter(self, call: Call) -> None:
-        if self.sinks:
+        if self.sinks and _intent_needed(call):
             self._intent_written(call, await self._aemit(self.event(call, "intent")))
 
     async def aexit(self, call: Call) -> None:
@@ -240,6 +240,15 @@ def _skill_of(call: Call | None) -> str | None:
     while call is not None and not call.tool.skill:
         call = call.parent
     return call.tool.name if call is not None else None
+
+
+def _intent_needed(call: Call) -> bool:
+    """Whether ``call`` needs an intent record before its tool runs: always, unless the
+    tool changes nothing (``read_only``) and hands its result over only after the
+    outcome record is kept (not a generator). Then, should the process die while the
+    tool runs, nothing happened that a record could stand for."""
+    tool = call.tool
+    return not tool.read_only or tool.generator
 
 
 def _final_phase(call: Call) -> Phase:
