@@ -17,6 +17,10 @@ The lock is given back:
   outside ``rename`` or ``rm`` of the log is noticed at most that late;
 * when an append fails, and on close.
 
+A forked child closes its copy of the lock's descriptor at once: a child that never
+touches the log would otherwise keep the parent's kept lock alive after the parent
+died, and every other process would wait for it.
+
 ``flock`` is local-host only: not for NFS.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import mmap
 import os
 import time
+import weakref
 
 try:
     import fcntl
@@ -55,6 +60,7 @@ class SharedLock:
         if os.fstat(self.fd).st_size < 1:
             os.ftruncate(self.fd, 1)  # the "someone waits" byte
         self._want = mmap.mmap(self.fd, 1)
+        _OPEN.add(self)
 
     def close(self) -> None:
         """Close the descriptor (which lets go of the lock). Idempotent."""
@@ -95,3 +101,15 @@ class SharedLock:
     def kept_for(self) -> float:
         """Seconds the lock has been kept between appends (0 when not kept)."""
         return time.monotonic() - self.held_since if self.held else 0.0
+
+
+_OPEN: weakref.WeakSet[SharedLock] = weakref.WeakSet()
+"""Every open lock in this process, for the fork hook below."""
+
+
+def _close_in_child() -> None:
+    for lock in list(_OPEN):
+        lock.close()  # the parent's lock stays the parent's; a child that logs reopens
+
+
+os.register_at_fork(after_in_child=_close_in_child)

@@ -6,6 +6,7 @@ from outside is noticed once the lock is taken again (fail closed)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -97,3 +98,40 @@ def test_a_log_renamed_from_outside_fails_closed_and_keeps_its_lines(log_path: P
             log.append("event", {"i": 1})
     report = verify(moved)
     assert report.ok and report.events == 1
+
+
+FORK_AND_DIE = """
+import os, sys, time
+from guardrail.audit.chain import ChainLog
+log = ChainLog(sys.argv[1], fsync="never", batch_interval=3600)
+log.append("event", {"from": "parent"})
+assert log._file.lock.held
+pid = os.fork()
+if pid == 0:  # a child that never logs, and outlives its parent
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)  # (so that nobody waits for its output either)
+    time.sleep(120)
+    os._exit(0)
+print(pid, flush=True)
+os._exit(0)  # the parent dies holding the lock
+"""
+
+
+def test_a_forked_child_does_not_keep_a_dead_parents_lock(log_path: Path) -> None:
+    """Only the parent held the lock: once it is gone, other processes append."""
+    died = subprocess.run(
+        [sys.executable, "-c", FORK_AND_DIE, str(log_path)],
+        timeout=60,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    orphan = int(died.stdout)
+    try:
+        out = subprocess.run([sys.executable, "-c", ONE_LINE, str(log_path)], timeout=60)
+    finally:
+        os.kill(orphan, signal.SIGKILL)
+    assert out.returncode == 0
+    report = verify(log_path)
+    assert report.ok and report.events == 2
