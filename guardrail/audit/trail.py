@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
+from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event, event_from
 from guardrail.audit.redact import Redactor
 from guardrail.call import Call, new_id
 from guardrail.downstream import delegations
@@ -154,16 +154,18 @@ class AuditTrail:
         fields["time"] = datetime.now(UTC)
         fields["phase"] = phase
         fields["decision"] = _decision_kind(call, phase)
-        fields["delegations"] = delegations(call)
+        if call.delegations:
+            fields["delegations"] = delegations(call)
         self._verdict_fields(call.decision, refusal, fields)
         if phase == "outcome":
             fields["outcome"] = "ok" if call.error is None else type(call.error).__name__
             cost = call.cost
-            fields["cost_settled"] = None if cost is None else float(cost)
+            if cost is not None:
+                fields["cost_settled"] = float(cost)
         if phase != "intent":
             fields["duration_ms"] = call.duration_ms()
         _budget_fields(call, refusal, fields)
-        return build_event(fields)
+        return event_from(fields)  # every field above left out when unset (no None)
 
     def _shared_fields(self, call: Call) -> dict[str, Any]:
         """What every record of ``call`` says alike: which call, who made it, where."""
@@ -171,19 +173,20 @@ class AuditTrail:
         if shared is not None:
             return shared
         parent, principal, span = call.parent, call.principal, call.span
-        shared = {
+        shared: dict[str, Any] = {
             "call_id": call.call_id,
             "tool": call.tool.name,
-            "tool_call_id": call.tool_call_id,
-            "session": call.session,
-            "parent_call_id": parent.call_id if parent is not None else None,
-            "skill": _skill_of(parent),
             "args": redacted_args(call, self.redactor),
-            "policy": self.policy_digest,
         }
+        _put(shared, "policy", self.policy_digest)
+        _put(shared, "tool_call_id", call.tool_call_id)
+        _put(shared, "session", call.session)
+        if parent is not None:
+            shared["parent_call_id"] = parent.call_id
+            _put(shared, "skill", _skill_of(parent))
         if principal is not None:
             self._principal_fields(principal, shared)
-        if span is not None:
+        if span is not None and span.trace_id is not None:
             shared["trace_id"], shared["span_id"] = span.trace_id, span.span_id
         call.audit_fields = shared
         return shared
@@ -193,17 +196,20 @@ class AuditTrail:
     ) -> None:
         """Which rule decided, and why (a refusal's reason is redacted)."""
         if refusal is not None:
-            fields["reason"] = self.redactor.text(refusal.reason) if refusal.reason else None
-            fields["rule"] = refusal.rule
+            if refusal.reason:
+                fields["reason"] = self.redactor.text(refusal.reason)
+            _put(fields, "rule", refusal.rule)
         elif decision is not None:
-            fields["reason"], fields["rule"] = decision.reason, decision.rule
+            _put(fields, "reason", decision.reason)
+            _put(fields, "rule", decision.rule)
 
     def _principal_fields(self, principal: Principal, fields: dict[str, Any]) -> None:
         """Who the call was made as, and what its policy read about them."""
-        fields["subject"], fields["org"] = principal.subject, principal.org
-        fields["teams"], fields["issuer"] = principal.teams, principal.issuer
-        if principal.actor is not None:
-            fields["actor"] = principal.actor
+        _put(fields, "subject", principal.subject)
+        fields["teams"] = principal.teams
+        _put(fields, "org", principal.org)
+        _put(fields, "issuer", principal.issuer)
+        _put(fields, "actor", principal.actor)
         fields["roles"] = tuple(sorted(principal.roles))
         fields["scopes"] = tuple(sorted(principal.scopes))
         if principal.attributes:
@@ -224,7 +230,8 @@ def _budget_fields(call: Call, refusal: GuardrailDenied | None, fields: dict[str
         fields["level"] = str(refusal.level)
         fields["limit_key"] = str(refusal.key)
         retry = refusal.retry_after
-        fields["retry_after"] = None if retry is None else float(retry)
+        if retry is not None:
+            fields["retry_after"] = float(retry)
 
 
 def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
@@ -233,6 +240,12 @@ def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
     if args is None:
         args = call.redacted_args = redactor.arguments(call.args, call.tool.redact)
     return args
+
+
+def _put(fields: dict[str, Any], name: str, value: object) -> None:
+    """``fields[name] = value`` unless it is ``None``: a record leaves unset fields out."""
+    if value is not None:
+        fields[name] = value
 
 
 def _skill_of(call: Call | None) -> str | None:
