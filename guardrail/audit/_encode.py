@@ -50,9 +50,9 @@ def event_json(event: AuditEvent) -> str:
     non-str key, an object) sends the event the pydantic way, which gives the same
     text for what both can encode.
     """
-    if is_plain(event):
-        data = event.data  # type: ignore[attr-defined]  # its set fields, no None
-    else:
+    # A built event's set fields, no None (absent on a ``_replace``d copy).
+    data = getattr(event, "data", None) if is_plain(event) else None
+    if data is None:
         data = {key: value for key, value in zip(NAMES, event, strict=True) if value is not None}
     try:
         return orjson.dumps(data, option=_OPTIONS).decode()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import (
     TYPE_CHECKING,
@@ -155,11 +155,6 @@ class _Built(AuditEvent):
     """
 
     data: dict[str, Any]
-
-    @classmethod
-    def _make(cls, iterable: Iterable[Any]) -> Any:
-        # ``_replace`` makes new values: nobody vouches for them, and there is no ``data``.
-        return AuditEvent._make(iterable)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
         # A copy's values (``update``) are nobody's promise: it is a plain AuditEvent.

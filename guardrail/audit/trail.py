@@ -173,23 +173,23 @@ class AuditTrail:
         if shared is not None:
             return shared
         parent, principal, span = call.parent, call.principal, call.span
-        shared: dict[str, Any] = {
+        fields: dict[str, Any] = {
             "call_id": call.call_id,
             "tool": call.tool.name,
             "args": redacted_args(call, self.redactor),
         }
-        _put(shared, "policy", self.policy_digest)
-        _put(shared, "tool_call_id", call.tool_call_id)
-        _put(shared, "session", call.session)
+        _put(fields, "policy", self.policy_digest)
+        _put(fields, "tool_call_id", call.tool_call_id)
+        _put(fields, "session", call.session)
         if parent is not None:
-            shared["parent_call_id"] = parent.call_id
-            _put(shared, "skill", _skill_of(parent))
+            fields["parent_call_id"] = parent.call_id
+            _put(fields, "skill", _skill_of(parent))
         if principal is not None:
-            self._principal_fields(principal, shared)
+            self._principal_fields(principal, fields)
         if span is not None and span.trace_id is not None:
-            shared["trace_id"], shared["span_id"] = span.trace_id, span.span_id
-        call.audit_fields = shared
-        return shared
+            fields["trace_id"], fields["span_id"] = span.trace_id, span.span_id
+        call.audit_fields = fields
+        return fields
 
     def _verdict_fields(
         self, decision: Decision | None, refusal: GuardrailDenied | None, fields: dict[str, Any]
