@@ -17,6 +17,10 @@ The lock is given back:
   outside ``rename`` or ``rm`` of the log is noticed at most that late;
 * when an append fails, and on close.
 
+The lock is never kept while this process has the same log open twice (two
+``ChainLog`` objects on one path): they exclude each other like two processes, and
+one would wait for the other's writer to let go.
+
 A forked child closes its copy of the lock's descriptor at once: a child that never
 touches the log would otherwise keep the parent's kept lock alive after the parent
 died, and every other process would wait for it.
@@ -28,8 +32,10 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
 import time
 import weakref
+from collections import Counter
 
 try:
     import fcntl
@@ -49,6 +55,7 @@ class SharedLock:
         """We keep the lock between appends (nobody else appended since)."""
         self.held_since = 0.0
         self._want: mmap.mmap | None = None
+        self._file_id: tuple[int, int] | None = None
 
     def open(self) -> None:
         """Open (creating) the lock file. A forked child calls this again: a flock
@@ -57,14 +64,22 @@ class SharedLock:
         self.close()
         flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
         self.fd = os.open(self.path, flags, 0o640)
-        if os.fstat(self.fd).st_size < 1:
+        st = os.fstat(self.fd)
+        if st.st_size < 1:
             os.ftruncate(self.fd, 1)  # the "someone waits" byte
         self._want = mmap.mmap(self.fd, 1)
+        self._file_id = (st.st_dev, st.st_ino)
+        with _HERE_LOCK:
+            _HERE[self._file_id] += 1
         _OPEN.add(self)
 
     def close(self) -> None:
         """Close the descriptor (which lets go of the lock). Idempotent."""
         self.held = False
+        if self._file_id is not None:
+            with _HERE_LOCK:
+                _HERE[self._file_id] -= 1
+            self._file_id = None
         if self._want is not None:
             self._want.close()
             self._want = None
@@ -92,7 +107,7 @@ class SharedLock:
     def keep_or_release(self) -> None:
         """After an append: keep the lock for the next one, unless someone waits."""
         want = self._want
-        if want is not None and want[0]:
+        if (want is not None and want[0]) or _HERE[self._file_id] > 1:
             self.release()
         elif not self.held:
             self.held = True
@@ -103,6 +118,9 @@ class SharedLock:
         return time.monotonic() - self.held_since if self.held else 0.0
 
 
+_HERE: Counter[tuple[int, int] | None] = Counter()
+"""Open locks in this process by lock file (device, inode)."""
+_HERE_LOCK = threading.Lock()
 _OPEN: weakref.WeakSet[SharedLock] = weakref.WeakSet()
 """Every open lock in this process, for the fork hook below."""
 

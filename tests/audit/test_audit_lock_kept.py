@@ -135,3 +135,26 @@ def test_a_forked_child_does_not_keep_a_dead_parents_lock(log_path: Path) -> Non
     assert out.returncode == 0
     report = verify(log_path)
     assert report.ok and report.events == 2
+
+
+TWO_IN_ONE = """
+import sys
+from guardrail.audit.chain import ChainLog
+first = ChainLog(sys.argv[1], fsync="never", batch_interval=3600)
+second = ChainLog(sys.argv[1], fsync="never", batch_interval=3600)
+for i in range(20):
+    first.append("event", {"log": 1, "i": i})
+    second.append("event", {"log": 2, "i": i})
+first.close()
+second.close()
+"""
+
+
+def test_one_process_with_the_log_open_twice_keeps_no_lock(log_path: Path) -> None:
+    """Two ChainLogs on one path in one thread take turns line by line (neither waits for
+    the other's hour-long batch_interval) and extend one chain."""
+    out = subprocess.run([sys.executable, "-c", TWO_IN_ONE, str(log_path)], timeout=60)
+    assert out.returncode == 0
+    report = verify(log_path)
+    assert report.ok, report.breaks
+    assert report.events == 40
