@@ -115,8 +115,8 @@ def load_document(path: Path) -> Mapping[str, Any]:
                 f"unknown policy format {suffix!r} (use .yaml, .yml, .toml or .json)",
                 source=source,
             )
-    except yaml.MarkedYAMLError as exc:
-        raise yaml_error(exc, source) from None
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, source, text) from None
     except _DuplicateKey as exc:
         raise PolicyError(str(exc), source=source) from None
     except json.JSONDecodeError as exc:
@@ -137,10 +137,17 @@ def document(data: Any, source: str | None) -> Mapping[str, Any]:
     return data
 
 
-def yaml_error(exc: yaml.MarkedYAMLError, source: str | None) -> PolicyError:
-    mark = exc.problem_mark
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    return PolicyError(f"{where}YAML syntax error: {exc.problem}", source=source)
+def yaml_error(exc: yaml.YAMLError, source: str | None, text: str = "") -> PolicyError:
+    """A located ``PolicyError`` for any YAML error. A reader error (a character YAML
+    does not allow, e.g. a control character) has no mark, only an offset into ``text``."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return PolicyError(f"{where}YAML syntax error: {exc.problem}", source=source)
+    position = getattr(exc, "position", None)
+    where = f"line {text.count(chr(10), 0, position) + 1}: " if isinstance(position, int) else ""
+    problem = str(exc).splitlines()[0]  # the rest names PyYAML's stream, not the file
+    return PolicyError(f"{where}YAML syntax error: {problem}", source=source)
 
 
 def policy_error(exc: ValidationError, data: Mapping[str, Any], source: str | None) -> PolicyError:

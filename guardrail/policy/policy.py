@@ -59,8 +59,8 @@ class Policy(BaseModel):
 
         try:
             data = parse_yaml(text)
-        except yaml.MarkedYAMLError as exc:
-            raise yaml_error(exc, source) from None
+        except yaml.YAMLError as exc:
+            raise yaml_error(exc, source, text) from None
         return cls.from_dict(document(data, source), source=source)
 
     @classmethod
