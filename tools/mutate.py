@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = Path(os.environ.get("MUTATE_DIR", "/tmp/guardrail-mutate"))
+TIMEOUT_MULTIPLIER = 3.0
+TIMEOUT_CONSTANT = 10.0
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,16 @@ GROUPS = {
             "guardrail/audit/redact.py",
             "guardrail/audit/_shapes.py",
             "guardrail/audit/_secrets.py",
+            "guardrail/audit/_commands.py",
         ),
         tests=(
             "tests/audit/test_audit_redact.py",
             "tests/security/test_audit_redaction_families.py",
             "tests/security/test_audit_redaction_corpus.py",
+            "tests/security/test_audit_redaction_more.py",
+            "tests/security/test_audit_redaction_commands.py",
             "tests/security/test_audit_redact_mutants.py",
+            "tests/security/test_audit_redact_builders.py",
         ),
     ),
     "verify": Group(
@@ -135,6 +141,12 @@ def mutmut_config(group: Group) -> str:
             'also_copy = ["adapters", "examples", "benchmarks", "README.md"]',
             f"pytest_add_cli_args = {json.dumps(args)}",
             f"pytest_add_cli_args_test_selection = {json.dumps(list(group.tests))}",
+            # A mutant that loops forever (`while f"{key}#{n}" in taken` with `in` -> `not in`)
+            # is stopped after (its tests' measured time + constant) * multiplier seconds of
+            # wall time; mutmut's default 15x let one such mutant hold a --jobs 1 run for
+            # half an hour. 3x plus 10 s still covers a test run slowed by a loaded machine.
+            f"timeout_multiplier = {TIMEOUT_MULTIPLIER}",
+            f"timeout_constant = {TIMEOUT_CONSTANT}",
             "",
         ]
     )

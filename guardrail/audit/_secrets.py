@@ -72,6 +72,17 @@ def secret_name(name: str) -> bool:
                enumerate(words))  # fmt: skip
 
 
+def any_of(words: set[str] | frozenset[str] | tuple[str, ...]) -> str:
+    """A regex matching any of ``words``, as a trie: one branch per first character, so
+    a search tries a handful of branches at each position instead of every word. A word
+    that another starts with makes the longer one redundant (this finds, not parses)."""
+    if "" in words:
+        return ""
+    heads = sorted({word[0] for word in words})
+    branches = [re.escape(h) + any_of({w[1:] for w in words if w[0] == h}) for h in heads]
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+
 # -- token shapes -------------------------------------------------------------------
 
 TOKEN_SHAPES = (

@@ -13,6 +13,7 @@ import binascii
 import re
 from collections.abc import Callable
 
+from guardrail.audit._commands import Commands
 from guardrail.audit._secrets import RUN, TOKEN, random_looking, secret_name
 
 Replacement = Callable[[re.Match[str]], str]
@@ -21,12 +22,16 @@ Replacement = Callable[[re.Match[str]], str]
 class _Shape:
     """A secret pattern whose whole match goes (the ``re.Pattern.sub`` interface)."""
 
-    def __init__(self, pattern: str, flags: int = 0, keep: int = 0) -> None:
+    def __init__(self, pattern: str, flags: int = 0, keep: int = 0, needle: str = "") -> None:
         self.pattern = re.compile(pattern, flags)
         self.keep = keep
         """Leading groups kept (``postgres://user:`` of a URL, ``curl -u user:``)."""
+        self.needle = needle
+        """Text every match holds: text without it is not searched (``in`` is cheaper)."""
 
     def sub(self, replacement: str, text: str) -> str:
+        if self.needle not in text:
+            return text
         return self.pattern.sub(self._replace(replacement), text)
 
     def _replace(self, replacement: str) -> Replacement:
@@ -75,7 +80,7 @@ class _Assignments:
         r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
         r"(?=((?:[\"'`]?(?:[ \t]*:?[ \t]*[A-Za-z_][\w.<>\[\]]*)?[ \t]*"
         r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
-        r"((?i:(?:bearer|basic|digest|token|negotiate|apikey)[ \t]+)?"
+        r"((?i:(?:bearer|basic|digest|token|negotiate|ntlm|apikey)[ \t]+)?"
         r"(?:\"+[^\"\n]*\"+|'+[^'\n]*'+|`[^`]*`|[^\s,;&\"'`<)}\]]+)))"
     )
 
@@ -107,6 +112,10 @@ class _Flags:
         return self.pattern.sub(replace, text)
 
 
+PGPASS = r"(?m)^(?=\S{16})((?:[^:\s\\]|\\.)+:(?:\d{1,5}|\*)(?::(?:[^:\s\\]|\\.)+){2}:)\S+$"
+"""A .pgpass line, ``host:port:database:user:password``, of 16 characters or more (what
+the redactor's prefilter lets through): the password goes."""
+
 SECRET_VALUES = (
     _Shape(
         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----.*?"
@@ -130,6 +139,34 @@ SECRET_VALUES = (
         r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}|"
         r"webhook\.office\.com/webhookb2/[^\s\"']+|discord(?:app)?\.com/api/webhooks/\d+/[\w-]+"
     ),
+    # Credential files and protocol lines: netrc (`machine h login u password p`), a
+    # password hash (htpasswd, shadow, Django, LDAP `{SSHA}`), .pgpass, HTTP Digest, FTP.
+    _Shape(
+        r"((?<![\w-])(?:machine[ \t\r\n]+\S+|default)(?:[ \t\r\n]+(?:login|account|port)"
+        r"[ \t\r\n]+\S+){0,4}[ \t\r\n]+password[ \t\r\n]+)(?:\"[^\"\n]*\"|\S+)",
+        keep=1,
+        needle="password",
+    ),
+    _Shape(
+        r"(?<![\w$])(?:\$(?:1|2[abxy]?|5|6|7|y|gy|md5|sha1|apr1|argon2(?:id|i|d)|pbkdf2[\w-]*|"
+        r"scrypt|bcrypt[\w-]*)|(?:pbkdf2_sha(?:1|256)|argon2|bcrypt(?:_sha256)?|scrypt))"
+        r"\$(?:[\w./+=,-]*\$){0,5}[\w./+=-]{16,}",
+        needle="$",
+    ),
+    _Shape(
+        r"(?i)\{(?:s?sha\d*|s?md5|crypt|pbkdf2[\w-]*|argon2\w*|bcrypt|ssha\w*|x-[\w-]+|"
+        r"plain|clear(?:text)?|cram-md5|ntlm)\}[^\s\"'<>,;]+",
+        needle="}",
+    ),
+    _Shape(PGPASS, keep=1, needle=":"),
+    _Shape(
+        r"(?i)(\bdigest[ \t]+(?:[\w-]+[ \t]*=[ \t]*(?:\"[^\"\n]*\"|[^\s,\"]*)[ \t]*,[ \t]*){0,20}"
+        r"response[ \t]*=[ \t]*)(?:\"[^\"\n]*\"|[^\s,\"]+)",
+        keep=1,
+        needle="=",
+    ),
+    _Shape(r"(?m)^(PASS[ \t]+)\S[^\r\n]*", keep=1, needle="PASS"),  # FTP, POP3
+    Commands(),
     _Flags(),
     _Runs(),
 )

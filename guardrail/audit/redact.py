@@ -13,7 +13,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from guardrail.audit._secrets import NAME_LITERALS, secret_name
+from guardrail.audit._commands import LITERALS as PROGRAMS
+from guardrail.audit._commands import program_of, secret_parts
+from guardrail.audit._secrets import NAME_LITERALS, any_of, secret_name
 from guardrail.audit._shapes import ASSIGNED as _ASSIGNED
 from guardrail.audit._shapes import SECRET_VALUES
 
@@ -22,14 +24,15 @@ _DIGIT_RUN = re.compile(r"(?<![\w.])\d+(?:[ -]\d+)*(?![\w.])")
 """Digit groups joined by single spaces or dashes; a card number is some of them."""
 _GROUP = re.compile(r"\d+")
 _MAYBE_SECRET_LITERALS = (
-    *NAME_LITERALS, "eyj", "://", "-----begin", "bearer", "basic", "apikey", "curl",
-    "hooks.slack", "webhook", "discord",
+    *NAME_LITERALS, *PROGRAMS, "eyj", "://", "-----begin", "bearer", "basic", "apikey",
+    "hooks.slack", "webhook", "discord", "digest", "{sha", "{ssha", "{md5", "{smd5", "{crypt",
+    "{pbkdf2", "{argon2", "{bcrypt", "{cram-md5", "{plain", "{clear", "{ntlm", "{x-",
 )  # fmt: skip
 """Every match of a ``SECRET_VALUES`` pattern or of ``_ASSIGNED`` that is not in a
 ``RUN`` contains one of these once case-folded (and NFKC-normalised, when the text is
 not ASCII): text with none of them and no run is left alone without trying any."""
-_MAYBE_SECRET = re.compile("|".join(map(re.escape, _MAYBE_SECRET_LITERALS)))
-"""The literals as one pattern: one scan of the text instead of one per literal."""
+_MAYBE_SECRET = re.compile(any_of(_MAYBE_SECRET_LITERALS))
+"""The literals as one pattern (a trie): one scan of the text instead of one per literal."""
 _MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
 """13 digits, single spaces or dashes between: what any card number in a digit run has."""
 _CARD_MIN = 13
@@ -104,7 +107,9 @@ class Redactor:
             return self._mapping(value, depth)
         if isinstance(value, list | tuple) and len(value) == 2 and _secret_pair_name(value[0]):
             return [self.text(value[0]), REDACTED]  # ("Authorization", "...") header pairs
-        if isinstance(value, list | tuple | set | frozenset):
+        if isinstance(value, list | tuple):  # maybe an argument vector: ["mysql", "-pX"]
+            return [self.value(v, depth=depth + 1) for v in _argv(list(value)[: self.max_items])]
+        if isinstance(value, set | frozenset):
             return [self.value(v, depth=depth + 1) for v in list(value)[: self.max_items]]
         if isinstance(value, bytes | bytearray | memoryview):
             return f"[{len(value)} bytes]"
@@ -186,6 +191,20 @@ _PAIR_VALUES = ("value", "Value", "val", "values")
 
 def _secret_pair_name(name: Any) -> bool:
     return type(name) is str and len(name) <= 80 and secret_name(name)
+
+
+def _argv(items: list[Any]) -> list[Any]:
+    """``items`` with the passwords of an argument vector redacted: a program's password
+    options (``["sshpass", "-p", "X"]``) and ``["--db-password", "X"]`` flags."""
+    if len(items) < 2 or not all(type(item) is str for item in items):
+        return items
+    program = program_of(items)
+    if not program and not any(item[:1] == "-" for item in items):
+        return items
+    out = list(items)
+    for index, offset in secret_parts(items[1:], program):
+        out[index + 1] = out[index + 1][:offset] + REDACTED
+    return out
 
 
 def _hide(tree: dict[str, Any], path: list[str]) -> None:

@@ -38,11 +38,6 @@ class Window:
         """The live entries: (time, micro-amount), oldest first."""
         return [(e[0], e[1]) for e in islice(self.order, self.head, None) if e[1] is not None]
 
-    def expired_head(self, cut: float) -> bool:
-        """Whether the oldest entry is at or before ``cut`` (there is something to trim)."""
-        head = self.head
-        return head < len(self.order) and self.order[head][0] <= cut
-
     def trim(self, cut: float) -> None:
         order, head = self.order, self.head
         size = len(order)

@@ -139,7 +139,7 @@ class MemoryLedger(Ledger):
             units, span = charge.units, charge.span
             if windowed[index]:
                 window = state if isinstance(state, Window) else Window()
-                order, head = window.order, window.head  # expired_head(), inlined
+                order, head = window.order, window.head  # is the oldest entry out?
                 if head < len(order) and order[head][0] <= now - span:
                     window.trim(now - span)
                 if window.total + units > charge.max_units:

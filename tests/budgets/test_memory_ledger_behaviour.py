@@ -341,3 +341,42 @@ def test_a_refusal_gives_back_every_earlier_counter() -> None:
     assert isinstance(refusal, Refusal) and refusal.index == 4
     assert [r.used for r in ledger.usage(earlier)] == [0, 0, 0, 0]
     assert [h.used for h in reserved(ledger.reserve(earlier, rid="z")).held] == [1, 2, 3, 1]
+
+
+def test_a_refusal_gives_back_exactly_what_it_charged_on_keys_already_in_use() -> None:
+    """A multi-key reservation refused part way, on keys that already hold use: each key
+    keeps exactly its earlier use (windows lose the entry, not only the units), the key the
+    refused reservation created is dropped, and the keys in use are not."""
+    clock = Clock(at(2026, 1, 1, 12))
+    ledger = MemoryLedger(clock=clock)
+    window = Charge("w", "window", 2, 10, 60)
+    counter = Charge("t", "total", 3, 10)
+    day = Charge("d", "day", 1, 10)
+    full = Charge("full", "total", 1, 1)
+    reserved(ledger.reserve([window, counter, day, full], rid="a"))
+    clock.now += 0.5
+    reserved(ledger.reserve([window, counter], rid="a2"))
+    clock.now += 0.5
+    new = Charge("n", "total", 4, 5)
+    refusal = ledger.reserve([window, counter, new, day, full], rid="b")
+    assert isinstance(refusal, Refusal) and refusal.index == 4
+    assert [r.used for r in ledger.usage([window, counter, new, day, full])] == [4, 6, 0, 1, 1]
+    assert [h.used for h in reserved(ledger.reserve([counter, new], rid="c")).held] == [9, 4]
+    clock.now += 60  # the earlier window entries have left; a given-back one must not leave
+    assert used(ledger, window) == 0
+    assert reserved(ledger.reserve([window], rid="d")).held[0].used == 2
+    for rid in "efgh":
+        reserved(ledger.reserve([window], rid=rid))
+    assert isinstance(ledger.reserve([window], rid="i"), Refusal)  # 10 of 10, not more
+
+
+def test_a_prepared_plan_follows_a_clock_set_back_to_the_day_before() -> None:
+    """A clock stepped back (NTP) past midnight charges the earlier day's slot, not the
+    slot the plan last worked out for the later day."""
+    clock = Clock(at(2026, 1, 2, 10))
+    ledger = MemoryLedger(clock=clock)
+    plan = ledger.prepare([Charge("d", "day", 1, 5)])
+    assert reserved(ledger.reserve(plan, rid="a")).held[0].reset == at(2026, 1, 3)
+    clock.now = at(2026, 1, 1, 23)
+    held = reserved(ledger.reserve(plan, rid="b")).held[0]
+    assert (held.used, held.reset) == (1, at(2026, 1, 2))

@@ -87,3 +87,28 @@ def test_an_array_or_object_operand_is_compared_as_a_value(
     who = make_principal("p")
     assert policy.decide("t", who, {"x": value}).allowed is allowed
     assert policy.decide("t", who, {"x": "text"}).allowed is False
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [(3, True), (1, False), ("1", False), ("3", False), (True, False), ([1], False)],
+)
+def test_a_member_of_another_kind_cannot_be_judged_so_a_deny_rule_applies(
+    value: Any, allowed: bool
+) -> None:
+    """`in: [1, 2]` cannot tell about "1" (a string) or true: in doubt the deny rule applies."""
+    policy = Policy.from_yaml(
+        "rules: [{id: a, allow: [t]}, {id: d, deny: [t], args: {x: {in: [1, 2]}}}]"
+    )
+    decision = policy.decide("t", make_principal("p"), {"x": value})
+    assert decision.allowed is allowed
+    if not allowed and value != 1:
+        assert "cannot tell whether argument 'x' is one of (1, 2)" in decision.reason
+
+
+@pytest.mark.parametrize(("value", "allowed"), [(3, True), (1, False), ("3", False), (None, False)])
+def test_an_allow_rule_not_in_members_of_another_kind_does_not_hold(
+    value: Any, allowed: bool
+) -> None:
+    policy = Policy.from_yaml("rules: [{id: a, allow: [t], args: {x: {not_in: [1, 2]}}}]")
+    assert policy.decide("t", make_principal("p"), {"x": value}).allowed is allowed

@@ -101,3 +101,19 @@ def test_nothing_is_assumed_without_known_fields(operand: str) -> None:
     string that merely looks like a path is a literal, not a reference."""
     assert _findings(operand, None) == []
     assert _findings("attributes.limt", _authenticator(teams=())) == []
+
+
+def test_the_finding_names_the_policy_file() -> None:
+    policy = Policy.from_yaml(
+        "rules: [{id: r, allow: [t], args: {x: {eq: $principal.attributes.limt}}}]",
+        source="policy.yaml",
+    )
+    guard = Guard(policy, authenticator=_authenticator(**FILLS_LIMIT))
+    with pytest.warns(PolicyWarning) as caught:
+
+        @guard.tool(name="t")
+        def t(x: str) -> None:
+            """A tool."""
+
+    (finding,) = [str(w.message) for w in caught]
+    assert finding.startswith("policy.yaml: rule 'r', args.x.eq, tool 't': ")

@@ -24,6 +24,7 @@ BELL = "unacceptable character #x0007: special characters are not allowed"
         ("rules:\n  - {id: a, allow: [t\x07]}\n", "line 2"),
         ("\x07rules: []\n", "line 1"),
         ("rules: []\n\n\n# \x1b[31m red\n", "line 4"),
+        ("\n\n\x07rules: []\n", "line 3"),  # counted from the very first line
     ],
 )
 def test_a_forbidden_character_is_a_located_policy_error(
@@ -75,3 +76,25 @@ def test_a_suite_with_a_forbidden_character_says_which_file(tmp_path: Path) -> N
     with pytest.raises(ConfigurationError) as error:
         load_suite(path)
     assert str(error.value).startswith(f"{path}: not valid YAML: {BELL}")
+
+
+def test_a_duplicate_key_is_located_at_its_second_occurrence() -> None:
+    text = "rules:\n- id: r\n  deny: [t]\n  args: {x: {max: 1, max: 2}}\n"
+    with pytest.raises(PolicyError) as error:
+        Policy.from_yaml(text, source="p.yaml")
+    assert (
+        str(error.value) == "file p.yaml: line 4, column 22: YAML syntax error: duplicate key 'max'"
+    )
+
+
+MERGED = "rules:\n- &base {id: a, allow: [t]}\n- <<: *base\n  id: b\n"
+
+
+def test_a_merge_key_may_be_overridden_but_later_keys_stay_unique() -> None:
+    """`<<: *base` then `id: b` is how merges are meant; a key given twice after it is not."""
+    assert [r.id for r in Policy.from_yaml(MERGED).rules] == ["a", "b"]
+    twice = MERGED + "  when: {roles: [x]}\n  when: {roles: [y]}\n"
+    with pytest.raises(
+        PolicyError, match="line 6, column 3: YAML syntax error: duplicate key 'when'"
+    ):
+        Policy.from_yaml(twice)
