@@ -134,3 +134,42 @@ def test_a_deep_redact_path_through_text_or_a_list_changes_nothing() -> None:
 
 def test_twenty_digits_are_no_card_even_when_they_pass_luhn() -> None:
     assert R.text("id 12345678901234567894 ok") == "id 12345678901234567894 ok"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "A+B/C~D=E+F/G~H=I+J/K~L+M/",  # upper case and symbols alternate
+        "1+2/3~4=5+6/7~8=9+0/1~2+",  # digits and symbols alternate
+    ],
+)
+def test_random_looking_counts_every_change_of_character_class(key: str) -> None:
+    """Upper case, lower case, digits and symbols are four classes: a run that changes
+    between any two of them at every character reads as key material."""
+    assert R.text(f"key {key} here") == f"key {REDACTED} here"
+
+
+def test_padding_is_not_key_material() -> None:
+    """A run is measured without its trailing `=`: 15 characters and padding are too short."""
+    assert R.text("aB3dE5gH7jK9mN1==") == "aB3dE5gH7jK9mN1=="
+    assert R.text("aB3dE5gH7jK9mN1q==") == REDACTED
+    assert R.text("aB3dE5gH7jK9mN1X") == REDACTED  # only `=` is padding
+
+
+def test_none_and_numbers_pass_through_unchanged() -> None:
+    assert R.value(None) is None
+    assert R.arguments({"note": None, "ok": True, "n": 3, "x": 1.5}) == {
+        "note": None,
+        "ok": True,
+        "n": 3,
+        "x": 1.5,
+    }
+
+
+class Tag(str):
+    """A str subclass (enums and typed ids are): redacted like a str, kept as text."""
+
+
+def test_a_str_subclass_is_redacted_like_a_str() -> None:
+    assert R.value(Tag("token=abc123")) == "token=[REDACTED]"
+    assert R.value(Tag("plain")) == "plain"

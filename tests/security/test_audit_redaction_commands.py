@@ -230,6 +230,12 @@ def test_no_command_or_file_secret_reaches_a_record_or_a_span(
         # each program's arguments end where the next program starts: the last positional
         # of `openssl passwd` is its own, not one of mysql's
         (f"openssl passwd -6 {S} mysql -p{S}", f"openssl passwd -6 {REDACTED} mysql -p{REDACTED}"),
+        ("run mysql ", "run mysql "),  # a program with no argument after it
+        ("htpasswd -nb", "htpasswd -nb"),  # options only: no positional to take
+        (f"openssl passwd {S} -6", f"openssl passwd {REDACTED} -6"),  # options are not positional
+        (f"mkpasswd {S}", f"mkpasswd {REDACTED}"),  # the only positional is the last
+        # a value is never read as an option: the password `-s` is not ldappasswd's -s
+        ("ldappasswd -x -w -s uid=bob", f"ldappasswd -x -w {REDACTED} uid=bob"),
         (
             f'["rabbitmqctl", "add_user", "app", "{S}", "mysql", "-p{S}"]',
             f'["rabbitmqctl", "add_user", "app", "{REDACTED}", "mysql", "-p{REDACTED}"]',
@@ -245,6 +251,10 @@ def test_exactly_the_password_goes(text: str, expected: str) -> None:
     [
         (["mysql", f"-p{S}"], ["mysql", f"-p{REDACTED}"]),  # two items are a vector too
         (["sshpass", "-p"], ["sshpass", "-p"]),
+        (["mkpasswd", S], ["mkpasswd", REDACTED]),
+        (["deploy", "-v", "--db-password", S], ["deploy", "-v", "--db-password", REDACTED]),
+        (["deploy", "--password"], ["deploy", "--password"]),  # no value after the flag
+        (["deploy", "--password", "--force"], ["deploy", "--password", "--force"]),
         (["smbclient", "-U", f"bob%{S}"], ["smbclient", "-U", f"bob%{REDACTED}"]),
     ],
 )
