@@ -1,35 +1,49 @@
 """The adapter registry: adapters found through the ``guardrail.adapters`` entry-point group.
 
 The loader imports each registered adapter lazily, so ``import guardrail`` never
-imports a framework. An adapter whose framework is not installed is skipped
-quietly (the error for an object nobody supports says what to install); one
-whose framework is installed but fails to import (any ``ImportError``, e.g. a
-version it does not support) is skipped with an :class:`AdapterWarning` naming
-the package and the version it needs. The other adapters keep working.
+imports a framework, and ``guard.wrap`` imports only the adapters of frameworks
+the application has imported: an adapter whose entry point is also named in
+``guardrail.adapter_frameworks`` (``adk = "google.adk"``) is loaded once that
+module is in ``sys.modules`` (no object it wraps can exist before). An adapter
+not named there is loaded at the first ``guard.wrap``, as before.
+
+An adapter whose framework is not installed is skipped quietly (the error for an
+object nobody supports says what to install); one whose framework is installed
+but fails to import (any ``ImportError``, e.g. a version it does not support) is
+skipped with an :class:`AdapterWarning` naming the package and the version it
+needs. The other adapters keep working.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import logging
-import re
+import sys
 import threading
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from guardrail._adapter_hints import (
+    DISTRIBUTION,
+    _absent,
+    _install_hint,
+    _needs,
+    _too_old,
+    _version,
+)
 from guardrail.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from guardrail.guard import Guard
     from guardrail.identity import Principal
 
+__all__ = ["DISTRIBUTION", "FRAMEWORKS", "GROUP", "Adapter", "AdapterRegistry", "AdapterWarning"]
+
 GROUP = "guardrail.adapters"
-DISTRIBUTION = "guardrail-sdk"
-"""This project on PyPI (the import package is ``guardrail``; that name was taken)."""
+FRAMEWORKS = "guardrail.adapter_frameworks"
+"""Optional second group: adapter entry-point name -> the module of its framework."""
 log = logging.getLogger(__name__)
 
 
@@ -67,12 +81,28 @@ class Adapter(ABC):
         raise ConfigurationError(f"the {self.name} adapter does not filter objects")
 
 
+class _Slot:
+    """One ``guardrail.adapters`` entry point, loaded at most once."""
+
+    __slots__ = ("adapter", "entry_point", "framework", "tried")
+
+    def __init__(self, entry_point: EntryPoint, framework: str | None) -> None:
+        self.entry_point, self.framework = entry_point, framework
+        self.adapter: Adapter | None = None
+        self.tried = False
+
+    def needed(self) -> bool:
+        """Its framework is imported (a submodule's import imports it too), or unknown."""
+        return self.framework is None or sys.modules.get(self.framework) is not None
+
+
 class AdapterRegistry:
     """Adapters loaded from entry points, plus any registered in code."""
 
     def __init__(self, entry_point_source: Iterable[EntryPoint] | None = None) -> None:
+        """``entry_point_source``: entry points of both groups (default: the installed ones)."""
         self._source = entry_point_source
-        self._adapters: list[Adapter] | None = None
+        self._slots: list[_Slot] | None = None
         self._missing: dict[str, str] = {}
         self._extra: list[Adapter] = []
         self._lock = threading.Lock()
@@ -82,30 +112,45 @@ class AdapterRegistry:
         self._extra.insert(0, adapter)
 
     def adapters(self) -> list[Adapter]:
-        with self._lock:
-            if self._adapters is None:
-                self._adapters = self._load()
-            return [*self._extra, *self._adapters]
+        """Every adapter, each loaded now (this imports every installed framework)."""
+        return self._loaded(everything=True)
 
-    def _load(self) -> list[Adapter]:
-        found: list[Adapter] = []
-        source = self._source if self._source is not None else entry_points(group=GROUP)
-        for ep in source:
-            try:
-                adapter_cls = ep.load()
-            except ImportError as exc:
-                # Skip it, remember what to install; the other adapters keep working.
-                self._missing[ep.name] = self._skipped(ep, exc)
-                continue
-            too_old = _too_old(getattr(adapter_cls, "requires", {}))
-            if too_old:
-                self._missing[ep.name] = too_old
-                continue
-            adapter = adapter_cls()
-            if not isinstance(adapter, Adapter):
-                raise ConfigurationError(f"entry point {ep.value!r} is not a guardrail Adapter")
-            found.append(adapter)
-        return found
+    def _loaded(self, *, everything: bool) -> list[Adapter]:
+        """The adapters loaded so far, after loading those now needed (or all)."""
+        with self._lock:
+            if self._slots is None:
+                self._slots = self._entry_points()
+            for slot in self._slots:
+                if not slot.tried and (everything or slot.needed()):
+                    slot.tried = True
+                    slot.adapter = self._load(slot.entry_point)
+            return [*self._extra, *(s.adapter for s in self._slots if s.adapter is not None)]
+
+    def _entry_points(self) -> list[_Slot]:
+        if self._source is not None:
+            found: Iterable[EntryPoint] = self._source
+        else:
+            installed = entry_points()  # one scan of the installed metadata for both groups
+            found = [*installed.select(group=GROUP), *installed.select(group=FRAMEWORKS)]
+        found = list(found)
+        frameworks = {_key(ep): ep.value.strip() for ep in found if ep.group == FRAMEWORKS}
+        return [_Slot(ep, frameworks.get(_key(ep))) for ep in found if ep.group != FRAMEWORKS]
+
+    def _load(self, ep: EntryPoint) -> Adapter | None:
+        try:
+            adapter_cls = ep.load()
+        except ImportError as exc:
+            # Skip it, remember what to install; the other adapters keep working.
+            self._missing[ep.name] = self._skipped(ep, exc)
+            return None
+        too_old = _too_old(getattr(adapter_cls, "requires", {}))
+        if too_old:
+            self._missing[ep.name] = too_old
+            return None
+        adapter = adapter_cls()
+        if not isinstance(adapter, Adapter):
+            raise ConfigurationError(f"entry point {ep.value!r} is not a guardrail Adapter")
+        return adapter
 
     @staticmethod
     def _skipped(ep: EntryPoint, exc: ImportError) -> str:
@@ -124,7 +169,13 @@ class AdapterRegistry:
         return f"cannot be imported ({type(exc).__name__}: {exc}): it needs {wanted}{found}"
 
     def for_object(self, obj: Any) -> Adapter:
-        for adapter in self.adapters():
+        """The first adapter that supports ``obj``, loading only those of imported frameworks."""
+        for adapter in self._loaded(everything=False):
+            if adapter.supports(obj):
+                return adapter
+        # None of them: load the rest before saying so (a framework module an adapter
+        # did not name, and every install hint).
+        for adapter in self._loaded(everything=True):
             if adapter.supports(obj):
                 return adapter
         hint = "".join(
@@ -138,98 +189,9 @@ class AdapterRegistry:
         )
 
 
-def _install_hint(ep: EntryPoint, module: str) -> str:
-    """What to install for an adapter whose import failed on ``module``."""
-    dist = ep.dist.name if ep.dist is not None else None
-    if dist is None or _own(dist):
-        return f'its framework ({module}) is not: pip install "{DISTRIBUTION}[{ep.name}]"'
-    return f"its framework ({module}) is not: install what {dist} needs ({module})"
-
-
-_EXTRA = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def _needs(ep: EntryPoint) -> list[tuple[str, str]]:
-    """(distribution, requirement) pairs the adapter needs: guardrail's extra named after
-    it, or what a third-party adapter's distribution requires."""
-    if ep.dist is None:
-        return []
-    own = _own(ep.dist.name)
-    found = []
-    for text in ep.dist.requires or ():
-        requirement, _, marker = text.partition(";")
-        name = _NAME.match(requirement.strip())
-        if name is None or _own(name.group()):
-            continue
-        extra = _EXTRA.search(marker)
-        if (extra is None and not own and not marker.strip()) or (
-            extra is not None and extra.group(1) == ep.name
-        ):
-            found.append((name.group(), requirement.strip()))
-    return found
-
-
-def _own(dist: str) -> bool:
-    """``dist`` names this project (compared normalized: ``guardrail_sdk`` is ``guardrail-sdk``)."""
-    # "guardrail": what this project was installed as before the rename.
-    return re.sub(r"[-_.]+", "-", dist).lower() in (DISTRIBUTION, "guardrail")
-
-
-def _absent(exc: ImportError) -> bool:
-    """The import failed because the framework's package is not installed at all.
-
-    That is its top-level package, or, under a namespace package shared by many
-    distributions (``google.adk`` under ``google``), the first regular one.
-    """
-    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
-        return False
-    parts = exc.name.split(".")
-    for depth in range(1, len(parts) + 1):
-        try:
-            spec = importlib.util.find_spec(".".join(parts[:depth]))
-        except (ImportError, ValueError):  # e.g. blocked with sys.modules[name] = None
-            return True
-        if spec is None:
-            return True
-        if spec.origin is not None:  # a regular package or module: installed, so broken
-            return False
-    return False
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
-
-
-def _too_old(requires: Mapping[str, str]) -> str | None:
-    """Why the installed frameworks do not meet ``requires``, or ``None`` when they do."""
-    for dist, lowest in requires.items():
-        # "guardrail" is the import name adapters know this project by; PyPI's is DISTRIBUTION.
-        install = DISTRIBUTION if dist == "guardrail" or _own(dist) else dist
-        try:
-            found = version(install)
-        except PackageNotFoundError:
-            return (
-                f"it needs {dist}>={lowest}, which is not installed: "
-                f"pip install '{install}>={lowest}'"
-            )
-        if _release(found) < _release(lowest):
-            return f"it needs {dist}>={lowest}, found {found}: pip install -U '{install}>={lowest}'"
-    return None
-
-
-def _release(text: str) -> tuple[int, ...]:
-    """``"1.8.3"`` -> ``(1, 8, 3)``; pre-release and local suffixes are ignored."""
-    parts: list[int] = []
-    for part in text.split("."):
-        digits = "".join(itertools.takewhile(str.isdigit, part))
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
+def _key(ep: EntryPoint) -> tuple[str | None, str]:
+    """An entry point's name within its distribution (both groups come from the same one)."""
+    return (ep.dist.name if ep.dist is not None else None, ep.name)
 
 
 registry = AdapterRegistry()

@@ -61,6 +61,7 @@ GROUPS = {
             "tests/security/test_policy_operand_kinds.py",
             "tests/security/test_policy_unreadable_yaml.py",
             "tests/security/test_policy_reference_findings.py",
+            "tests/security/test_policy_findings_scope.py",
             "tests/security/test_policy_loading_more.py",
             "tests/security/test_tool_name_case.py",
             "tests/security/test_narrowed_schema_types.py",

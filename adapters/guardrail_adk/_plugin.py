@@ -8,6 +8,10 @@
   ``guard.arun`` and the tool's own ``run_async``, so a refusal is an ADK
   ``{"error": ...}`` response the model reads, and every call (a hidden tool's, an
   unknown name's) is audited. ``after_tool_callback``s still see the result.
+
+Its place among the plugins does not matter, except that a plugin with its own
+``before_tool_callback`` must not come before it (refused when a run starts):
+see :mod:`guardrail_adk._order`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import inspect
 from typing import Any
 
 from google.adk.agents.callback_context import CallbackContext
+from google.adk.agents.invocation_context import InvocationContext
 from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.adk.plugins.base_plugin import BasePlugin
@@ -27,11 +32,13 @@ from guardrail import AuthenticationError, Guard, GuardrailDenied, PermissionDen
 from guardrail.adapters import OnDenied
 from guardrail_adk._denial import denial
 from guardrail_adk._identity import UserDirectory, principal_of
+from guardrail_adk._order import before_tool_of_later, check_order
 from guardrail_adk._tool import GuardedTool, json_schema, same_tool
 
 
 class GuardrailPlugin(BasePlugin):
-    """Governs every tool call of the runner it is added to (add it last among plugins).
+    """Governs every tool call of the runner it is added to (first among plugins, or anywhere
+    after plugins that have no ``before_tool_callback``).
 
     ``users`` maps a session's ``user_id`` to its :class:`~guardrail.Principal`
     (see :mod:`guardrail_adk._identity` for the other identity sources).
@@ -51,6 +58,12 @@ class GuardrailPlugin(BasePlugin):
         super().__init__(name=name)
         self.guard, self.users, self.on_denied, self.flat = guard, users, on_denied, flat
         self._guarded: dict[str, GuardedTool] = {}  # by tool name
+
+    async def before_run_callback(
+        self, *, invocation_context: InvocationContext
+    ) -> types.Content | None:
+        check_order(self, invocation_context.plugin_manager.plugins)
+        return None
 
     # -- what the model is shown ----------------------------------------------------
 
@@ -96,7 +109,7 @@ class GuardrailPlugin(BasePlugin):
             return None  # ADK asks (or reports the rejection); the tool does not run
         governed = self._governed(tool)
         try:
-            result = await governed.run_guarded_call(tool_args, tool_context, _agent_hooks)
+            result = await governed.run_guarded_call(tool_args, tool_context, self._hooks)
         except Exception as error:
             recovered = await _recovered(tool, tool_args, tool_context, error)
             if recovered is None:
@@ -104,6 +117,11 @@ class GuardrailPlugin(BasePlugin):
             return recovered
         answer: dict[str, Any] = _answer(tool, result)
         return answer
+
+    async def _hooks(self, tool: BaseTool, args: dict[str, Any], context: ToolContext) -> Any:
+        """What ADK skips once this plugin answers: later plugins', then the agent's callbacks."""
+        answer = await before_tool_of_later(self, tool, args, context)
+        return answer if answer is not None else await _agent_hooks(tool, args, context)
 
     def _governed(self, tool: BaseTool) -> GuardedTool:
         governed = self._guarded.get(tool.name)
@@ -142,10 +160,15 @@ async def _agent_hooks(tool: BaseTool, args: dict[str, Any], context: ToolContex
 
     They run after the guard allowed the call; the first that answers is the result.
     """
+    return await _agent_callbacks("before_tool_callback", context, tool=tool, args=args)
+
+
+async def _agent_callbacks(field: str, context: ToolContext, **arguments: Any) -> Any:
+    """The agent's callbacks in ``field`` (one or a list), as ADK calls them: first answer wins."""
     agent = context.get_invocation_context().agent
-    hooks: Any = getattr(agent, "before_tool_callback", None)
+    hooks: Any = getattr(agent, field, None)
     for hook in hooks if isinstance(hooks, list) else [hooks] if hooks else []:
-        answer = hook(tool=tool, args=args, tool_context=context)
+        answer = hook(tool_context=context, **arguments)
         answer = await answer if inspect.isawaitable(answer) else answer
         if answer is not None:
             return answer
@@ -155,11 +178,16 @@ async def _agent_hooks(tool: BaseTool, args: dict[str, Any], context: ToolContex
 async def _recovered(
     tool: BaseTool, args: dict[str, Any], context: ToolContext, error: Exception
 ) -> dict[str, Any] | None:
-    """What the runner's ``on_tool_error_callback`` plugins make of a failed tool."""
+    """What the runner's ``on_tool_error_callback`` plugins, then the agent's own, make of a
+    failed tool (ADK's order; it skips both once a plugin answered the call)."""
     plugins = context.get_invocation_context().plugin_manager
     answer: dict[str, Any] | None = await plugins.run_on_tool_error_callback(
         tool=tool, tool_args=args, tool_context=context, error=error
     )
+    if answer is None:
+        answer = await _agent_callbacks(
+            "on_tool_error_callback", context, tool=tool, args=args, error=error
+        )
     return answer
 
 

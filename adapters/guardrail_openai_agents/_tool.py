@@ -35,6 +35,7 @@ from guardrail.adapters import (
     stands_in,
 )
 from guardrail_openai_agents._approval import needs_approval
+from guardrail_openai_agents._failure import FailureWatch
 
 _OWNER = "guardrail_openai_agents"
 
@@ -108,13 +109,19 @@ class GuardedFunctionTool(GuardedWrapper[FunctionTool], FunctionTool):
             who = principal_from_context(self.guard, ctx.context)
         except AuthenticationError as exc:
             return await self.arefuse_guarded(self.name, exc, tool_call_id=call_id)
-        return await self.arun_guarded(
-            self.name,
-            args=(input,),
-            principal=who,
-            tool_call_id=call_id,
-            invoke=lambda _: self.wrapped.on_invoke_tool(ctx, input),
-        )
+        watch = FailureWatch(ctx)
+        try:
+            return await self.arun_guarded(
+                self.name,
+                args=(input,),
+                principal=who,
+                tool_call_id=call_id,
+                invoke=lambda _: watch.invoke(self.wrapped.on_invoke_tool, input),
+            )
+        except Exception as exc:
+            if not watch.answered(exc):
+                raise
+            return watch.output  # audited as failed; the model reads the SDK's text
 
     async def _needs_approval(
         self, run_context: RunContextWrapper[Any], params: dict[str, Any], call_id: str

@@ -4,7 +4,9 @@ A ``WrapperToolset`` (so it composes with pydantic-ai's own: prefixed, filtered,
 MCP servers, ...): ``get_tools`` shows the run's user only the tools they may
 call, with schemas narrowed to what the policy allows them; ``call_tool`` runs
 each call through ``guard.arun`` as that user. A refusal raises ``ToolFailed``:
-the model gets a failed tool result saying why, without using up retries.
+the model gets a failed tool result saying why, without using up retries. A call of
+a tool the user was not shown is answered by pydantic-ai ("Unknown tool name") and
+recorded as a refusal when the run next lists its tools (``_hidden.py``).
 
 With ``approvals="defer"`` a call an ``approve`` rule holds raises pydantic-ai's own
 ``ApprovalRequired`` instead (metadata: the guardrail request), so the run ends
@@ -41,6 +43,7 @@ from guardrail.adapters import (
     stand_in,
     stands_in,
 )
+from guardrail_pydantic_ai._hidden import HiddenCalls
 
 _OWNER = "guardrail_pydantic_ai"
 Approvals = Literal["refuse", "defer"]
@@ -64,14 +67,22 @@ class GuardedToolset(WrapperToolset[Any], GuardedWrapper[AbstractToolset[Any]]):
     guard: Guard = dataclasses.field(kw_only=True, repr=False)
     on_denied: OnDenied = dataclasses.field(kw_only=True, default="result")
     approvals: Approvals = dataclasses.field(kw_only=True, default="refuse")
+    # Shared by the copies pydantic-ai makes per run and step (``replace`` carries it).
+    hidden_calls: HiddenCalls = dataclasses.field(
+        kw_only=True, default_factory=HiddenCalls, repr=False, compare=False
+    )
 
     async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
+        """The tools the run's user may call; calls of those hidden before are recorded."""
         tools = await self.wrapped.get_tools(ctx)
         try:
             who = principal_from_context(self.guard, ctx.deps)
-        except AuthenticationError:
+        except AuthenticationError as exc:
+            await self.hidden_calls.record(self.guard, ctx, tools, None, exc)
             return {}  # no verified user: nothing to show
-        return self.visible_to(tools, who)
+        shown = self.visible_to(tools, who)
+        await self.hidden_calls.record(self.guard, ctx, tools.keys() - shown.keys(), who)
+        return shown
 
     def visible_to(
         self, tools: Mapping[str, ToolsetTool[Any]], who: Principal | None

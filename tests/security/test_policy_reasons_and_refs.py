@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from guardrail import Guard, PermissionDenied, Policy
+from guardrail import Guard, PermissionDenied, Policy, PolicyError
 from guardrail.policy.decision import Decision
 from guardrail.testing import make_principal
 
@@ -126,3 +126,41 @@ def test_a_skill_steps_deny_rule_resolves_its_reference_for_the_caller() -> None
         guard.call("close_case", {"owner": "bob"}, principal=ALICE)
     assert refused.value.rule == "not-yours"
     assert deleted == ["alice"]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "$principal.attributes.region.",
+        "$principal.attributes..region",
+        "$principal.attributes.a..b",
+    ],
+)
+def test_a_reference_with_an_empty_path_part_is_refused_when_the_policy_loads(ref: str) -> None:
+    """Such a path resolves to nothing for every principal: a rule that reads as a check."""
+    rule = {"id": "r", "deny": ["t"], "args": {"x": {"eq": ref}}}
+    with pytest.raises(PolicyError, match="names no principal field"):
+        Policy.from_dict({"rules": [rule]})
+
+
+@pytest.mark.parametrize(
+    ("rules", "who", "args"),
+    [
+        # a deny rule whose constraint fails, and no allow rule for the tool
+        ("[{id: d, deny: [t], args: {x: {eq: 1}}}, {id: a, allow: [u]}]", ALICE, {"x": 2}),
+        ("[{id: d, deny: [t], args: {x: {eq: 1}}, when: {anonymous: true}}]", None, {"x": 2}),
+        # an approve rule whose constraint fails, and no allow rule for the tool
+        (
+            "[{id: ap, approve: [t], approvers: {roles: [lead]}, args: {x: {min: 10}}}]",
+            ALICE,
+            {"x": 2},
+        ),
+    ],
+)
+def test_no_allow_rule_after_the_deny_and_approve_rules_is_a_default_deny(
+    rules: str, who: Any, args: dict[str, Any]
+) -> None:
+    name = "alice (org acme)" if who else "an anonymous caller"
+    assert Policy.from_yaml(f"rules: {rules}").decide("t", who, args) == Decision(
+        False, None, f"no rule allows {name} to call 't' (default deny)"
+    )
