@@ -62,6 +62,8 @@ GROUPS = {
             "tests/security/test_policy_unreadable_yaml.py",
             "tests/security/test_policy_reference_findings.py",
             "tests/security/test_policy_findings_scope.py",
+            "tests/security/test_policy_never_met.py",
+            "tests/security/test_policy_glob_case.py",
             "tests/security/test_policy_loading_more.py",
             "tests/security/test_tool_name_case.py",
             "tests/security/test_narrowed_schema_types.py",

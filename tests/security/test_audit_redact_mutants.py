@@ -7,8 +7,11 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from guardrail.audit._secrets import entropy
 from guardrail.audit.redact import REDACTED, Redactor
@@ -173,3 +176,43 @@ class Tag(str):
 def test_a_str_subclass_is_redacted_like_a_str() -> None:
     assert R.value(Tag("token=abc123")) == "token=[REDACTED]"
     assert R.value(Tag("plain")) == "plain"
+
+
+class Event(BaseModel):
+    at: datetime
+    note: str
+
+
+class Box(BaseModel):
+    inner: dict[str, Any]
+
+
+def test_a_model_is_recorded_as_its_json_fields_at_its_own_depth() -> None:
+    """Pydantic models: their JSON form (an ISO time, not a datetime repr), nested no deeper
+    than the bound counts from where the model sits."""
+    event = Event(at=datetime(2026, 1, 1, tzinfo=UTC), note="token=abc")
+    assert R.value(event) == {"at": "2026-01-01T00:00:00Z", "note": "token=[REDACTED]"}
+    assert Redactor(max_depth=2).value([Box(inner={"a": {"b": 1}})]) == [{"inner": "[...]"}]
+
+
+def test_sets_are_redacted_item_by_item_within_the_depth_bound() -> None:
+    assert R.value({"token=abc"}) == ["token=[REDACTED]"]
+    assert Redactor(max_depth=1).value({frozenset({"a"})}) == ["[...]"]
+    assert Redactor(max_depth=2).value({frozenset({"a"})}) == [["a"]]
+
+
+class Opaque:
+    """Neither a mapping, a sequence, a dataclass nor a model: recorded by its repr."""
+
+    def __repr__(self) -> str:
+        return "Opaque(token=abc123, size=3)"
+
+
+def test_any_other_object_is_recorded_as_its_redacted_repr() -> None:
+    assert R.value(Opaque()) == "Opaque(token=[REDACTED], size=3)"
+
+
+def test_a_fullwidth_secret_name_is_found_by_its_normalised_form() -> None:
+    """Short non-ASCII text is checked for secret names after NFKC (fullwidth `pwd`)."""
+    name = "\uff50\uff57\uff44"  # fullwidth p, w, d
+    assert R.text(f"{name}=hunter2") == f"{name}=[REDACTED]"

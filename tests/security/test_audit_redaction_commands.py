@@ -252,6 +252,7 @@ def test_exactly_the_password_goes(text: str, expected: str) -> None:
         (["mysql", f"-p{S}"], ["mysql", f"-p{REDACTED}"]),  # two items are a vector too
         (["sshpass", "-p"], ["sshpass", "-p"]),
         (["mkpasswd", S], ["mkpasswd", REDACTED]),
+        (["rabbitmqctl", "add_user", "app", S], ["rabbitmqctl", "add_user", "app", REDACTED]),
         (["deploy", "-v", "--db-password", S], ["deploy", "-v", "--db-password", REDACTED]),
         (["deploy", "--password"], ["deploy", "--password"]),  # no value after the flag
         (["deploy", "--password", "--force"], ["deploy", "--password", "--force"]),

@@ -164,3 +164,20 @@ def test_no_allow_rule_after_the_deny_and_approve_rules_is_a_default_deny(
     assert Policy.from_yaml(f"rules: {rules}").decide("t", who, args) == Decision(
         False, None, f"no rule allows {name} to call 't' (default deny)"
     )
+
+
+def test_a_misspelt_reference_is_refused_naming_the_fields_it_may_use() -> None:
+    rule = {"id": "r", "deny": ["t"], "args": {"x": {"eq": "$principal.subjet"}}}
+    with pytest.raises(PolicyError) as refused:
+        Policy.from_dict({"rules": [rule]})
+    assert str(refused.value).endswith(
+        "'$principal.subjet' names no principal field (use expires_at, issuer, org, roles, "
+        "scopes, subject, teams or attributes.<name>)"
+    )
+
+
+@pytest.mark.parametrize("literal", ["$100", "$", "xprincipal.subject", "principality"])
+def test_literals_that_merely_resemble_a_reference_load_as_literals(literal: str) -> None:
+    rule = {"id": "r", "allow": ["t"], "args": {"x": {"eq": literal}}}
+    policy = Policy.from_dict({"rules": [rule]})
+    assert policy.decide("t", ALICE, {"x": literal}).allowed
