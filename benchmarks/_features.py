@@ -146,8 +146,10 @@ def build(
     tracer_provider: Any = None,
     authenticator: Any = None,
     rules: Policy | None = None,
+    read_only: bool = False,
 ) -> Built:
-    """A guard with the given ingredients; ledger is ``"memory://"`` or a redis URL."""
+    """A guard with the given ingredients; ledger is ``"memory://"`` or a redis URL.
+    ``read_only``: the tools are declared read-only (one audit record per call)."""
     built = Built()
     kwargs: dict[str, Any] = {}
     ledgers: list[Any] = []
@@ -188,8 +190,12 @@ def build(
             return built
     built.error = None
     built.guard = guard
-    built.sync = guard.tool(cost=1)(refund)
-    built.async_ = guard.tool(cost=1)(arefund)
+    options: dict[str, Any] = {"read_only": True} if read_only else {}
+    try:
+        built.sync = guard.tool(cost=1, **options)(refund)
+        built.async_ = guard.tool(cost=1, **options)(arefund)
+    except TypeError:  # no read_only= yet
+        built.error = NOT_LANDED + ": @guard.tool(read_only=)"
     return built
 
 

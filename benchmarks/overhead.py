@@ -127,6 +127,10 @@ def add(env: Env) -> None:
         audited = F.build(ledger="memory://", chain_path=workdir / "audited.jsonl")
         _variant(env, "audited", "audited", audited, "ChainLog intent+outcome, fsync batched")
         _denied(env, "denied_audited", "denied (audited)", audited)
+        one_line = F.build(ledger="memory://", chain_path=workdir / "read-only.jsonl",
+                           read_only=True)  # fmt: skip
+        _variant(env, "audited_read_only", "audited, read-only tool", one_line,
+                 "ChainLog outcome only (@guard.tool(read_only=True)), fsync batched")  # fmt: skip
 
     provider = sdk_tracer_provider(env)
     if not F.HAS_TRACER or provider is None:

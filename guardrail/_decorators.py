@@ -42,6 +42,7 @@ class Decorators(Running):
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
         downstream: DownstreamSpec | None = None,
+        read_only: bool = False,
     ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
     def tool(
@@ -57,6 +58,7 @@ class Decorators(Running):
         expose: Literal["agent", "skill"] = "agent",
         validate: bool = True,
         downstream: DownstreamSpec | None = None,
+        read_only: bool = False,
     ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
         """Guard a function, sync or async, plain or method.
 
@@ -65,6 +67,10 @@ class Decorators(Running):
         ``downstream={"audience": ..., "scopes": [...]}`` (or a list of them) exchanges
         the user's token for each before the body runs; without them it never runs,
         and the call is one refusal record (the reason says why, e.g. consent needed).
+        ``read_only=True`` declares that the tool changes nothing: an allowed call is
+        then one audit record, its outcome, kept before the result reaches the caller,
+        instead of an intent before the body runs and an outcome after (a generator
+        still gets both: its items leave before the outcome).
         """
 
         def decorate(inner: Callable[P, R]) -> Callable[P, R]:
@@ -78,6 +84,7 @@ class Decorators(Running):
                 expose=expose,
                 validate=validate,
                 downstream=downstream,
+                read_only=read_only,
             )
             return self._guarded(spec)
 

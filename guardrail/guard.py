@@ -228,6 +228,7 @@ class Guard(Decorators, Views):
         replace: bool = False,
         downstream: DownstreamSpec | None = None,
         definition: str | None = None,
+        read_only: bool = False,
     ) -> ToolSpec:
         """Add a tool to this guard without wrapping it (adapters use this).
 
@@ -237,6 +238,7 @@ class Guard(Decorators, Views):
         (an adapter re-listing a remote tool); otherwise a different function under
         a taken name is a :class:`ConfigurationError`. ``definition`` is the hash of
         a remote tool's definition (an MCP pin): approvals are bound to it.
+        ``read_only``: see :meth:`tool`.
         """
         is_async, generator = body_kind(fn)
         spec = ToolSpec(
@@ -253,6 +255,7 @@ class Guard(Decorators, Views):
             binder=binder if binder is not None else ArgBinder(fn, validate=validate),
             downstream=self._downstream_of(fn, downstream),
             definition=definition,
+            read_only=read_only,
         )
         known = self._tools.get(spec.name)
         if known is not None and known.fn is not fn and not replace:

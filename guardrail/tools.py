@@ -266,6 +266,9 @@ class ToolSpec:
     definition: str | None = None
     """Hash of the tool's definition where it comes from elsewhere (an MCP pin);
     approvals are bound to it (``None``: the function's own signature is used)."""
+    read_only: bool = False
+    """The tool changes nothing: an allowed call is one audit record, its outcome,
+    kept before the result reaches the caller (no intent record before it runs)."""
 
     def __post_init__(self) -> None:
         if self.cost is not None:

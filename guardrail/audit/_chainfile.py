@@ -3,6 +3,7 @@ shared with other processes, the chain's position, appending lines and rotating.
 
 Only the log's writer thread (and ``flush``/``checkpoint``/``close``, under the
 writer's lock) touch a ``ChainFile``; it does no locking between threads itself.
+The lock between processes is :class:`~guardrail.audit._filelock.SharedLock`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from guardrail.audit import _recovery
+from guardrail.audit._filelock import HAS_FLOCK, SharedLock
 from guardrail.audit._format import (
     ALG_HMAC,
     ALG_SHA256,
@@ -28,12 +30,7 @@ from guardrail.audit._format import (
 )
 from guardrail.audit.checkpoint import Checkpointer
 
-try:
-    import fcntl
-except ModuleNotFoundError:  # pragma: no cover - not POSIX: ChainLog refuses to start
-    fcntl = None  # type: ignore[assignment]
-
-HAS_FLOCK = fcntl is not None
+__all__ = ["HAS_FLOCK", "ChainFile", "Fsync"]
 
 Fsync = Literal["always", "batch", "never"]
 
@@ -67,7 +64,10 @@ class ChainFile:
         self.torn_path = Path(f"{path}.torn")
         self.scanner = Scanner(key=key)
         self.fd = -1
-        self.lock_fd = -1
+        self.lock = SharedLock(f"{path}.lock")
+        self.keeps_lock = fsync != "always"
+        """Whether the lock is kept across a burst of appends (see ``_filelock``); with
+        ``fsync="always"`` each group commit takes it, its fdatasync costing far more."""
         self.ino: tuple[int, int] = (0, 0)
         self.end = 0
         """Bytes of the current file this process has read or written (a line end)."""
@@ -93,13 +93,7 @@ class ChainFile:
                 self.datasync()
 
     def open_lock(self) -> None:
-        # A forked child calls this again: a flock taken through an inherited
-        # descriptor is the parent's lock too, so it would not keep the two apart.
-        if self.lock_fd >= 0:
-            os.close(self.lock_fd)
-            self.lock_fd = -1
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-        self.lock_fd = os.open(f"{self.path}.lock", flags, 0o640)
+        self.lock.open()
 
     def open_file(self, rotated: Path | None = None) -> None:
         if rotated is not None:
@@ -113,20 +107,25 @@ class ChainFile:
         self.line = 0
 
     def close_fds(self) -> None:
-        for fd in (self.fd, self.lock_fd):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.fd = self.lock_fd = -1
+        with contextlib.suppress(OSError):
+            self.lock.close()
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        self.fd = -1
 
     @contextlib.contextmanager
     def flock(self) -> Iterator[None]:
         """Exclusive use of the path among processes (local host only: not NFS)."""
-        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        lock = self.lock
+        if lock.held:  # kept since our last append: nobody else touched the file
+            yield
+            return
+        lock.take()
         try:
             yield
         finally:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+            lock.release()
 
     def datasync(self) -> None:
         os.fdatasync(self.fd)
@@ -161,12 +160,15 @@ class ChainFile:
 
     def append(self, records: Sequence[tuple[str, str]]) -> int:
         """Append ``(kind, data JSON)`` records after whatever is in the file now, in
-        one write under :meth:`flock` (synced with ``fsync="always"``); return the
-        first one's seq. Spelled out rather than ``with self.flock()``: this is
-        every append's path, and a generator per append costs more than its write."""
-        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        one write under the lock (synced with ``fsync="always"``); return the first
+        one's seq. The file is looked at (one ``stat``) only when the lock was not
+        kept since our last append: then others may have appended or rotated."""
+        lock = self.lock
+        looked = lock.held
+        if not looked:
+            lock.take()
         try:
-            if self.stale():
+            if not looked and self.stale():
                 _recovery.sync(self)  # says so if the file was removed
             if self.rotate_bytes is not None or self.rotate_daily:
                 self.maybe_rotate()
@@ -175,8 +177,13 @@ class ChainFile:
                 self.checkpointer.maybe(self.scanner, self.seq)
             if self.fsync == "always":
                 self.datasync()
-        finally:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+        except BaseException:
+            lock.release()  # the next append looks at the file again
+            raise
+        if self.keeps_lock:
+            lock.keep_or_release()
+        else:
+            lock.release()
         return first
 
     def write(self, records: Sequence[tuple[str, str]]) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from guardrail.audit.event import NAMES
+from guardrail.audit.event import NAMES, is_plain
 
 if TYPE_CHECKING:
     from guardrail.audit.event import AuditEvent
@@ -50,11 +50,12 @@ def event_json(event: AuditEvent) -> str:
     non-str key, an object) sends the event the pydantic way, which gives the same
     text for what both can encode.
     """
+    # A built event's set fields, no None (absent on a ``_replace``d copy).
+    data = getattr(event, "data", None) if is_plain(event) else None
+    if data is None:
+        data = {key: value for key, value in zip(NAMES, event, strict=True) if value is not None}
     try:
-        return orjson.dumps(
-            {key: value for key, value in zip(NAMES, event, strict=True) if value is not None},
-            option=_OPTIONS,
-        ).decode()
+        return orjson.dumps(data, option=_OPTIONS).decode()
     except TypeError:
         return canonical(event.model_dump(mode="json", exclude_none=True))
 

@@ -17,6 +17,10 @@ twice the append. It wakes the writer only when a sync falls due or the writer
 sleeps without a deadline, so batch syncs still happen when appends stop. Under
 ``fsync="always"`` every line goes through the writer, so concurrent callers
 share each fdatasync.
+
+Under ``"batch"`` and ``"never"`` the file keeps the cross-process lock across a
+burst of appends (:mod:`guardrail.audit._filelock`); the writer gives it back once
+it has been kept ``batch_interval`` seconds, so it also wakes on that deadline.
 """
 
 from __future__ import annotations
@@ -109,8 +113,9 @@ class Writer:
             raise
         except Exception as exc:
             raise _append_error(self.file, exc) from exc
-        if self.file.fsync == "batch":
-            due = self.file.sync_due(self.batch_size, self.batch_interval)
+        file = self.file
+        if file.fsync == "batch" or file.lock.held:
+            due = file.fsync == "batch" and file.sync_due(self.batch_size, self.batch_interval)
             with self._gate:
                 if due or self._sleeping_forever:
                     self._wake_writer()  # it syncs now or sets its batch_interval deadline
@@ -165,6 +170,8 @@ class Writer:
                 self._commit(batch)
             if self.file.fsync == "batch":
                 self._sync_if_due(force=stop)
+            if self.file.lock.held:
+                self._release_if_kept_long()
             if stop:
                 return
 
@@ -177,10 +184,9 @@ class Writer:
         with self._gate:
             if self._queue:
                 return
-            unsynced = self.file.fsync == "batch" and self.file.unsynced > 0
-            timeout = self.batch_interval if unsynced else -1
+            timeout = self._deadline()
             self._sleeping = True
-            self._sleeping_forever = not unsynced
+            self._sleeping_forever = timeout < 0
         if self._wake.acquire(timeout=timeout):
             return
         with self._gate:
@@ -188,6 +194,28 @@ class Writer:
                 self._sleeping = False
                 return
         self._wake.acquire()  # woken just after the timeout: take the signal back
+
+    def _deadline(self) -> float:
+        """Seconds until a sync or a lock release falls due (-1: nothing due)."""
+        file = self.file
+        lock = file.lock
+        timeout = -1.0
+        if file.fsync == "batch" and file.unsynced > 0:
+            timeout = self.batch_interval
+        if lock.held:
+            release_in = max(self.batch_interval - lock.kept_for(), 0.0)
+            timeout = release_in if timeout < 0 else min(timeout, release_in)
+        return timeout
+
+    def _release_if_kept_long(self) -> None:
+        """Give the cross-process lock back once it has been kept ``batch_interval``."""
+        with self.lock:
+            lock = self.file.lock
+            if lock.held and lock.kept_for() >= self.batch_interval:
+                try:
+                    lock.release()
+                except OSError as exc:  # the descriptor is gone: nothing is kept
+                    logger.error("audit log %s: cannot release lock: %s", self.file.path, exc)
 
     def _drain(self) -> list[_Pending]:
         queue, batch = self._queue, []

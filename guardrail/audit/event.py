@@ -100,6 +100,13 @@ _DEFAULT_VALUES = tuple(_DEFAULTS.get(name) for name in NAMES)
 _FRESH = ("attributes", "args", "remaining", "detail")
 """Fields whose default is an empty dict: each event gets its own."""
 _REQUIRED = [name for name in NAMES if name not in _DEFAULTS]
+_SET_BY_DEFAULT = tuple(
+    (name, None if name in _FRESH else _DEFAULTS[name])
+    for name in NAMES
+    if _DEFAULTS.get(name) is not None
+)
+"""Fields whose default is not ``None`` (an empty tuple, or a fresh empty dict: None
+here), which every event's JSON holds."""
 
 
 class AuditEvent(_Fields):
@@ -140,9 +147,14 @@ class AuditEvent(_Fields):
 
 
 class _Built(AuditEvent):
-    """An event :func:`build_event` made from values guardrail vouches for."""
+    """An event :func:`build_event` made from values guardrail vouches for.
 
-    __slots__ = ()
+    It keeps the dict it was made from as ``data``: its set fields, which is exactly
+    what its JSON form holds, so a sink encodes that dict as it is instead of walking
+    all the fields again (hence no ``__slots__``: one attribute).
+    """
+
+    data: dict[str, Any]
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Any:
         # A copy's values (``update``) are nobody's promise: it is a plain AuditEvent.
@@ -156,14 +168,24 @@ def build_event(fields: dict[str, Any]) -> AuditEvent:
     (``teams`` a tuple, floats as floats, ``time`` aware), and that ``args``,
     ``detail`` and ``remaining`` hold only JSON values under ``str`` keys, so that
     :func:`is_plain` events can be serialized without pydantic. ``fields`` is
-    consumed: its dicts become the event's.
+    consumed: its dicts become the event's. ``None`` values count as unset.
     """
-    for name in _FRESH:
+    if None in fields.values():
+        fields = {name: value for name, value in fields.items() if value is not None}
+    return event_from(fields)
+
+
+def event_from(fields: dict[str, Any]) -> AuditEvent:
+    """:func:`build_event` for a caller that leaves unset fields out (no ``None``
+    values, only field names): the audit step, once per record."""
+    for name, empty in _SET_BY_DEFAULT:
         if name not in fields:
-            fields[name] = {}
+            fields[name] = {} if empty is None else empty
     # tuple.__new__ is what ``_make`` calls, without its length check: map() over
     # NAMES always gives one value per field.
-    return tuple.__new__(_Built, map(fields.get, NAMES, _DEFAULT_VALUES))
+    event = tuple.__new__(_Built, map(fields.get, NAMES, _DEFAULT_VALUES))
+    event.data = fields
+    return event
 
 
 def is_plain(event: AuditEvent) -> bool:

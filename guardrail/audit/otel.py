@@ -8,6 +8,7 @@ package marks its ``gen_ai.*`` constants deprecated.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
@@ -54,7 +55,6 @@ GUARDRAIL_POLICY = "guardrail.policy"
 _TRACER_NAME = "guardrail"
 _LOOK_EVERY = 1.0
 """Seconds between looks for a global SDK provider while there is none."""
-_MAX_TOOLS = 4096
 
 
 class SpanEmitter:
@@ -93,26 +93,10 @@ class SpanEmitter:
         self.policy_digest = policy_digest
         self._sdk = tracer_provider is not None and _is_sdk(tracer_provider)
         self._next_look = 0.0
-        self._tools: dict[int, tuple[str, dict[str, Any], object, object]] = {}
-        """By tool spec: the span name and the attributes that are the same for every call
-        (with the spec and the redactor they were made with)."""
 
     def _tool(self, call: Call) -> tuple[str, dict[str, Any]]:
         spec = call.tool
-        known = self._tools.get(id(spec))
-        if known is not None and known[2] is spec and known[3] is self.redactor:
-            return known[0], known[1]
-        attrs: dict[str, Any] = {
-            GEN_AI_OPERATION_NAME: EXECUTE_TOOL,
-            GEN_AI_TOOL_NAME: spec.name,
-            GEN_AI_TOOL_TYPE: "function",
-        }
-        if spec.description:
-            attrs[GEN_AI_TOOL_DESCRIPTION] = self.redactor.text(spec.description)
-        name = f"{EXECUTE_TOOL} {spec.name}"
-        if len(self._tools) < _MAX_TOOLS:
-            self._tools[id(spec)] = (name, attrs, spec, self.redactor)
-        return name, attrs
+        return _tool_span(spec.name, spec.description, self.redactor)
 
     def recording(self) -> bool:
         """Whether spans can be recorded: an SDK (any real provider) is installed. With
@@ -135,10 +119,11 @@ class SpanEmitter:
         span = self.tracer.start_span(name, kind=SpanKind.INTERNAL)
         state = call.span = SpanState(span=span)
         if span.is_recording():
+            # The attributes are set once, when the span ends (:meth:`_finish`): one
+            # pass through the SDK's checks instead of two.
             ids = span.get_span_context()
             state.trace_id = format(ids.trace_id, "032x")
             state.span_id = format(ids.span_id, "016x")
-            span.set_attributes(self._start_attributes(call))
             # Made current by hand: cheaper than start_as_current_span, same nesting.
             state.token = otel_context.attach(trace.set_span_in_context(span))
 
@@ -156,7 +141,7 @@ class SpanEmitter:
             self._finish(span, call)
         span.end()
 
-    def _start_attributes(self, call: Call) -> dict[str, Any]:
+    def _call_attributes(self, call: Call) -> dict[str, Any]:
         attrs = self._tool(call)[1].copy()
         attrs[GEN_AI_TOOL_CALL_ID] = call.tool_call_id or call.call_id
         attrs[GUARDRAIL_CALL_ID] = call.call_id
@@ -178,7 +163,7 @@ class SpanEmitter:
 
     def _finish(self, span: Span, call: Call) -> None:
         error = call.error
-        attrs: dict[str, Any] = {}
+        attrs = self._call_attributes(call)
         refusal = call.refusal
         decision = call.decision
         if refusal is not None:
@@ -207,6 +192,19 @@ class SpanEmitter:
         elif self.results:
             attrs[GEN_AI_TOOL_CALL_RESULT] = _json(self.redactor.value(call.result))
         span.set_attributes(attrs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tool_span(name: str, description: str, redactor: Redactor) -> tuple[str, dict[str, Any]]:
+    """The span name and the attributes every call of a tool shares (callers copy them)."""
+    attrs: dict[str, Any] = {
+        GEN_AI_OPERATION_NAME: EXECUTE_TOOL,
+        GEN_AI_TOOL_NAME: name,
+        GEN_AI_TOOL_TYPE: "function",
+    }
+    if description:
+        attrs[GEN_AI_TOOL_DESCRIPTION] = redactor.text(description)
+    return f"{EXECUTE_TOOL} {name}", attrs
 
 
 def _json(value: Any) -> str:

@@ -39,7 +39,8 @@ class _Tally:
     def add(self, event: Mapping[str, Any]) -> None:
         phase = event.get("phase")
         tool = str(event.get("tool"))
-        if phase in ("intent", "refusal") and event.get("call_id") not in self.calls:
+        # A read-only tool's allowed call is its outcome alone (no intent record).
+        if phase in ("intent", "outcome", "refusal") and event.get("call_id") not in self.calls:
             self.calls.add(str(event.get("call_id")))
             self.tool_calls[tool] += 1
         if phase == "refusal":

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event
+from guardrail.audit.event import AuditEvent, DecisionKind, Phase, build_event, event_from
 from guardrail.audit.redact import Redactor
 from guardrail.call import Call, new_id
 from guardrail.downstream import delegations
@@ -55,7 +55,7 @@ class AuditTrail:
     # -- the step -------------------------------------------------------------------
 
     def enter(self, call: Call) -> None:
-        if self.sinks:
+        if self.sinks and _intent_needed(call):
             self._intent_written(call, self._emit(self.event(call, "intent")))
 
     def exit(self, call: Call) -> None:
@@ -64,7 +64,7 @@ class AuditTrail:
             self._final_written(call, self._emit(self.event(call, _final_phase(call))))
 
     async def aenter(self, call: Call) -> None:
-        if self.sinks:
+        if self.sinks and _intent_needed(call):
             self._intent_written(call, await self._aemit(self.event(call, "intent")))
 
     async def aexit(self, call: Call) -> None:
@@ -154,16 +154,18 @@ class AuditTrail:
         fields["time"] = datetime.now(UTC)
         fields["phase"] = phase
         fields["decision"] = _decision_kind(call, phase)
-        fields["delegations"] = delegations(call)
+        if call.delegations:
+            fields["delegations"] = delegations(call)
         self._verdict_fields(call.decision, refusal, fields)
         if phase == "outcome":
             fields["outcome"] = "ok" if call.error is None else type(call.error).__name__
             cost = call.cost
-            fields["cost_settled"] = None if cost is None else float(cost)
+            if cost is not None:
+                fields["cost_settled"] = float(cost)
         if phase != "intent":
             fields["duration_ms"] = call.duration_ms()
         _budget_fields(call, refusal, fields)
-        return build_event(fields)
+        return event_from(fields)  # every field above left out when unset (no None)
 
     def _shared_fields(self, call: Call) -> dict[str, Any]:
         """What every record of ``call`` says alike: which call, who made it, where."""
@@ -171,39 +173,43 @@ class AuditTrail:
         if shared is not None:
             return shared
         parent, principal, span = call.parent, call.principal, call.span
-        shared = {
+        fields: dict[str, Any] = {
             "call_id": call.call_id,
             "tool": call.tool.name,
-            "tool_call_id": call.tool_call_id,
-            "session": call.session,
-            "parent_call_id": parent.call_id if parent is not None else None,
-            "skill": _skill_of(parent),
             "args": redacted_args(call, self.redactor),
-            "policy": self.policy_digest,
         }
+        _put(fields, "policy", self.policy_digest)
+        _put(fields, "tool_call_id", call.tool_call_id)
+        _put(fields, "session", call.session)
+        if parent is not None:
+            fields["parent_call_id"] = parent.call_id
+            _put(fields, "skill", _skill_of(parent))
         if principal is not None:
-            self._principal_fields(principal, shared)
-        if span is not None:
-            shared["trace_id"], shared["span_id"] = span.trace_id, span.span_id
-        call.audit_fields = shared
-        return shared
+            self._principal_fields(principal, fields)
+        if span is not None and span.trace_id is not None:
+            fields["trace_id"], fields["span_id"] = span.trace_id, span.span_id
+        call.audit_fields = fields
+        return fields
 
     def _verdict_fields(
         self, decision: Decision | None, refusal: GuardrailDenied | None, fields: dict[str, Any]
     ) -> None:
         """Which rule decided, and why (a refusal's reason is redacted)."""
         if refusal is not None:
-            fields["reason"] = self.redactor.text(refusal.reason) if refusal.reason else None
-            fields["rule"] = refusal.rule
+            if refusal.reason:
+                fields["reason"] = self.redactor.text(refusal.reason)
+            _put(fields, "rule", refusal.rule)
         elif decision is not None:
-            fields["reason"], fields["rule"] = decision.reason, decision.rule
+            _put(fields, "reason", decision.reason)
+            _put(fields, "rule", decision.rule)
 
     def _principal_fields(self, principal: Principal, fields: dict[str, Any]) -> None:
         """Who the call was made as, and what its policy read about them."""
-        fields["subject"], fields["org"] = principal.subject, principal.org
-        fields["teams"], fields["issuer"] = principal.teams, principal.issuer
-        if principal.actor is not None:
-            fields["actor"] = principal.actor
+        _put(fields, "subject", principal.subject)
+        fields["teams"] = principal.teams
+        _put(fields, "org", principal.org)
+        _put(fields, "issuer", principal.issuer)
+        _put(fields, "actor", principal.actor)
         fields["roles"] = tuple(sorted(principal.roles))
         fields["scopes"] = tuple(sorted(principal.scopes))
         if principal.attributes:
@@ -224,7 +230,8 @@ def _budget_fields(call: Call, refusal: GuardrailDenied | None, fields: dict[str
         fields["level"] = str(refusal.level)
         fields["limit_key"] = str(refusal.key)
         retry = refusal.retry_after
-        fields["retry_after"] = None if retry is None else float(retry)
+        if retry is not None:
+            fields["retry_after"] = float(retry)
 
 
 def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
@@ -235,11 +242,26 @@ def redacted_args(call: Call, redactor: Redactor) -> dict[str, Any]:
     return args
 
 
+def _put(fields: dict[str, Any], name: str, value: object) -> None:
+    """``fields[name] = value`` unless it is ``None``: a record leaves unset fields out."""
+    if value is not None:
+        fields[name] = value
+
+
 def _skill_of(call: Call | None) -> str | None:
     """The name of the nearest skill among ``call`` and the calls that made it."""
     while call is not None and not call.tool.skill:
         call = call.parent
     return call.tool.name if call is not None else None
+
+
+def _intent_needed(call: Call) -> bool:
+    """Whether ``call`` needs an intent record before its tool runs: always, unless the
+    tool changes nothing (``read_only``) and hands its result over only after the
+    outcome record is kept (not a generator). Then, should the process die while the
+    tool runs, nothing happened that a record could stand for."""
+    tool = call.tool
+    return not tool.read_only or tool.generator
 
 
 def _final_phase(call: Call) -> Phase:

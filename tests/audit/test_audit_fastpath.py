@@ -215,3 +215,25 @@ def test_text_skips_patterns_only_when_none_can_match() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(0, 5)))
         assert redactor.text(text) == _text_without_prefilter(redactor, text), text
+
+
+def test_a_built_events_json_is_its_set_fields_and_copies_are_encoded_afresh() -> None:
+    """A built event's JSON comes from the fields it was built from (None ones left out);
+    a ``_replace``d or ``model_copy``d event is encoded from its own values."""
+    event = build_event(
+        {
+            "event_id": "e",
+            "time": datetime(2026, 1, 2, tzinfo=UTC),
+            "phase": "notice",
+            "call_id": "c",
+            "tool": "t",
+            "decision": "allowed",
+            "reason": None,
+            "teams": ("b", "a"),
+        }
+    )
+    assert event_json(event) == slow_json(event)
+    assert '"reason"' not in event_json(event) and '"roles":[]' in event_json(event)
+    for copy in (event._replace(tool="other"), event.model_copy(update={"tool": "other"})):
+        assert '"tool":"other"' in event_json(copy)
+        assert event_json(copy) == slow_json(copy)

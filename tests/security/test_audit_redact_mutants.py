@@ -210,3 +210,14 @@ class Opaque:
 
 def test_any_other_object_is_recorded_as_its_redacted_repr() -> None:
     assert R.value(Opaque()) == "Opaque(token=[REDACTED], size=3)"
+
+
+def test_a_fullwidth_secret_name_is_found_by_its_normalised_form() -> None:
+    """Short non-ASCII text is checked for secret names after NFKC (fullwidth `pwd`)."""
+    name = "\uff50\uff57\uff44"  # fullwidth p, w, d
+    assert R.text(f"{name}=hunter2") == f"{name}=[REDACTED]"
+
+
+def test_text_of_exactly_max_length_is_kept_whole() -> None:
+    assert Redactor(max_length=5).text("abcde") == "abcde"
+    assert Redactor(max_length=5).text("abcdef") == "abcde...[1 more chars]"

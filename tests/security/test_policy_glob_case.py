@@ -4,7 +4,9 @@ exactly that name). And a tool is listed only when some call could be allowed.""
 
 from __future__ import annotations
 
-from guardrail import Policy
+import pytest
+
+from guardrail import Policy, PolicyError
 from guardrail.testing import make_principal
 
 WHO = make_principal("p", size=-1)
@@ -36,3 +38,12 @@ def test_a_length_bound_below_zero_from_the_principal_hides_the_tool() -> None:
     assert policy.visible_tools(WHO, ["t"]) == []
     assert not any(policy.decide("t", WHO, {"x": v}).allowed for v in ["", "a", [], {}])
     assert policy.visible_tools(make_principal("q", size=3), ["t"]) == ["t"]
+
+
+def test_a_glob_with_characters_no_name_has_is_refused_saying_which_are_allowed() -> None:
+    with pytest.raises(PolicyError) as refused:
+        Policy.from_yaml("rules: [{id: a, allow: ['crm delete']}]")
+    assert str(refused.value).endswith(
+        "tool glob 'crm delete' has characters no tool name can have (names use ASCII letters, "
+        "digits, '_', '-', '.', '/'; globs add * ? [ ] !)"
+    )
