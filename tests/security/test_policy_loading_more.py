@@ -211,6 +211,8 @@ def test_a_reference_naming_no_principal_field_is_refused(operand: str) -> None:
         {"not_in": ["$principal.attributes.region"]},
         {"eq": ["$principal.subject"]},
         {"eq": {"owner": "$principal.subject"}},
+        {"eq": {"$principal.subject": "owner"}},  # a key is never resolved either
+        {"in": [{"$principal.org": 1}]},
     ],
 )
 def test_a_reference_inside_a_list_is_refused_because_it_is_never_resolved(
