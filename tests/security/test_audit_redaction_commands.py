@@ -13,18 +13,17 @@ generic-password rule) and each program's own manual.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.redaction_fixtures import exporter, guard
 
-from guardrail import Guard, Policy, Principal
-from guardrail.audit import ChainLog
+from guardrail import Guard, Principal
 from guardrail.audit.redact import REDACTED, Redactor
+
+__all__ = ["exporter", "guard"]  # fixtures, used by name
 
 S = "Zq7pW3x"
 """Not random-looking and no token shape: only the command or file shape gives it away."""
@@ -169,23 +168,6 @@ def test_commands_and_text_without_a_password_are_kept(text: str) -> None:
 )
 def test_argument_vectors_without_a_password_are_kept(argv: list[str]) -> None:
     assert Redactor().value(argv) == argv
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def guard(tmp_path: Path, exporter: InMemorySpanExporter) -> Iterator[tuple[Guard, Path]]:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    path = tmp_path / "audit.jsonl"
-    log = ChainLog(path, fsync="never")
-    policy = Policy.from_dict({"rules": [{"id": "all", "allow": ["*"]}]})
-    yield Guard(policy, audit=[log], tracer_provider=provider, span_arguments=True), path
-    log.close()
-    provider.shutdown()
 
 
 def test_no_command_or_file_secret_reaches_a_record_or_a_span(

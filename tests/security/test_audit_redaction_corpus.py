@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel
+from support.redaction_fixtures import exporter, guard
 
-from guardrail import ArgumentError, Guard, Policy, Principal
-from guardrail.audit import ChainLog
+from guardrail import ArgumentError, Guard, Principal
 from guardrail.audit.redact import REDACTED, Redactor
+
+__all__ = ["exporter", "guard"]  # fixtures, used by name
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "secret_corpus.json").read_text())
 RULES: list[dict[str, Any]] = CORPUS["rules"]
@@ -113,32 +113,6 @@ def test_keyword_rule_samples_are_redacted_in_every_syntax(rule: dict[str, Any])
     for sample in rule["samples"]:
         for key in (f"{identifier}_api_key", f"{identifier.upper()}_TOKEN", f"{identifier}Secret"):
             assert REDACTOR.arguments({key: sample["secret"]}) == {key: REDACTED}
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def guard(tmp_path: Path, exporter: InMemorySpanExporter) -> Iterator[tuple[Guard, Path]]:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    policy = Policy.from_dict({"rules": [{"id": "all", "allow": ["*"]}]})
-    path = tmp_path / "audit.jsonl"
-    log = ChainLog(path, fsync="never")
-    yield (
-        Guard(
-            policy,
-            audit=[log],
-            tracer_provider=provider,
-            span_arguments=True,
-            span_results=True,
-        ),
-        path,
-    )
-    log.close()
-    provider.shutdown()
 
 
 def test_no_corpus_secret_reaches_a_record_or_a_span(
