@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from guardrail.budgets._redis_direct import AsyncScripts
 from guardrail.errors import ConfigurationError
 
 CONNECTIONS = 64
@@ -145,6 +146,8 @@ class PerLoop:
                 await client.closer.aclose()
             raise
         async with client.gate:
+            if client.direct is not None:
+                return await client.direct.run(keys, args)
             return await client.script(keys, args)
 
     async def aclose(self) -> None:
@@ -154,12 +157,18 @@ class PerLoop:
 
 
 class _LoopClient:
-    """What one event loop uses: the client, its script, the in-flight gate."""
+    """What one event loop uses: the client, its script, the in-flight gate (which
+    also bounds the direct connections of a standalone Redis)."""
 
     def __init__(self, client: Any, source: str) -> None:
         self.script = client.register_script(source)
+        self.direct = (
+            None
+            if is_cluster(client)
+            else AsyncScripts(client.connection_pool, self.script.sha, source)
+        )
         self.gate = asyncio.Semaphore(CONNECTIONS)
-        self.closer = _closed_with_loop(client)
+        self.closer = _closed_with_loop(client, self.direct)
         self.ready = asyncio.ensure_future(self._start(client))
 
     async def _start(self, client: Any) -> None:
@@ -171,8 +180,12 @@ class _LoopClient:
             await initialize()
 
 
-async def _closed_with_loop(client: Any) -> AsyncGenerator[None, None]:
+async def _closed_with_loop(client: Any, direct: AsyncScripts | None) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
-        await client.aclose()
+        try:
+            if direct is not None:
+                await direct.aclose()
+        finally:
+            await client.aclose()
