@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from guardrail.budgets._redis_direct import AsyncScripts
+from guardrail.budgets._redis_direct import AsyncScripts, driver_info
 from guardrail.errors import ConfigurationError
 
 CONNECTIONS = 64
@@ -90,24 +90,10 @@ class Connection:
             "socket_timeout": self.socket_timeout,
             "socket_connect_timeout": self.connect_timeout,
         }
-        driver = _driver_info()
+        driver = driver_info()
         if driver is not None:
             options["driver_info"] = driver
         return options
-
-
-def _driver_info() -> Any:
-    """What the clients tell Redis they are (CLIENT SETINFO), worked out once.
-
-    Left to itself, redis-py >= 7 looks its own version up in the installed packages'
-    metadata for every new connection: about 0.7 ms of CPU, on the event loop for an
-    asyncio client, each time a burst of calls opens more connections. Older redis-py
-    has no ``driver_info`` and reads its version once, at import."""
-    try:
-        info = importlib.import_module("redis.driver_info")
-    except ModuleNotFoundError:
-        return None
-    return info.DriverInfo(lib_version=redis_module("redis").__version__)
 
 
 def _backoff(module: str) -> Any:
