@@ -10,6 +10,7 @@ vectors (``["sshpass", "-p", "X", "ssh", "host"]``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def secret_parts(args: list[str], program: str) -> Iterator[tuple[int, int]]:
     """``(index, offset)`` for each argument whose text from ``offset`` on is a password:
     the program's own options (``program`` as in :data:`OPTIONS`; "" for none) and any
     ``--flag value`` whose flag names a secret."""
-    options = tuple(map(_option, OPTIONS.get(program, "").split()))  # a few, once a program
+    options = _options_of(program)
     kind = options[0].flag if options else ""
     last = taken = -1
     for i, arg in enumerate(args):
@@ -138,6 +139,11 @@ def secret_parts(args: list[str], program: str) -> Iterator[tuple[int, int]]:
             yield i, user.start(1)
     if kind == "$" and last >= 0:
         yield last, 0
+
+
+@functools.cache
+def _options_of(program: str) -> tuple[_Option, ...]:
+    return tuple(map(_option, OPTIONS.get(program, "").split()))
 
 
 def _value(args: list[str], i: int, option: _Option) -> tuple[int, int] | None:
@@ -184,6 +190,8 @@ class Commands:
             listed = text[end] in "\"'"  # the lookahead saw a quote: a list's first item
             found = _items(text, end + 1, limit) if listed else _arguments(text, end, limit)
             spans = list(islice(found, _MAX_ARGUMENTS))
+            if not spans:  # nothing to hide (``curl curl curl ...``)
+                continue
             args = [text[start:stop] for start, stop in spans]
             name = program_of([" ".join(program.group(1).split()), *args])
             for index, offset in sorted(secret_parts(args, name)):
