@@ -53,9 +53,10 @@ def _pattern(open_ended: frozenset[str]) -> re.Pattern[str]:
         more = f"|(?P<{group}>{inside}{{{SPAN}}})(?={inside})" if group in open_ended else ""
         values.append(f"{quote}{run}(?:{inside}{{0,{SPAN}}}{quote}{run}{more})")
     values.append(f"(?P<bare>{_BARE_CHAR}{{1,{SPAN}}})")
-    type_annotation = rf"[A-Za-z_][\w.<>\[\]]{{0,{TYPE_SPAN - 1}}}"
+    type_annotation = rf"[A-Za-z_][\w.<>\[\]]{{0,{TYPE_SPAN - 1}}}+"
     return re.compile(
         r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
+        r"(?=[\"'` \t:?.+=>A-Za-z_])"  # what a separator starts with: other lengths fail
         rf"(?=((?:[\"'`]?(?:[ \t]*(?::[ \t]*)?{type_annotation})?[ \t]*"
         r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
         r"((?i:(?:bearer|basic|digest|token|negotiate|ntlm|apikey)[ \t]+)?"
