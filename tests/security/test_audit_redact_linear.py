@@ -184,3 +184,12 @@ def test_ahead_finds_what_str_find_finds(text: str, positions: list[int]) -> Non
     for pos in positions:
         for char in "ab\n":
             assert ahead.find(char, pos) == text.find(char, pos)
+
+
+def test_a_text_over_the_read_limit_is_not_recorded_and_says_so() -> None:
+    redactor = Redactor(max_read=64)
+    secret = "password=" + "hunter2" * 8  # 65 characters
+    assert redactor.text(secret) == "[65 chars not recorded: over the 64 redaction reads]"
+    assert redactor.text(secret[:64]) == "password=[REDACTED]"
+    assert Redactor().max_read == 1 << 20
+    assert redactor.value({"note": secret}) == {"note": redactor.text(secret)}
