@@ -35,7 +35,7 @@ from guardrail.adapters import (
     stands_in,
 )
 from guardrail_openai_agents._approval import needs_approval
-from guardrail_openai_agents._failure import FailureWatch
+from guardrail_openai_agents._failure import FailureWatch, watched
 
 _OWNER = "guardrail_openai_agents"
 
@@ -90,6 +90,7 @@ class GuardedFunctionTool(GuardedWrapper[FunctionTool], FunctionTool):
         super().__post_init__()  # type: ignore[no-untyped-call]
         # Made from ``wrapped`` each time, so a dataclasses.replace() copy stays governed.
         self.on_invoke_tool = self._invoke
+        self._inner_invoke = watched(self.wrapped).on_invoke_tool
         self.is_enabled = self._enabled
         self.needs_approval = self._needs_approval
 
@@ -116,7 +117,7 @@ class GuardedFunctionTool(GuardedWrapper[FunctionTool], FunctionTool):
                 args=(input,),
                 principal=who,
                 tool_call_id=call_id,
-                invoke=lambda _: watch.invoke(self.wrapped.on_invoke_tool, input),
+                invoke=lambda _: watch.invoke(self._inner_invoke, input),
             )
         except Exception as exc:
             if not watch.answered(exc):

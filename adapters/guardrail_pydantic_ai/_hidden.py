@@ -6,20 +6,53 @@ the toolset: pydantic-ai answers the call itself ("Unknown tool name", a retry).
 That answer is in the run's history when the run next asks the toolset for its
 tools (before its next model request), so ``get_tools`` records each such call of
 a tool it hid as a refusal: an audit record and span, like every other refusal.
+
+A run that ends at such a call (pydantic-ai raising ``UnexpectedModelBehavior``
+once the model used up the unknown tool's retries) never lists its tools again:
+the run's own copy of the toolset (``for_run``) keeps its latest :class:`Listing`,
+and when the run exits, the calls of hidden tools its last messages hold are
+recorded then (each call once, whichever way it is seen).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterator
+from itertools import chain
 from typing import Any
 
 from pydantic_ai import RunContext
-from pydantic_ai.messages import ModelRequest, ModelResponse, ToolCallPart, ToolReturnPart
+from pydantic_ai.messages import (
+    ModelRequest,
+    ModelResponse,
+    RetryPromptPart,
+    ToolCallPart,
+    ToolReturnPart,
+)
 
 from guardrail import AuthenticationError, Guard, GuardrailDenied, PermissionDenied, Principal
 
 _REMEMBERED = 4096
 """Calls recorded lately (a step may list its tools more than once): never twice."""
+
+
+@dataclasses.dataclass
+class Listing:
+    """What one run's latest ``get_tools`` hid, and from whom."""
+
+    ctx: RunContext[Any] | None = None
+    hidden: Collection[str] = ()
+    who: Principal | None = None
+    failure: AuthenticationError | None = None
+
+    def saw(
+        self,
+        ctx: RunContext[Any],
+        hidden: Collection[str],
+        who: Principal | None,
+        failure: AuthenticationError | None = None,
+    ) -> None:
+        self.ctx, self.hidden, self.who, self.failure = ctx, hidden, who, failure
 
 
 class HiddenCalls:
@@ -37,7 +70,25 @@ class HiddenCalls:
         failure: AuthenticationError | None = None,
     ) -> None:
         """Refuse (audit) each call of a ``hidden`` tool pydantic-ai just answered as unknown."""
-        for call_id, name, args in _unknown_calls(ctx, hidden):
+        await self._refuse(guard, ctx, _unknown_calls(ctx, hidden), who, failure)
+
+    async def record_last(self, guard: Guard, listing: Listing) -> None:
+        """At the run's end: refuse (audit) each call of a tool its latest listing hid
+        that the run answered as unknown, or, ending there, never answered."""
+        ctx = listing.ctx
+        if ctx is not None:
+            calls = chain(_unknown_calls(ctx, listing.hidden), _unanswered(ctx, listing.hidden))
+            await self._refuse(guard, ctx, calls, listing.who, listing.failure)
+
+    async def _refuse(
+        self,
+        guard: Guard,
+        ctx: RunContext[Any],
+        calls: Iterator[tuple[str, str, dict[str, Any] | None]],
+        who: Principal | None,
+        failure: AuthenticationError | None,
+    ) -> None:
+        for call_id, name, args in calls:
             key = (ctx.run_id, call_id)
             if key in self._recorded:
                 continue
@@ -79,6 +130,30 @@ def _unknown_calls(
             continue
         call = calls.get(part.tool_call_id)
         yield part.tool_call_id, part.tool_name, _arguments(call)
+
+
+def _unanswered(
+    ctx: RunContext[Any], hidden: Collection[str]
+) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
+    """(call id, tool, arguments) of the calls of ``hidden`` tools in the run's last
+    response that no later message answers (the run ended there)."""
+    answered: set[str] = set()
+    for message in reversed(ctx.messages):
+        if isinstance(message, ModelRequest):
+            answered.update(
+                p.tool_call_id
+                for p in message.parts
+                if isinstance(p, ToolReturnPart | RetryPromptPart)
+            )
+            continue
+        if ctx.run_id is not None and message.run_id not in (None, ctx.run_id):
+            return  # an earlier run's response, passed in as history
+        for part in message.parts:
+            if not isinstance(part, ToolCallPart) or part.tool_call_id in answered:
+                continue
+            if part.tool_name in hidden:
+                yield part.tool_call_id, part.tool_name, _arguments(part)
+        return
 
 
 def _arguments(call: ToolCallPart | None) -> dict[str, Any] | None:

@@ -43,7 +43,7 @@ from guardrail.adapters import (
     stand_in,
     stands_in,
 )
-from guardrail_pydantic_ai._hidden import HiddenCalls
+from guardrail_pydantic_ai._hidden import HiddenCalls, Listing
 
 _OWNER = "guardrail_pydantic_ai"
 Approvals = Literal["refuse", "defer"]
@@ -71,6 +71,23 @@ class GuardedToolset(WrapperToolset[Any], GuardedWrapper[AbstractToolset[Any]]):
     hidden_calls: HiddenCalls = dataclasses.field(
         kw_only=True, default_factory=HiddenCalls, repr=False, compare=False
     )
+    # One per run (``for_run``), carried into the run's step copies.
+    listing: Listing = dataclasses.field(
+        kw_only=True, default_factory=Listing, repr=False, compare=False
+    )
+
+    async def for_run(self, ctx: RunContext[Any]) -> GuardedToolset:
+        """This run's copy: it keeps what the run's latest listing hid."""
+        inner = await self.wrapped.for_run(ctx)
+        return dataclasses.replace(self, wrapped=inner, listing=Listing())
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        """A run may end at a hidden tool's call, never listed again: record it."""
+        try:
+            await self.hidden_calls.record_last(self.guard, self.listing)
+        finally:
+            exited = await super().__aexit__(*exc)
+        return exited
 
     async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
         """The tools the run's user may call; calls of those hidden before are recorded."""
@@ -78,10 +95,13 @@ class GuardedToolset(WrapperToolset[Any], GuardedWrapper[AbstractToolset[Any]]):
         try:
             who = principal_from_context(self.guard, ctx.deps)
         except AuthenticationError as exc:
+            self.listing.saw(ctx, tools.keys(), None, exc)
             await self.hidden_calls.record(self.guard, ctx, tools, None, exc)
             return {}  # no verified user: nothing to show
         shown = self.visible_to(tools, who)
-        await self.hidden_calls.record(self.guard, ctx, tools.keys() - shown.keys(), who)
+        hidden = tools.keys() - shown.keys()
+        self.listing.saw(ctx, hidden, who)
+        await self.hidden_calls.record(self.guard, ctx, hidden, who)
         return shown
 
     def visible_to(

@@ -16,7 +16,8 @@ others to share, and the hand-over to the writer (two thread switches) cost
 twice the append. It wakes the writer only when a sync falls due or the writer
 sleeps without a deadline, so batch syncs still happen when appends stop. Under
 ``fsync="always"`` every line goes through the writer, so concurrent callers
-share each fdatasync.
+share each fdatasync, and the writer waits a little for a group to refill (see
+``Writer._gather``).
 
 Under ``"batch"`` and ``"never"`` the file keeps the cross-process lock across a
 burst of appends (:mod:`guardrail.audit._filelock`); the writer gives it back once
@@ -27,12 +28,13 @@ from __future__ import annotations
 
 import _thread
 import asyncio
-import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from guardrail.audit._pending import STOP, Pending, answer
 from guardrail.errors import AuditError
 
 if TYPE_CHECKING:
@@ -41,35 +43,27 @@ if TYPE_CHECKING:
 logger = logging.getLogger("guardrail.audit")
 
 
-class _Pending:
-    """One record on its way: what to write, and who waits for it."""
-
-    __slots__ = ("data", "error", "future", "kind", "lock", "loop", "seq")
-
-    def __init__(self, kind: str, data: str) -> None:
-        self.kind = kind
-        self.data = data
-        self.seq = 0
-        self.error: AuditError | None = None
-        self.lock: _thread.LockType | None = None
-        self.future: asyncio.Future[int] | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-
-_STOP = _Pending("stop", "")
-
-
 class Writer:
     """Owns the appends to one file. ``lock`` is held while the file is touched."""
 
-    def __init__(self, file: ChainFile, *, batch_size: int, batch_interval: float) -> None:
+    def __init__(
+        self,
+        file: ChainFile,
+        *,
+        batch_size: int,
+        batch_interval: float,
+        group_wait: float | None = None,
+    ) -> None:
         self.file = file
+        self.group_wait = group_wait
+        """``fsync="always"``: the longest wait for a group to refill (``None``: as long
+        as the last fdatasync took, which at most doubles a record's wait)."""
         self.batch_size = batch_size
         self.batch_interval = batch_interval
         self.lock = threading.Lock()
         self.commits = 0
         """Batches written (with ``fsync="always"``: fdatasyncs shared by their callers)."""
-        self._queue: deque[_Pending] = deque()
+        self._queue: deque[Pending] = deque()
         # A bare lock as the wake-up signal (held while there is nothing to do): half
         # the cost of an Event per hand-over. ``_gate`` guards the queue's "empty, the
         # writer sleeps" state and orders enqueueing against close.
@@ -81,6 +75,10 @@ class Writer:
         self._gate = threading.Lock()
         self._closed = False
         self._sync_failure: OSError | None = None
+        self._wanted = 1
+        """Queued records that wake a sleeping writer (more while it gathers a group)."""
+        self._group = 1
+        self._sync_took = 0.0
         self._thread = threading.Thread(
             target=self._run, name=f"guardrail-audit {file.path.name}", daemon=True
         )
@@ -97,7 +95,7 @@ class Writer:
                     return self._append_here(kind, data)
             finally:
                 self.lock.release()
-        pending = _Pending(kind, data)
+        pending = Pending(kind, data)
         waiter = pending.lock = _thread.allocate_lock()
         waiter.acquire()
         self._enqueue(pending)
@@ -122,7 +120,7 @@ class Writer:
         return first
 
     async def aappend(self, kind: str, data: str) -> int:
-        pending = _Pending(kind, data)
+        pending = Pending(kind, data)
         pending.loop = asyncio.get_running_loop()
         future = pending.future = pending.loop.create_future()
         self._enqueue(pending)
@@ -136,7 +134,7 @@ class Writer:
             if self._closed:
                 return
             self._closed = True
-            self._queue.append(_STOP)
+            self._queue.append(STOP)
             self._wake_writer()
         if self._thread is not threading.current_thread():
             self._thread.join()
@@ -145,12 +143,13 @@ class Writer:
     def closed(self) -> bool:
         return self._closed
 
-    def _enqueue(self, pending: _Pending) -> None:
+    def _enqueue(self, pending: Pending) -> None:
         with self._gate:
             if self._closed:
                 raise AuditError(f"audit log {self.file.path} is closed")
             self._queue.append(pending)
-            self._wake_writer()
+            if len(self._queue) >= self._wanted:
+                self._wake_writer()
 
     def _wake_writer(self) -> None:  # under _gate
         if self._sleeping:
@@ -162,8 +161,10 @@ class Writer:
     def _run(self) -> None:
         while True:
             self._sleep()
+            if self.file.fsync == "always":
+                self._gather()
             batch = self._drain()
-            stop = bool(batch) and batch[-1] is _STOP
+            stop = bool(batch) and batch[-1] is STOP
             if stop:
                 batch.pop()
             if batch:
@@ -195,6 +196,30 @@ class Writer:
                 return
         self._wake.acquire()  # woken just after the timeout: take the signal back
 
+    def _gather(self) -> None:
+        """``fsync="always"``: wait, at most as long as the last fdatasync took, until
+        as many records are queued as the last group held. The callers that group
+        answered are still building their next records; without the wait the first
+        of them gets a sync of its own and the group halves (PostgreSQL's
+        ``commit_delay``, sized by the group and the disk instead of by hand)."""
+        wait = self._sync_took if self.group_wait is None else self.group_wait
+        deadline = time.monotonic() + wait
+        while True:
+            with self._gate:
+                left = deadline - time.monotonic()
+                if len(self._queue) >= self._group or self._closed or left <= 0:
+                    self._wanted = 1
+                    return
+                self._wanted = self._group
+                self._sleeping = True
+            if not self._wake.acquire(timeout=left):
+                with self._gate:
+                    if self._sleeping:  # timed out, nobody woke us
+                        self._sleeping = False
+                        self._wanted = 1
+                        return
+                self._wake.acquire()  # woken just after the timeout: take the signal back
+
     def _deadline(self) -> float:
         """Seconds until a sync or a lock release falls due (-1: nothing due)."""
         file = self.file
@@ -217,23 +242,25 @@ class Writer:
                 except OSError as exc:  # the descriptor is gone: nothing is kept
                     logger.error("audit log %s: cannot release lock: %s", self.file.path, exc)
 
-    def _drain(self) -> list[_Pending]:
+    def _drain(self) -> list[Pending]:
         queue, batch = self._queue, []
         while queue:
             batch.append(queue.popleft())
         return batch
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, batch: list[Pending]) -> None:
         file, error, first = self.file, None, 0
         with self.lock:
             try:
+                started = time.monotonic()
                 first = self._write([(p.kind, p.data) for p in batch])
+                self._group, self._sync_took = len(batch), time.monotonic() - started
             except AuditError as exc:
                 error = exc
             except Exception as exc:  # OSError, or anything else: nobody may hang
                 error = _append_error(file, exc)
                 error.__cause__ = exc
-        _answer(batch, first, error)
+        answer(batch, first, error)
 
     def _write(self, records: list[tuple[str, str]]) -> int:  # under lock
         file = self.file
@@ -261,30 +288,3 @@ class Writer:
 
 def _append_error(file: ChainFile, exc: Exception) -> AuditError:
     return AuditError(f"cannot append to audit log {file.path}: {exc}")
-
-
-def _answer(batch: list[_Pending], first: int, error: AuditError | None) -> None:
-    """Wake every caller of ``batch``: sync ones directly, async ones through their
-    loop, with one callback per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
-    for offset, pending in enumerate(batch):
-        pending.seq, pending.error = first + offset, error
-        if pending.lock is not None:
-            pending.lock.release()
-        elif pending.loop is not None:
-            by_loop.setdefault(pending.loop, []).append(pending)
-    for loop, waiting in by_loop.items():
-        # A loop closed meanwhile (RuntimeError) has nobody waiting any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve, waiting)
-
-
-def _resolve(waiting: list[_Pending]) -> None:
-    for pending in waiting:
-        future = pending.future
-        if future is None or future.done():
-            continue
-        if pending.error is not None:
-            future.set_exception(pending.error)
-        else:
-            future.set_result(pending.seq)

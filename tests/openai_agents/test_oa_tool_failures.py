@@ -99,6 +99,36 @@ async def test_the_runs_own_error_formatter_still_writes_the_text(
     assert ("call_1", "error", "WarehouseDown", "alice") in outcomes(events)
 
 
+def _sorry(ctx: Any, error: Exception) -> str:
+    return f"sorry: {type(error).__name__}"
+
+
+async def _asorry(ctx: Any, error: Exception) -> str:
+    return f"sorry (async): {type(error).__name__}"
+
+
+@pytest.mark.parametrize("own", [_sorry, _asorry])
+async def test_a_tools_own_failure_function_writes_the_text_and_the_call_is_audited_failed(
+    guard: Guard, alice: Principal, own: Any
+) -> None:
+    """``failure_error_function=own``: the model reads own's text (as unguarded); the
+    record says the call failed, not that it completed with that text."""
+    plain = RunConfig(tracing_disabled=True)
+    unguarded = await run(failing_tools(failure_error_function=own), alice, plain, FAIL, LOOKUP)
+    tools = guard.wrap(failing_tools(failure_error_function=own))
+    with capture_audit(guard) as events:
+        seen = await run(tools, alice, plain, FAIL, LOOKUP)
+    assert seen == unguarded
+    assert seen["call_1"].startswith("sorry") and seen["call_1"].endswith("WarehouseDown")
+    assert sorted(outcomes(events)) == [
+        ("call_1", "error", "WarehouseDown", "alice"),
+        ("call_2", "allowed", "ok", "alice"),
+    ]
+    with capture_audit(guard) as again:  # wrapped twice: still one record, still failed
+        assert await run(guard.wrap(tools), alice, plain, FAIL) == {"call_1": seen["call_1"]}
+    assert outcomes(again) == [("call_1", "error", "WarehouseDown", "alice")]
+
+
 async def test_a_tool_that_lets_errors_through_fails_the_run_and_is_audited(
     guard: Guard, alice: Principal
 ) -> None:

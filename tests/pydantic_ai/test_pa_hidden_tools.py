@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from pa_support import POLICY, Script, answers, make_toolset, ran
 from pydantic_ai import Agent
+from pydantic_ai.exceptions import UnexpectedModelBehavior
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
 from support.approval_fixtures import authenticator, jwks, signer, token
 
 from guardrail import Guard, JWTAuthenticator, Policy, Principal
@@ -110,3 +113,35 @@ async def test_a_user_whose_token_fails_is_refused_as_unauthenticated(
     assert [(e.phase, e.subject, e.tool, e.decision) for e in events] == [
         ("refusal", None, "lookup_order", "auth_failed")
     ]
+
+
+def _insists_on(name: str, args: dict[str, Any]) -> FunctionModel:
+    """A model that calls ``name`` every turn, whatever it is told."""
+    turns = iter(range(1, 100))
+
+    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[ToolCallPart(name, args, tool_call_id=f"call_{next(turns)}")])
+
+    return FunctionModel(respond)
+
+
+async def test_a_run_that_dies_at_a_hidden_call_still_records_it(
+    guard: Guard, alice: Principal
+) -> None:
+    """The model uses up the unknown tool's retries: pydantic-ai ends the run at the
+    last call, which no later listing sees; the run's exit records it."""
+    model = _insists_on(*CLOSE)
+    toolsets = [guard.wrap(make_toolset())]
+    runner = Agent(model, deps_type=Deps, toolsets=toolsets, retries=2)
+    with capture_audit(guard) as events, pytest.raises(UnexpectedModelBehavior):
+        await runner.run("go", deps=Deps(guardrail_principal=alice))
+    assert ran == {}
+    assert [(e.phase, e.subject, e.tool, e.tool_call_id, e.decision) for e in events] == [
+        ("refusal", "alice", "close_account", f"call_{n}", "denied") for n in (1, 2, 3)
+    ]
+
+
+async def test_a_run_that_ends_well_records_nothing_more(guard: Guard, alice: Principal) -> None:
+    with capture_audit(guard) as events:
+        await agent(guard, Script([LOOKUP])).run("go", deps=Deps(guardrail_principal=alice))
+    assert [e.phase for e in events if e.phase != "intent"] == ["outcome"]
