@@ -22,7 +22,7 @@ that does close, is read as the unquoted value after the second quote.
 
 from __future__ import annotations
 
-import functools
+import itertools
 import re
 from collections.abc import Callable
 
@@ -42,31 +42,42 @@ _KINDS = (("dq", '"', r'[^"\n]'), ("sq", "'", r"[^'\n]"), ("bt", "`", r"[^`]"))
 """The quoted values: group name, quote, a character inside."""
 
 
-@functools.cache
-def _pattern(open_ended: frozenset[str]) -> re.Pattern[str]:
-    """The assignment pattern. A quoted value of a kind in ``open_ended`` still open
-    after :data:`SPAN` characters matches as far as it got (group ``dq``, ``sq`` or
-    ``bt``: a double, single or back quote); of another kind, it does not match."""
-    values = []
-    for group, quote, inside in _KINDS:
-        run = "+" if quote != "`" else ""  # "x" and ""x"", but `x` only
-        more = f"|(?P<{group}>{inside}{{{SPAN}}})(?={inside})" if group in open_ended else ""
-        values.append(f"{quote}{run}(?:{inside}{{0,{SPAN}}}{quote}{run}{more})")
-    values.append(f"(?P<bare>{_BARE_CHAR}{{1,{SPAN}}})")
-    type_annotation = rf"[A-Za-z_][\w.<>\[\]]{{0,{TYPE_SPAN - 1}}}+"
-    return re.compile(
-        r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
-        r"(?=[\"'` \t:?.+=>A-Za-z_])"  # what a separator starts with: other lengths fail
-        rf"(?=((?:[\"'`]?(?:[ \t]*(?::[ \t]*)?{type_annotation})?[ \t]*"
-        r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
-        r"((?i:(?:bearer|basic|digest|token|negotiate|ntlm|apikey)[ \t]+)?"
-        f"(?:{'|'.join(values)})))"
+# Built at import, not by a function: these are the data the matching runs on.
+_VALUES = {
+    group: (
+        f"{quote}{run}(?:{inside}{{0,{SPAN}}}{quote}{run})",  # closes within the bound
+        f"{quote}{run}(?:{inside}{{0,{SPAN}}}{quote}{run}"  # or is still open there
+        f"|(?P<{group}>{inside}{{{SPAN}}})(?={inside}))",
     )
-
-
+    for group, quote, inside in _KINDS
+    for run in ["+" if quote != "`" else ""]  # "x" and ""x"", but `x` only
+}
+_BARE = f"(?P<bare>{_BARE_CHAR}{{1,{SPAN}}})"
+_TYPE_ANNOTATION = rf"[A-Za-z_][\w.<>\[\]]{{0,{TYPE_SPAN - 1}}}+"
+_HEAD = (
+    r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
+    r"(?=[\"'` \t:?.+=>A-Za-z_])"  # what a separator starts with: other lengths fail
+    rf"(?=((?:[\"'`]?(?:[ \t]*(?::[ \t]*)?{_TYPE_ANNOTATION})?[ \t]*"
+    r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
+    r"((?i:(?:bearer|basic|digest|token|negotiate|ntlm|apikey)[ \t]+)?(?:"
+)
+_SOURCES = {
+    open_ended: (
+        _HEAD
+        + "|".join(_VALUES[group][group in open_ended] for group, _, _ in _KINDS)
+        + f"|{_BARE})))"
+    )
+    for open_ended in map(frozenset, itertools.chain.from_iterable(
+        itertools.combinations(["dq", "sq", "bt"], n) for n in range(4)
+    ))
+}  # fmt: skip
+"""The assignment pattern's source, by the kinds of quoted value (``dq``, ``sq``, ``bt``:
+double, single, back quote) that match as far as they got when still open after
+:data:`SPAN` characters; a value of another kind that does not close within the bound
+does not match."""
 _ALL_KINDS = frozenset(group for group, _, _ in _KINDS)
 _GROUPS = {quote: group for group, quote, _ in _KINDS}
-_PATTERN = _pattern(_ALL_KINDS)
+_PATTERN = re.compile(_SOURCES[_ALL_KINDS])
 _BARE_REST = re.compile(f"{_BARE_CHAR}*")
 _QUOTES = {'"': re.compile('"*'), "'": re.compile("'*")}
 
@@ -120,7 +131,9 @@ def _settled(match: re.Match[str], ahead: _Ahead) -> tuple[re.Match[str], int] |
         # never closed: the unbounded pattern reads on past this quote, and so does the
         # pattern for which this kind of value closes within the bound or does not match
         kinds = kinds - {_GROUPS[quote]}
-        again = _pattern(kinds).match(ahead.text, match.start())
+        again = re.compile(_SOURCES[kinds]).match(  # re caches it
+            ahead.text, match.start()
+        )
         if again is None:
             return None
         match = again

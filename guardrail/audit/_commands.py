@@ -10,7 +10,6 @@ vectors (``["sshpass", "-p", "X", "ssh", "host"]``).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,11 +116,14 @@ _FLAG = re.compile(r"--?([A-Za-z][\w.-]{1,60})")
 _USER_SLASH = re.compile(r"[^/@\s\"'-][^/@\s]*/([^@\s]+)")
 
 
-def secret_parts(args: list[str], program: str) -> Iterator[tuple[int, int]]:
+def secret_parts(
+    args: list[str], program: str, options: tuple[_Option, ...] | None = None
+) -> Iterator[tuple[int, int]]:
     """``(index, offset)`` for each argument whose text from ``offset`` on is a password:
     the program's own options (``program`` as in :data:`OPTIONS`; "" for none) and any
     ``--flag value`` whose flag names a secret."""
-    options = _options_of(program)
+    if options is None:  # given by a caller that reads many command lines
+        options = options_of(program)
     kind = options[0].flag if options else ""
     last = taken = -1
     for i, arg in enumerate(args):
@@ -141,8 +143,8 @@ def secret_parts(args: list[str], program: str) -> Iterator[tuple[int, int]]:
         yield last, 0
 
 
-@functools.cache
-def _options_of(program: str) -> tuple[_Option, ...]:
+def options_of(program: str) -> tuple[_Option, ...]:
+    """``program``'s password options (a few), parsed."""
     return tuple(map(_option, OPTIONS.get(program, "").split()))
 
 
@@ -183,6 +185,7 @@ class Commands:
             return text
         out: list[str] = []
         done = 0
+        parsed: dict[str, tuple[_Option, ...]] = {}  # options by program, for this text
         programs = list(_PROGRAM.finditer(text))
         limits = [following.start() for following in programs[1:]] + [len(text)] * bool(programs)
         for program, limit in zip(programs, limits, strict=True):
@@ -194,7 +197,9 @@ class Commands:
                 continue
             args = [text[start:stop] for start, stop in spans]
             name = program_of([" ".join(program.group(1).split()), *args])
-            for index, offset in sorted(secret_parts(args, name)):
+            if name not in parsed:
+                parsed[name] = options_of(name)
+            for index, offset in sorted(secret_parts(args, name, parsed[name])):
                 start = spans[index][0] + offset
                 if start < done:  # a second part of one argument
                     continue

@@ -73,15 +73,15 @@ _CURL_REACH = 300
 
 
 class Curl:
-    """``curl ... -u VALUE``: ``value`` goes, what comes before it (from ``curl``, and
-    ``kept`` after the flag) stays. The one-pattern form was
-    ``(?is)(\\bcurl\\b.{0,300}?\\s(?:-u|--user)(?:=|\\s+)KEPT)VALUE``, which read up to
+    r"""``curl ... -u VALUE``: the value goes, what comes before it (from ``curl``, and
+    what ``flags`` keeps after the flag) stays. The one-pattern forms were
+    ``(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+)KEPT)VALUE``, which read up to
     300 characters after every ``curl``. Whether a ``-u`` has a value does not depend on
     where the ``curl`` before it is, so the flags with values are found once, and each
     ``curl`` takes the first of them within its reach."""
 
-    def __init__(self, value: str, kept: str = "") -> None:
-        self.flags = re.compile(rf"(?is)(?=(\s(?:-u|--user)(?:=|\s+){kept})({value}))")
+    flags: re.Pattern[str]
+    """Zero-width at each flag with a value: group 1 the flag (and what stays), 2 the value."""
 
     def sub(self, replacement: str, text: str) -> str:
         curl = _CURL.search(text)
@@ -101,3 +101,15 @@ class Curl:
             done = value_end
             curl = _CURL.search(text, done)
         return "".join(out) + text[done:] if out else text
+
+
+class CurlQuoted(Curl):
+    """``curl -u 'user:password'``: the whole quoted value goes."""
+
+    flags = re.compile(r"(?is)(?=(\s(?:-u|--user)(?:=|\s+))((?:'[^'\n]*'|\"[^\"\n]*\")))")
+
+
+class CurlPassword(Curl):
+    """``curl -u user:password``: the password goes, ``user:`` stays."""
+
+    flags = re.compile(r"(?is)(?=(\s(?:-u|--user)(?:=|\s+)[^\s\"':]*:)([^\s\"']+))")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from guardrail.audit._assignments import Assignments
 from guardrail.audit._commands import Commands
-from guardrail.audit._scans import Curl, Jwt, UrlCredentials
+from guardrail.audit._scans import CurlPassword, CurlQuoted, Jwt, UrlCredentials
 from guardrail.audit._secrets import RUN, TOKEN, random_looking, secret_name
 
 Replacement = Callable[[re.Match[str]], str]
@@ -99,8 +99,8 @@ SECRET_VALUES = (
     UrlCredentials(),
     _Shape(r"(?i)\b(?:bearer|token|apikey)\s+[\w.~+/=-]{8,}"),
     _BasicCredentials(r"(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
-    Curl(r"(?:'[^'\n]*'|\"[^\"\n]*\")"),  # curl -u 'user:password' (the whole value)
-    Curl(r"[^\s\"']+", kept=r"[^\s\"':]*:"),  # curl -u user:password (the password)
+    CurlQuoted(),
+    CurlPassword(),
     _Shape(r"\b\d{15,16}(?:\||%7C)[\w-]{20,}"),  # Facebook app token
     _Shape(
         r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}|"

@@ -24,7 +24,7 @@ from support.hostile_texts import UNITS, hostile
 
 from guardrail.audit import Redactor
 from guardrail.audit._assignments import SPAN, _Ahead
-from guardrail.audit._scans import Curl, Jwt, UrlCredentials
+from guardrail.audit._scans import CurlPassword, CurlQuoted, Jwt, UrlCredentials
 from guardrail.audit._shapes import ASSIGNED
 
 EXAMPLES = int(os.environ.get("GUARDRAIL_EXAMPLES", "200"))
@@ -145,10 +145,8 @@ _TEXTS = st.lists(st.sampled_from(_PIECES), max_size=24).map("".join)
 def test_linear_forms_give_what_the_one_pattern_forms_gave(text: str) -> None:
     assert Jwt().sub("[R]", text) == _one_pattern(_JWT, keep=False)(text)
     assert UrlCredentials().sub("[R]", text) == _one_pattern(_URL, keep=True)(text)
-    quoted = Curl(r"(?:'[^'\n]*'|\"[^\"\n]*\")")
-    assert quoted.sub("[R]", text) == _one_pattern(_CURL_QUOTED, keep=True)(text)
-    plain = Curl(r"[^\s\"']+", kept=r"[^\s\"':]*:")
-    assert plain.sub("[R]", text) == _one_pattern(_CURL_PLAIN, keep=True)(text)
+    assert CurlQuoted().sub("[R]", text) == _one_pattern(_CURL_QUOTED, keep=True)(text)
+    assert CurlPassword().sub("[R]", text) == _one_pattern(_CURL_PLAIN, keep=True)(text)
     mine = ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}[R]", text)
     assert mine == _assigned_before(text)
 
