@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -191,3 +192,38 @@ def test_a_text_over_the_read_limit_is_not_recorded_and_says_so() -> None:
     assert redactor.text(secret[:64]) == "password=[REDACTED]"
     assert Redactor().max_read == 1 << 20
     assert redactor.value({"note": secret}) == {"note": redactor.text(secret)}
+
+
+class _CountingText(str):
+    """A text that counts the searches made in it."""
+
+    searches = 0
+
+    def find(self, *args: Any) -> int:  # type: ignore[override]
+        type(self).searches += 1
+        return super().find(*args)
+
+
+def test_ahead_never_searches_a_stretch_twice() -> None:
+    _CountingText.searches = 0
+    text = _CountingText("a" * 200 + '"' + "a" * 200 + '"')
+    ahead = _Ahead(text)
+    assert [ahead.find('"', pos) for pos in range(0, 201)] == [200] * 201
+    assert _CountingText.searches == 1  # from 0; every later position reuses it
+    assert [ahead.find('"', pos) for pos in range(201, 402)] == [401] * 201
+    assert _CountingText.searches == 2  # past the first: one search on from there
+    assert [ahead.find("`", pos) for pos in range(0, 402, 7)] == [-1] * 58
+    assert _CountingText.searches == 3  # none from 0: none from anywhere later
+
+
+def test_ahead_looks_back_only_into_the_gap() -> None:
+    ahead = _Ahead("xxxxxxxxxb..b")
+    assert ahead.find("b", 5) == 9
+    assert ahead.find("b", 2) == 9  # nothing in 2..5: what was found from 5
+    assert ahead.find("x", 3) == 3
+    assert ahead.find("x", 1) == 1  # found in the gap before 3
+    assert ahead.find("b", 10) == 12
+
+
+def test_an_argument_vector_of_no_known_program_keeps_its_arguments() -> None:
+    assert Redactor().value(["ls", "-l", "XXXX", "value"]) == ["ls", "-l", "XXXX", "value"]
