@@ -227,3 +227,42 @@ def test_ahead_looks_back_only_into_the_gap() -> None:
 
 def test_an_argument_vector_of_no_known_program_keeps_its_arguments() -> None:
     assert Redactor().value(["ls", "-l", "XXXX", "value"]) == ["ls", "-l", "XXXX", "value"]
+
+
+_JWT_TEXTS = (
+    "eyJhbGciOi.eyJzdWIiOi.c2ln",  # at the very start
+    "x eyJhbGciOi.eyJzdWIiOi.c2ln and eyJhbGciOi.eyJzdWIiOi.c2ln y",
+    "eyJeyJeyJab.cdefg.h",  # several in one run: the first with five after it
+    "eyJab.cdefgh.i eyJabcde.fghij.k",  # too short, then one
+    "aeyJhbGci-Oi.eyJzdWIiOi.",  # inside a word, an empty third part
+    "EYJhbGciOi.eyJzdWIiOi.c2ln eyjhbGciOi.eyJzdWIiOi.c2ln",  # case matters
+    "eyJhbGciOi.eyJz.c2ln eyJhbGciOi",
+)
+
+
+def test_jwt_finds_what_its_one_pattern_form_found() -> None:
+    for text in _JWT_TEXTS:
+        assert Jwt().sub("[R]", text) == _one_pattern(_JWT, keep=False)(text), text
+    assert Jwt().sub("[R]", _JWT_TEXTS[1]) == "x [R] and [R] y"
+
+
+def test_a_program_without_arguments_does_not_end_the_command_scan() -> None:
+    redactor = Redactor()
+    assert redactor.text("curl sshpass -p hunter2 ssh h") == "curl sshpass -p [REDACTED] ssh h"
+
+
+def test_a_command_is_read_up_to_its_hundredth_argument() -> None:
+    redactor = Redactor(max_length=10**6)
+    within = "sshpass " + " ".join(f"a{i}" for i in range(97)) + " -p hunter2"
+    assert redactor.text(within).endswith(" -p [REDACTED]")
+    beyond = "sshpass " + " ".join(f"a{i}" for i in range(99)) + " -p hunter2"
+    assert redactor.text(beyond) == beyond  # the bound on the work per program
+
+
+def test_an_int_enum_is_kept_as_a_number() -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    assert Redactor().value(Level.HIGH) is Level.HIGH
