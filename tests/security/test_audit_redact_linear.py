@@ -237,6 +237,7 @@ _JWT_TEXTS = (
     "aeyJhbGci-Oi.eyJzdWIiOi.",  # inside a word, an empty third part
     "EYJhbGciOi.eyJzdWIiOi.c2ln eyjhbGciOi.eyJzdWIiOi.c2ln",  # case matters
     "eyJhbGciOi.eyJz.c2ln eyJhbGciOi",
+    "eyJ.eyJhbGciOi.eyJzdWIiOi.c2ln",  # a failed one's run ends at once: the next is near
 )
 
 
@@ -266,3 +267,40 @@ def test_an_int_enum_is_kept_as_a_number() -> None:
         HIGH = 3
 
     assert Redactor().value(Level.HIGH) is Level.HIGH
+
+
+_URL_TEXTS = (
+    "postgres://u:p@host",
+    "x postgres://u:p@ss@host/db y",
+    "http://a:b c",
+    "https://user:pw@h:5432/x?y#z@w more",
+    "a://b:c@d x://e:f@g",
+    "POSTGRES://u:p@h xhttp://u:p@h",
+    "x://a:x://b:c@d",
+    "ftp://u:@h",
+    's://u:p@h"q@r s://u:p@h<x@y',
+    "s://u:p@h s://u:p",
+)
+_CURL_TEXTS = (
+    "curl -u user:pass http://x",
+    "curl -u 'a:b' x",
+    'curl --user="a:b" x',
+    "CURL -U u:p x",
+    "curl " + "x" * 290 + " -u a:b",
+    "curl " + "x" * 310 + " -u a:b",
+    "curl a -u 'x curl -u u:p",
+    "curl -u a:b curl -u c:d",
+    "curl\t-u a:b",
+    "-u a:b curl",
+    "curly -u a:b curl",
+)
+
+
+def test_url_and_curl_scans_find_what_their_one_pattern_forms_found() -> None:
+    for text in _URL_TEXTS:
+        assert UrlCredentials().sub("[R]", text) == _one_pattern(_URL, keep=True)(text), text
+    for text in _CURL_TEXTS:
+        assert CurlQuoted().sub("[R]", text) == _one_pattern(_CURL_QUOTED, keep=True)(text)
+        assert CurlPassword().sub("[R]", text) == _one_pattern(_CURL_PLAIN, keep=True)(text)
+    assert UrlCredentials().sub("[R]", _URL_TEXTS[1]) == "x postgres://u:[R]@host/db y"
+    assert CurlPassword().sub("[R]", _CURL_TEXTS[7]) == "curl -u a:[R] curl -u c:[R]"
