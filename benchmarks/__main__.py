@@ -17,7 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import _features as F
-from benchmarks import alternatives, curves, downstream, hotpath, mcp_load, overhead, targets
+from benchmarks import (
+    alternatives,
+    curves,
+    downstream,
+    hotpath,
+    mcp_load,
+    overhead,
+    redaction,
+    targets,
+)
 from benchmarks._context import Env
 from benchmarks._harness import Harness
 from benchmarks._report import render
@@ -73,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             if not only:
                 say("group 6: import time, group commit, event-loop stalls")
                 targets.add(env)
+                redaction.add(env)
                 say("group 7: an MCP server under load, plain vs protected")
                 mcp_load.add(env)
             profile = ""

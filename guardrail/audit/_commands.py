@@ -116,11 +116,14 @@ _FLAG = re.compile(r"--?([A-Za-z][\w.-]{1,60})")
 _USER_SLASH = re.compile(r"[^/@\s\"'-][^/@\s]*/([^@\s]+)")
 
 
-def secret_parts(args: list[str], program: str) -> Iterator[tuple[int, int]]:
+def secret_parts(
+    args: list[str], program: str, options: tuple[_Option, ...] | None = None
+) -> Iterator[tuple[int, int]]:
     """``(index, offset)`` for each argument whose text from ``offset`` on is a password:
     the program's own options (``program`` as in :data:`OPTIONS`; "" for none) and any
     ``--flag value`` whose flag names a secret."""
-    options = tuple(map(_option, OPTIONS.get(program, "").split()))  # a few, once a program
+    if options is None:  # given by a caller that reads many command lines
+        options = options_of(program)
     kind = options[0].flag if options else ""
     last = taken = -1
     for i, arg in enumerate(args):
@@ -138,6 +141,11 @@ def secret_parts(args: list[str], program: str) -> Iterator[tuple[int, int]]:
             yield i, user.start(1)
     if kind == "$" and last >= 0:
         yield last, 0
+
+
+def options_of(program: str) -> tuple[_Option, ...]:
+    """``program``'s password options (a few), parsed."""
+    return tuple(map(_option, OPTIONS.get(program, "").split()))
 
 
 def _value(args: list[str], i: int, option: _Option) -> tuple[int, int] | None:
@@ -177,6 +185,7 @@ class Commands:
             return text
         out: list[str] = []
         done = 0
+        parsed: dict[str, tuple[_Option, ...]] = {}  # options by program, for this text
         programs = list(_PROGRAM.finditer(text))
         limits = [following.start() for following in programs[1:]] + [len(text)] * bool(programs)
         for program, limit in zip(programs, limits, strict=True):
@@ -184,9 +193,13 @@ class Commands:
             listed = text[end] in "\"'"  # the lookahead saw a quote: a list's first item
             found = _items(text, end + 1, limit) if listed else _arguments(text, end, limit)
             spans = list(islice(found, _MAX_ARGUMENTS))
+            if not spans:  # nothing to hide (``curl curl curl ...``)
+                continue
             args = [text[start:stop] for start, stop in spans]
             name = program_of([" ".join(program.group(1).split()), *args])
-            for index, offset in sorted(secret_parts(args, name)):
+            if name not in parsed:
+                parsed[name] = options_of(name)
+            for index, offset in sorted(secret_parts(args, name, parsed[name])):
                 start = spans[index][0] + offset
                 if start < done:  # a second part of one argument
                     continue

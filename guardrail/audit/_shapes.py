@@ -13,7 +13,9 @@ import binascii
 import re
 from collections.abc import Callable
 
+from guardrail.audit._assignments import Assignments
 from guardrail.audit._commands import Commands
+from guardrail.audit._scans import CurlPassword, CurlQuoted, Jwt, UrlCredentials
 from guardrail.audit._secrets import RUN, TOKEN, random_looking, secret_name
 
 Replacement = Callable[[re.Match[str]], str]
@@ -66,35 +68,6 @@ class _Runs:
         )  # fmt: skip
 
 
-class _Assignments:
-    """``name = value`` in text (code, config, JSON, YAML, XML, headers, query strings)
-    where ``name`` is a secret's name: the name stays, the value goes.
-
-    ``sub(replace, text)`` calls ``replace(match)`` with group 1 the name and group 2
-    what stands between it and the value, and puts the result in place of both and
-    the value. Names are matched without consuming what follows, so in
-    ``note=password=x`` the ``password`` assignment is still found.
-    """
-
-    pattern = re.compile(
-        r"(?<![\w$@.])(?<![\w$@.]-)([$@]?[^\W\d][\w.$-]{0,79})"
-        r"(?=((?:[\"'`]?(?:[ \t]*:?[ \t]*[A-Za-z_][\w.<>\[\]]*)?[ \t]*"
-        r"(?::{1,3}=|\?=|\.=|\+=|=>|==?|:|>)|[\"'`][ \t]*,)[ \t\r\n\"'`=]{0,12}?)"
-        r"((?i:(?:bearer|basic|digest|token|negotiate|ntlm|apikey)[ \t]+)?"
-        r"(?:\"+[^\"\n]*\"+|'+[^'\n]*'+|`[^`]*`|[^\s,;&\"'`<)}\]]+)))"
-    )
-
-    def sub(self, replace: Replacement, text: str) -> str:
-        out: list[str] = []
-        done = 0
-        for match in self.pattern.finditer(text):
-            if match.start() < done or not secret_name(match.group(1)):
-                continue
-            out += (text[done : match.start()], replace(match))
-            done = match.end(3)
-        return "".join(out) + text[done:] if out else text
-
-
 class _Flags:
     """``--password VALUE`` on a command line: a flag named like a secret, then its value
     after a space (``--password=VALUE`` is an assignment)."""
@@ -122,18 +95,12 @@ SECRET_VALUES = (
         r"(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|\Z)",
         re.DOTALL,
     ),
-    _Shape(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"),  # JWT
-    # URL credentials: the password runs to the *last* `@` of the URL, as URL parsers
-    # read it (`postgres://u:p@ss@host`), and may hold `/ ? #` (unencoded, as people do).
-    _Shape(
-        r"(?i)\b([a-z][a-z0-9+.-]{1,30}://[^\s/:@?#\[\]]*:)[^\s@\"'<>]*(?:@[^\s@\"'<>]*)*?"
-        r"(?=@[^\s@\"'<>]*(?![^\s\"'<>]))",
-        keep=1,
-    ),
+    Jwt(),
+    UrlCredentials(),
     _Shape(r"(?i)\b(?:bearer|token|apikey)\s+[\w.~+/=-]{8,}"),
     _BasicCredentials(r"(?i)\bbasic\s+([A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
-    _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+))(?:'[^'\n]*'|\"[^\"\n]*\")", keep=1),
-    _Shape(r"(?is)(\bcurl\b.{0,300}?\s(?:-u|--user)(?:=|\s+)[^\s\"':]*:)[^\s\"']+", keep=1),
+    CurlQuoted(),
+    CurlPassword(),
     _Shape(r"\b\d{15,16}(?:\||%7C)[\w-]{20,}"),  # Facebook app token
     _Shape(
         r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/[\w+/]{20,}|"
@@ -171,4 +138,4 @@ SECRET_VALUES = (
     _Runs(),
 )
 """Applied in order to text; each has ``sub(REDACTED, text)``."""
-ASSIGNED = _Assignments()
+ASSIGNED = Assignments()

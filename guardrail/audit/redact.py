@@ -40,6 +40,11 @@ _CARD_MIN = 13
 _NUMBERS = frozenset({int, float, bool})
 _MAX_GROUPS = 40
 _MAX_KEYS = 4096
+MAX_READ = 1 << 20
+"""Characters of one text the redactor reads at most. Redaction takes time linear in a
+text's length, but a tool's argument or result an attacker writes can be long: a longer
+text is not recorded (a note of its length says so) rather than read or cut, since a
+secret that runs across a cut could keep a part outside the part redacted."""
 
 
 def _luhn(digits: str) -> bool:
@@ -66,8 +71,16 @@ def _maybe_secret(text: str) -> bool:
 class Redactor:
     """Replaces secret-looking keys and values; truncates long strings; bounds nesting."""
 
-    def __init__(self, *, max_length: int = 256, max_depth: int = 4, max_items: int = 50) -> None:
+    def __init__(
+        self,
+        *,
+        max_length: int = 256,
+        max_depth: int = 4,
+        max_items: int = 50,
+        max_read: int = MAX_READ,
+    ) -> None:
         self.max_length = max_length
+        self.max_read = max_read
         self.max_depth = max_depth
         self.max_items = max_items
         self._keys: dict[str, str] = {}
@@ -149,6 +162,8 @@ class Redactor:
         return f"{key}#{n}"
 
     def text(self, text: str) -> str:
+        if len(text) > self.max_read:
+            return f"[{len(text)} chars not recorded: over the {self.max_read} redaction reads]"
         if _maybe_secret(text):
             for pattern in SECRET_VALUES:
                 text = pattern.sub(REDACTED, text)
